@@ -1,0 +1,67 @@
+# The single entry point for developers and CI. Every target creates/refreshes the virtualenv itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY312_BIN ?= /root/.pyenv/versions/3.12.1/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev run test test-unit test-functional test-contract test-e2e lint format typecheck validate build \
+        openapi bench pr clean deploy
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+dev: $(STAMP)  ## create/refresh the virtualenv
+
+run: $(STAMP)  ## start the whole stack on this machine (no AWS account needed)
+	$(BIN)/python -m local_stack
+
+test: $(STAMP)  ## the whole offline suite: unit, functional, contract, e2e
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-functional: $(STAMP)
+	$(BIN)/pytest tests/functional
+
+test-contract: $(STAMP)
+	$(BIN)/pytest tests/contract
+
+test-e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+validate: $(STAMP)  ## sam validate --lint (cfn-lint) on template.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --lint --region eu-central-1
+
+build: $(STAMP)  ## sam build; the Lambda runtime is python3.12, so put that interpreter on PATH
+	PATH=$(PY312_BIN):$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build
+
+openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
+	$(BIN)/python -m sevbridge.api.openapi_export docs/openapi.json
+
+bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
+	$(BIN)/python -m benchmarks.run
+
+pr: lint typecheck validate test  ## what CI runs
+
+deploy: build
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .local .mypy_cache .ruff_cache

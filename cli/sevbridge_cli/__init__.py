@@ -1,0 +1,1 @@
+"""`sevbridge`: the operator CLI (platforms now; backfills and redrive in later issues)."""

@@ -1,0 +1,21 @@
+"""import_worker function: SQS batches with partial failures (ReportBatchItemFailures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sevbridge.common.observability import logger, metrics, tracer
+from sevbridge.workers.pending import not_built_yet
+
+processor = BatchProcessor(event_type=EventType.SQS)
+record_handler = not_built_yet("imports")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,45 @@
+"""boto3 clients, created lazily once per execution environment and reusable across invocations.
+
+Lazy so that importing a handler never touches AWS (tests set up moto first); `reset()` lets tests and
+the local stack start over after changing the environment (AWS_ENDPOINT_URL, credentials).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_sqs import SQSClient
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    # boto3 honours AWS_ENDPOINT_URL itself, which is how the local stack points us at moto.
+    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def kms() -> KMSClient:
+    client: KMSClient = _client("kms")
+    return client
+
+
+def sqs() -> SQSClient:
+    client: SQSClient = _client("sqs")
+    return client
+
+
+def reset() -> None:
+    _client.cache_clear()

@@ -1,0 +1,58 @@
+"""Connections in the tenants table: one item per tenant, sk = "CONNECTION"."""
+
+from __future__ import annotations
+
+import json
+
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
+from sevbridge.domain.connection import Connection
+
+SK = "CONNECTION"
+
+
+class DynamoConnectionStore:
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    def get(self, platform_id: str, tenant_id: str) -> Connection | None:
+        item = aws_clients.dynamodb().get_item(
+            TableName=self._table,
+            Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": SK}),
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else _to_connection(item)
+
+    def save(self, connection: Connection) -> None:
+        doc = connection.model_dump(mode="json", exclude={"token_ciphertext"})
+        aws_clients.dynamodb().put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": tenant_pk(connection.platform_id, connection.tenant_id),
+                    "sk": SK,
+                    "platform_id": connection.platform_id,
+                    "tenant_id": connection.tenant_id,
+                    "status": connection.status.value,
+                    "token_ciphertext": connection.token_ciphertext,
+                    "doc": json.dumps(doc, separators=(",", ":")),
+                }
+            ),
+        )
+
+    def list_connections(self) -> list[Connection]:
+        connections: list[Connection] = []
+        paginator = aws_clients.dynamodb().get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self._table,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues={":sk": {"S": SK}},
+        ):
+            connections.extend(_to_connection(item) for item in page.get("Items", []))
+        return connections
+
+
+def _to_connection(item: dict[str, object]) -> Connection:
+    values = from_item(item)  # type: ignore[arg-type]
+    doc = json.loads(values["doc"])
+    return Connection.model_validate({**doc, "token_ciphertext": bytes(values["token_ciphertext"])})

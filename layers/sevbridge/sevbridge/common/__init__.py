@@ -1,0 +1,1 @@
+"""Neutral helpers shared by every layer (clock, ids, logging)."""

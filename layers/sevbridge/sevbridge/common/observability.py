@@ -1,0 +1,34 @@
+"""Powertools Logger, Tracer and Metrics shared by every function.
+
+Secrets are never logged on purpose; as a last line of defence the log serializer also masks anything
+shaped like a sevDesk token (32 hex characters) or a platform API key (sbk_…) before a line is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "sevbridge"
+_SECRET_PATTERNS = (
+    re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
+    re.compile(r"sbk_[A-Za-z0-9_\-]{20,}"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub("[REDACTED]", text)
+    return text
+
+
+def _redacting_json(value: dict[str, Any]) -> str:
+    return redact(json.dumps(value, default=str, separators=(",", ":")))
+
+
+logger = Logger(service=SERVICE, json_serializer=_redacting_json)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=SERVICE, service=SERVICE)

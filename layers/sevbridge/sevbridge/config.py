@@ -1,0 +1,58 @@
+"""Typed runtime configuration, read from the environment once and cached.
+
+Every resource name comes from template.yaml (Globals.Function.Environment); the local stack sets
+the same variables. A missing variable fails loudly on first use, naming the variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, Field, ValidationError
+
+DEFAULT_SEVDESK_BASE_URL = "https://my.sevdesk.de/api/v1"
+
+
+class ConfigError(RuntimeError):
+    """The function's environment is incomplete or malformed."""
+
+
+class Settings(BaseModel):
+    platforms_table: str = Field(alias="PLATFORMS_TABLE")
+    tenants_table: str = Field(alias="TENANTS_TABLE")
+    ledger_table: str = Field(alias="LEDGER_TABLE")
+    jobs_table: str = Field(alias="JOBS_TABLE")
+    changes_table: str = Field(alias="CHANGES_TABLE")
+    outbox_table: str = Field(alias="OUTBOX_TABLE")
+    token_key_id: str = Field(alias="TOKEN_KEY_ID")
+    transfer_queue_url: str = Field(alias="TRANSFER_QUEUE_URL")
+    import_queue_url: str = Field(alias="IMPORT_QUEUE_URL")
+    backfill_queue_url: str = Field(alias="BACKFILL_QUEUE_URL")
+    webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    sevdesk_base_url: str = Field(default=DEFAULT_SEVDESK_BASE_URL, alias="SEVDESK_BASE_URL")
+    # Seconds; short enough that a hung sevDesk call never eats a Lambda invocation.
+    sevdesk_timeout_seconds: float = Field(default=20.0, alias="SEVDESK_TIMEOUT_SECONDS", gt=0)
+    sevdesk_max_attempts: int = Field(default=4, alias="SEVDESK_MAX_ATTEMPTS", ge=1, le=10)
+    # Upper bound for one retry wait (Retry-After included): beyond it the message is retried by SQS.
+    sevdesk_max_backoff_seconds: float = Field(default=20.0, alias="SEVDESK_MAX_BACKOFF_SECONDS", ge=0)
+    token_cache_seconds: float = Field(default=300.0, alias="TOKEN_CACHE_SECONDS", ge=0)
+    max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES", gt=0)
+
+    model_config = {"populate_by_name": True, "frozen": True}
+
+
+@functools.cache
+def get_settings() -> Settings:
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(f"invalid sevbridge environment: {problems}") from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,55 @@
+"""A tenant's connection to sevDesk: encrypted token, settings and health (C1–C5)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sevbridge.domain.settings import TenantSettings
+
+TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "connected"
+    RECONNECT_REQUIRED = "reconnect_required"
+
+
+class SevdeskIdentity(BaseModel):
+    """What a successful token test found (C2)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bookkeeping_system_version: str
+    user_id: str | None = None
+    user_name: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+
+
+class Connection(BaseModel):
+    """Stored per (platform, tenant). `token_ciphertext` is KMS output bound to platform + tenant."""
+
+    platform_id: str
+    tenant_id: str
+    token_ciphertext: bytes = Field(repr=False)
+    token_fingerprint: str
+    token_version: int = 1
+    status: ConnectionStatus = ConnectionStatus.CONNECTED
+    settings: TenantSettings = Field(default_factory=TenantSettings)
+    identity: SevdeskIdentity | None = None
+    created_at: datetime
+    updated_at: datetime
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+    last_sync_at: datetime | None = None
+    reconnect_required_since: datetime | None = None
+
+
+def fingerprint(token: str) -> str:
+    """Shown instead of the token: enough to tell two tokens apart, useless to an attacker."""
+    return f"…{token[-4:].lower()}"

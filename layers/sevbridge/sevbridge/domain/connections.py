@@ -1,0 +1,232 @@
+"""Connection use cases: store/rotate a token (C1, C4), read, test (C2), flag on 401 (C3), offboard (C5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sevbridge.domain.connection import (
+    Connection,
+    ConnectionStatus,
+    SevdeskIdentity,
+    fingerprint,
+)
+from sevbridge.domain.errors import ConnectionRejected, InvalidInput, NotFound, UpstreamUnavailable
+from sevbridge.domain.ports import (
+    Clock,
+    ConnectionStore,
+    ParkedWork,
+    SevdeskProbe,
+    TenantEraser,
+    TokenVault,
+)
+from sevbridge.domain.settings import TenantSettings
+from sevbridge.domain.sevdesk_errors import (
+    SevdeskAuthError,
+    SevdeskBrakeEngaged,
+    SevdeskError,
+)
+
+SUPPORTED_BOOKKEEPING_VERSIONS = frozenset({"2.0"})
+
+Reason = Literal[
+    "invalid_token",
+    "no_api_access",
+    "unsupported_bookkeeping_version",
+    "sevdesk_unavailable",
+    "sevdesk_error",
+]
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """Result of testing a token: either an identity, or a precise reason and a human message."""
+
+    identity: SevdeskIdentity | None
+    reason: Reason | None = None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.identity is not None
+
+
+def tenant_key(platform_id: str, tenant_id: str) -> str:
+    """The one key that identifies a tenant across stores, logs and the sevDesk error brake."""
+    return f"{platform_id}#{tenant_id}"
+
+
+def probe_token(probe: SevdeskProbe, token: str, key: str) -> ProbeOutcome:
+    """Asks sevDesk who this token is and turns every failure into a reason a person can act on."""
+    try:
+        identity = probe.identify(token, tenant_key=key)
+    except SevdeskAuthError as exc:
+        if exc.status == 403:
+            return ProbeOutcome(
+                None,
+                "no_api_access",
+                "sevDesk accepted the token but refused API access (HTTP 403). API access may need "
+                "a sevDesk plan that includes it, or an administrator user's token.",
+            )
+        return ProbeOutcome(
+            None,
+            "invalid_token",
+            "sevDesk rejected the token (HTTP 401 'Authentication required'). It may have been "
+            "regenerated: sevDesk issues a new token when the user is saved. Copy the current token "
+            "from sevDesk (Settings → Users → API token) and store it again.",
+        )
+    except SevdeskBrakeEngaged as exc:
+        return ProbeOutcome(
+            None,
+            "sevdesk_unavailable",
+            f"calls to sevDesk for this tenant are paused for {exc.resume_in:.0f} s after repeated "
+            "errors, to protect the token from being blocked",
+        )
+    except SevdeskError as exc:
+        if exc.retryable:
+            return ProbeOutcome(None, "sevdesk_unavailable", f"sevDesk is not reachable right now: {exc}")
+        return ProbeOutcome(None, "sevdesk_error", f"sevDesk answered with an error: {exc}")
+    if identity.bookkeeping_system_version not in SUPPORTED_BOOKKEEPING_VERSIONS:
+        return ProbeOutcome(
+            None,
+            "unsupported_bookkeeping_version",
+            f"this sevDesk account uses bookkeeping system version "
+            f"{identity.bookkeeping_system_version}; sevbridge supports version 2.0 (sevDesk Update 2.0)",
+        )
+    return ProbeOutcome(identity)
+
+
+@dataclass
+class ConnectionService:
+    store: ConnectionStore
+    vault: TokenVault
+    probe: SevdeskProbe
+    eraser: TenantEraser
+    clock: Clock
+    parked: ParkedWork | None = None
+
+    def get(self, platform_id: str, tenant_id: str) -> Connection:
+        connection = self.store.get(platform_id, tenant_id)
+        if connection is None:
+            # The same answer whether the tenant is missing or belongs to another platform.
+            raise NotFound(f"tenant '{tenant_id}' has no connection")
+        return connection
+
+    def put(
+        self,
+        platform_id: str,
+        tenant_id: str,
+        *,
+        token: str | None,
+        settings_patch: dict[str, Any] | None,
+    ) -> tuple[Connection, bool, int]:
+        """Creates or updates a connection. Returns (connection, created, resumed parked transfers).
+
+        The token is tested against sevDesk before anything is stored; settings are merged over the
+        current ones (or the defaults), so a token rotation need not repeat them.
+        """
+        existing = self.store.get(platform_id, tenant_id)
+        if existing is None and token is None:
+            raise InvalidInput(
+                "sevdesk_token is required to create a connection",
+                details=[{"field": "sevdesk_token", "problem": "required for a new connection"}],
+            )
+        base = existing.settings if existing else TenantSettings()
+        settings = _merge_settings(base, settings_patch)
+        now = self.clock.now()
+
+        if token is None:
+            assert existing is not None
+            updated = existing.model_copy(update={"settings": settings, "updated_at": now})
+            self.store.save(updated)
+            return updated, False, 0
+
+        outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
+        if not outcome.ok:
+            if outcome.reason == "sevdesk_unavailable":
+                raise UpstreamUnavailable(
+                    f"{outcome.message}; nothing was stored, try again later",
+                    details=[{"reason": outcome.reason}],
+                )
+            raise ConnectionRejected(
+                outcome.message or "sevDesk rejected the token",
+                details=[{"field": "sevdesk_token", "reason": outcome.reason}],
+            )
+        was_parked = existing is not None and existing.status is ConnectionStatus.RECONNECT_REQUIRED
+        connection = Connection(
+            platform_id=platform_id,
+            tenant_id=tenant_id,
+            token_ciphertext=self.vault.seal(token, platform_id=platform_id, tenant_id=tenant_id),
+            token_fingerprint=fingerprint(token),
+            token_version=(existing.token_version + 1) if existing else 1,
+            status=ConnectionStatus.CONNECTED,
+            settings=settings,
+            identity=outcome.identity,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+            last_checked_at=now,
+            last_error=None,
+            last_sync_at=existing.last_sync_at if existing else None,
+            reconnect_required_since=None,
+        )
+        self.store.save(connection)
+        resumed = 0
+        if was_parked and self.parked is not None:
+            # C3: the new token is stored, so the work parked under the old one can go on, in order.
+            resumed = self.parked.resume(platform_id, tenant_id)
+        return connection, existing is None, resumed
+
+    def test(self, platform_id: str, tenant_id: str) -> tuple[Connection, ProbeOutcome]:
+        """C2: checks the stored token and records the result; a 401 flags the connection (C3)."""
+        connection = self.get(platform_id, tenant_id)
+        token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
+        outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
+        now = self.clock.now()
+        if outcome.ok:
+            updated = connection.model_copy(
+                update={
+                    "identity": outcome.identity,
+                    "last_checked_at": now,
+                    "last_error": None,
+                    "status": ConnectionStatus.CONNECTED,
+                    "reconnect_required_since": None,
+                }
+            )
+        elif outcome.reason == "invalid_token":
+            updated = flag_reconnect_required(connection, outcome.message or "invalid token", now)
+        else:
+            updated = connection.model_copy(update={"last_checked_at": now, "last_error": outcome.message})
+        self.store.save(updated)
+        return updated, outcome
+
+    def mark_reconnect_required(self, platform_id: str, tenant_id: str, reason: str) -> bool:
+        """Called by workers on a sevDesk 401. Returns True only the first time (notify once, C3)."""
+        connection = self.store.get(platform_id, tenant_id)
+        if connection is None or connection.status is ConnectionStatus.RECONNECT_REQUIRED:
+            return False
+        self.store.save(flag_reconnect_required(connection, reason, self.clock.now()))
+        return True
+
+    def offboard(self, platform_id: str, tenant_id: str) -> int:
+        """C5: deletes the token and every item the tenant owns. Returns the number of items deleted."""
+        self.get(platform_id, tenant_id)
+        return self.eraser.erase(platform_id, tenant_id)
+
+
+def flag_reconnect_required(connection: Connection, reason: str, now: Any) -> Connection:
+    return connection.model_copy(
+        update={
+            "status": ConnectionStatus.RECONNECT_REQUIRED,
+            "last_error": reason,
+            "last_checked_at": now,
+            "reconnect_required_since": connection.reconnect_required_since or now,
+            "updated_at": now,
+        }
+    )
+
+
+def _merge_settings(base: TenantSettings, patch: dict[str, Any] | None) -> TenantSettings:
+    if not patch:
+        return base
+    merged = base.model_dump(mode="json") | patch
+    return TenantSettings.model_validate(merged)

@@ -1,0 +1,44 @@
+"""Typed domain errors. The API maps each class to one HTTP status in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base class: `code` is stable and machine-readable, `message` is safe to show to platforms."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class ConnectionRejected(DomainError):
+    """sevDesk refused the token offered for a connection (C2 reasons live in `details`)."""
+
+    code = "connection_rejected"
+
+
+class UpstreamUnavailable(DomainError):
+    """sevDesk could not be reached or answered with a server error."""
+
+    code = "sevdesk_unavailable"

@@ -1,0 +1,81 @@
+"""Per-tenant settings (design C4), with documented defaults. docs/configuration.md mirrors this."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+
+class ContactMatch(StrEnum):
+    """How an incoming contact is matched to an existing sevDesk contact, tried in the configured order."""
+
+    MAPPING = "mapping"  # sevbridge's own source id → sevDesk id mapping (and the contact custom field)
+    SEVDESK_ID = "sevdesk_id"  # a sevDesk contact id the platform sent along
+    CUSTOMER_NUMBER = "customer_number"  # exact customer number match
+    EMAIL = "email"  # exact e-mail match (opt-in: e-mails are shared by households and firms)
+
+
+class ImportKind(StrEnum):
+    CONTACTS = "contacts"
+    ARTICLES = "articles"
+    ORDER_CONFIRMATIONS = "order_confirmations"
+    INVOICES = "invoices"
+
+
+def _unique(values: list[ContactMatch]) -> list[ContactMatch]:
+    if len(set(values)) != len(values):
+        raise ValueError("each matching strategy may appear only once")
+    return values
+
+
+def _unique_kinds(values: list[ImportKind]) -> list[ImportKind]:
+    if len(set(values)) != len(values):
+        raise ValueError("each import kind may appear only once")
+    return values
+
+
+class TenantSettings(BaseModel):
+    """Everything a platform may tune per tenant. Unknown fields are rejected, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Integration on; when off, events are refused (409).")
+    auto_transfer: bool = Field(
+        default=True, description="Transfer an invoice automatically when it leaves draft (I2)."
+    )
+    contact_update_policy: Literal["update", "never"] = Field(
+        default="update",
+        description="`update`: bring existing sevDesk contacts up to date; `never`: only create new "
+        "contacts, invoices then carry the address themselves.",
+    )
+    contact_matching: Annotated[list[ContactMatch], AfterValidator(_unique)] = Field(
+        default_factory=lambda: [ContactMatch.MAPPING, ContactMatch.SEVDESK_ID, ContactMatch.CUSTOMER_NUMBER],
+        min_length=1,
+        description="Matching order for contacts (P1). Add `email` to opt in to e-mail matching.",
+    )
+    unit_mapping: dict[Annotated[str, Field(min_length=1, max_length=64)], str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="Platform unit name → sevDesk unit name, alias or UN/ECE code (e.g. {\"h\": \"Std\"}). "
+        "Names not listed are matched against sevDesk's units directly.",
+    )
+    import_kinds: Annotated[list[ImportKind], AfterValidator(_unique_kinds)] = Field(
+        default_factory=lambda: [ImportKind.CONTACTS, ImportKind.ARTICLES, ImportKind.INVOICES],
+        description="Resource kinds imported every 15 minutes. Order confirmations are imported on "
+        "demand (M3) unless listed here.",
+    )
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Where signed change and problem notifications are POSTed."
+    )
+    check_account_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="sevDesk CheckAccount used to book payments (I5); default: the first offline account.",
+    )
+    sevdesk_user_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="sevDesk user set as contact person on invoices; default: the token's own user.",
+    )

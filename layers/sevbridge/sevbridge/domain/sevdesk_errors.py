@@ -1,0 +1,80 @@
+"""Errors the sevDesk client raises, owned by the domain so use cases can react to them
+without importing the HTTP library. Messages carry sevDesk's own text, never the token."""
+
+from __future__ import annotations
+
+
+class SevdeskError(Exception):
+    """Base class. `status` is the HTTP status (None for network errors)."""
+
+    retryable = False
+    # True when a write may have reached sevDesk but its result is unknown (5xx or a timeout after
+    # sending): the caller must look the object up in sevDesk before creating it again.
+    outcome_unknown: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        exception_uuid: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.exception_uuid = exception_uuid
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method and self.path else ""
+        status = f"HTTP {self.status}: " if self.status is not None else ""
+        return f"{where}{status}{self.message}"
+
+
+class SevdeskAuthError(SevdeskError):
+    """401/403: the tenant's token is invalid, rotated or lacks API access (C3)."""
+
+
+class SevdeskValidationError(SevdeskError):
+    """400/409/422 (and other 4xx): sevDesk rejected the request; never retried blindly."""
+
+
+class SevdeskNotFound(SevdeskError):
+    """404, or 400 with code NOT_FOUND / 151: the object does not exist."""
+
+
+class SevdeskRateLimited(SevdeskError):
+    """429 after all retries. `retry_after` is sevDesk's hint in seconds, if it sent one."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class SevdeskServerError(SevdeskError):
+    """5xx after all retries. For writes the outcome is unknown: sevDesk may have committed."""
+
+    retryable = True
+
+
+class SevdeskNetworkError(SevdeskError):
+    """Connect/read timeout or connection error after all retries; for writes the outcome is unknown."""
+
+    retryable = True
+
+
+class SevdeskBrakeEngaged(SevdeskError):
+    """Our own per-tenant brake: too many errors in a short window, calls paused to protect the token."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, resume_in: float) -> None:
+        super().__init__(message)
+        self.resume_in = resume_in

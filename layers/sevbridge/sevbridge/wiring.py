@@ -1,0 +1,77 @@
+"""Composition root: builds the adapters from the typed config, lazily and once per execution
+environment. `reset()` forgets everything (tests and the local stack change the environment)."""
+
+from __future__ import annotations
+
+import functools
+
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
+from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
+from sevbridge.adapters.kms_vault import KmsTokenVault
+from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+from sevbridge.common.clock import SystemClock
+from sevbridge.config import get_settings, reset_settings
+from sevbridge.domain.connections import ConnectionService
+
+
+@functools.cache
+def clock() -> SystemClock:
+    return SystemClock()
+
+
+@functools.cache
+def platform_store() -> DynamoPlatformStore:
+    return DynamoPlatformStore(get_settings().platforms_table)
+
+
+@functools.cache
+def connection_store() -> DynamoConnectionStore:
+    return DynamoConnectionStore(get_settings().tenants_table)
+
+
+@functools.cache
+def token_vault() -> KmsTokenVault:
+    settings = get_settings()
+    return KmsTokenVault(settings.token_key_id, cache_seconds=settings.token_cache_seconds)
+
+
+@functools.cache
+def tenant_eraser() -> DynamoTenantEraser:
+    s = get_settings()
+    return DynamoTenantEraser(
+        [s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table]
+    )
+
+
+@functools.cache
+def sevdesk_probe() -> HttpSevdeskProbe:
+    s = get_settings()
+    return HttpSevdeskProbe(s.sevdesk_base_url, timeout=s.sevdesk_timeout_seconds)
+
+
+@functools.cache
+def connection_service() -> ConnectionService:
+    return ConnectionService(
+        store=connection_store(),
+        vault=token_vault(),
+        probe=sevdesk_probe(),
+        eraser=tenant_eraser(),
+        clock=clock(),
+    )
+
+
+def reset() -> None:
+    for cached in (
+        clock,
+        platform_store,
+        connection_store,
+        token_vault,
+        tenant_eraser,
+        sevdesk_probe,
+        connection_service,
+    ):
+        cached.cache_clear()
+    reset_settings()
+    aws_clients.reset()
