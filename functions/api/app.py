@@ -6,8 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from sevbridge.api.app import app
+from sevbridge.api.app import handle
 from sevbridge.common.observability import logger, metrics, tracer
 
 
@@ -15,4 +14,4 @@ from sevbridge.common.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(event, context)

@@ -8,12 +8,16 @@ import functools
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
 from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
 from sevbridge.adapters.kms_vault import KmsTokenVault
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
 from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
+from sevbridge.domain.intake import Intake
+from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
 
 
 @functools.cache
@@ -40,9 +44,7 @@ def token_vault() -> KmsTokenVault:
 @functools.cache
 def tenant_eraser() -> DynamoTenantEraser:
     s = get_settings()
-    return DynamoTenantEraser(
-        [s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table]
-    )
+    return DynamoTenantEraser([s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table])
 
 
 @functools.cache
@@ -59,7 +61,28 @@ def connection_service() -> ConnectionService:
         probe=sevdesk_probe(),
         eraser=tenant_eraser(),
         clock=clock(),
+        parked=LedgerParkedWork(transfer_ops()),
     )
+
+
+@functools.cache
+def ledger() -> DynamoLedgerStore:
+    return DynamoLedgerStore(get_settings().ledger_table)
+
+
+@functools.cache
+def transfer_queue() -> SqsTransferQueue:
+    return SqsTransferQueue(get_settings().transfer_queue_url)
+
+
+@functools.cache
+def intake() -> Intake:
+    return Intake(ledger=ledger(), queue=transfer_queue(), clock=clock())
+
+
+@functools.cache
+def transfer_ops() -> TransferOps:
+    return TransferOps(ledger=ledger(), queue=transfer_queue(), clock=clock())
 
 
 def reset() -> None:
@@ -71,6 +94,10 @@ def reset() -> None:
         tenant_eraser,
         sevdesk_probe,
         connection_service,
+        ledger,
+        transfer_queue,
+        intake,
+        transfer_ops,
     ):
         cached.cache_clear()
     reset_settings()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
@@ -16,11 +18,15 @@ class DynamoConnectionStore:
         self._table = table
 
     def get(self, platform_id: str, tenant_id: str) -> Connection | None:
-        item = aws_clients.dynamodb().get_item(
-            TableName=self._table,
-            Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": SK}),
-            ConsistentRead=True,
-        ).get("Item")
+        item = (
+            aws_clients.dynamodb()
+            .get_item(
+                TableName=self._table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": SK}),
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
         return None if item is None else _to_connection(item)
 
     def save(self, connection: Connection) -> None:
@@ -52,7 +58,7 @@ class DynamoConnectionStore:
         return connections
 
 
-def _to_connection(item: dict[str, object]) -> Connection:
-    values = from_item(item)  # type: ignore[arg-type]
+def _to_connection(item: Mapping[str, Any]) -> Connection:
+    values = from_item(dict(item))
     doc = json.loads(values["doc"])
     return Connection.model_validate({**doc, "token_ciphertext": bytes(values["token_ciphertext"])})

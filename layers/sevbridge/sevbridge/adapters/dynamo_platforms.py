@@ -33,9 +33,11 @@ class DynamoPlatformStore:
         )
 
     def find_by_key_hash(self, key_hash: str) -> Platform | None:
-        item = aws_clients.dynamodb().get_item(
-            TableName=self._table, Key=to_item({"pk": f"KEY#{key_hash}", "sk": "KEY"})
-        ).get("Item")
+        item = (
+            aws_clients.dynamodb()
+            .get_item(TableName=self._table, Key=to_item({"pk": f"KEY#{key_hash}", "sk": "KEY"}))
+            .get("Item")
+        )
         if item is None:
             return None
         values = from_item(item)
@@ -53,7 +55,9 @@ class DynamoPlatformStore:
                 values = from_item(item)
                 platforms.append(
                     Platform(
-                        platform_id=values["platform_id"], name=values["name"], created_at=values["created_at"]
+                        platform_id=values["platform_id"],
+                        name=values["name"],
+                        created_at=values["created_at"],
                     )
                 )
         return sorted(platforms, key=lambda p: p.created_at)

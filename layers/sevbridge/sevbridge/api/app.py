@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -11,25 +12,27 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ValidationError
 
 from sevbridge import __version__
-from sevbridge.api import routes_connections
-from sevbridge.api.auth import require_platform
+from sevbridge.api import routes_connections, routes_transfers
+from sevbridge.api.auth import gate
 from sevbridge.api.errors import domain_error_response, error_response, validation_response
+from sevbridge.api.schemas_transfers import EventsRequestDoc
+from sevbridge.api.swagger import swagger_page
 from sevbridge.common.observability import logger
 from sevbridge.domain.errors import DomainError
 
 TITLE = "sevbridge API"
 DESCRIPTION = (
     "Keeps SaaS platforms' customers' sevDesk accounts in step. Authenticate every call with "
-    "`Authorization: Bearer <platform API key>`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    '`Authorization: Bearer <platform API key>`. Errors are `{"error": {"code", "message", "details"}}`.'
 )
 SECURITY_SCHEMES: dict[str, Any] = {
     "platformKey": HTTPBearer(description="Platform API key from `sevbridge platforms create`")
 }
-SECURITY = [{"platformKey": []}]
+SECURITY: list[dict[str, list[str]]] = [{"platformKey": []}]
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.use(middlewares=[require_platform])
 app.include_router(routes_connections.router)
+app.include_router(routes_transfers.router)
 app.configure_openapi(
     title=TITLE,
     version=__version__,
@@ -37,20 +40,45 @@ app.configure_openapi(
     security_schemes=SECURITY_SCHEMES,
     security=SECURITY,
 )
-app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__, description=DESCRIPTION,
-                   security_schemes=SECURITY_SCHEMES, security=SECURITY)
 
 
 def openapi_document() -> str:
-    return app.get_openapi_json_schema(
-        title=TITLE, version=__version__, description=DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES, security=SECURITY,
+    document = json.loads(
+        app.get_openapi_json_schema(
+            title=TITLE,
+            version=__version__,
+            description=DESCRIPTION,
+            security_schemes=SECURITY_SCHEMES,
+            security=SECURITY,
+        )
     )
+    _document_events_body(document)
+    return json.dumps(document)
+
+
+def _document_events_body(document: dict[str, Any]) -> None:
+    """The events route validates each event of a batch on its own (to report them one by one), so
+    its body schema is added to the document here from the same pydantic models."""
+    schema = EventsRequestDoc.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components.update(schema.pop("$defs", {}))
+    operation = document["paths"]["/v1/tenants/{tenant_id}/events"]["post"]
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": schema["properties"]["body"]}},
+    }
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
 def get_openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+@app.get("/v1/docs", include_in_schema=False)
+def get_docs() -> Response[str]:
+    # Powertools' own Swagger page renders its internal schema; ours adds the events body, so the
+    # page is built from the same document as /v1/openapi.json (assets are bundled with Powertools).
+    return Response(status_code=200, content_type="text/html", body=swagger_page(openapi_document()))
 
 
 @app.exception_handler(RequestValidationError)
@@ -71,7 +99,11 @@ def _on_domain_error(exc: DomainError) -> Response[str]:
 
 @app.not_found
 def _on_not_found(exc: Exception) -> Response[str]:
-    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+    return error_response(
+        HTTPStatus.NOT_FOUND,
+        "route_not_found",
+        f"no route {app.current_event.http_method} {app.current_event.path}",
+    )
 
 
 @app.exception_handler(Exception)
@@ -79,3 +111,13 @@ def _on_unexpected(exc: Exception) -> Response[str]:
     # Log the type only: exception text can contain request data. The traceback goes to X-Ray/logs.
     logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged")
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Entry point of the api function: the gate (size, auth) first, then the resolver."""
+    platform, early_answer = gate(event)
+    if early_answer is not None:
+        return early_answer
+    if platform is not None:
+        app.append_context(platform=platform)
+    return app.resolve(event, context)

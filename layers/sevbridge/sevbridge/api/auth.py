@@ -1,18 +1,19 @@
-"""Platform authentication middleware: every /v1 route needs `Authorization: Bearer <platform key>`.
+"""The gate in front of the resolver: body size limit, then platform authentication.
 
-The resolved platform goes into the resolver's context; routes scope every read and write to it, so a
-platform cannot see another platform's tenants (they get 404, as if the tenant did not exist)."""
+It runs before Powertools' request validation, so an unauthenticated caller learns nothing about the
+routes' bodies. Every /v1 route needs `Authorization: Bearer <platform key>`; the resolved platform
+goes into the resolver's context and routes scope every read and write to it, so a platform cannot see
+another platform's tenants (they get 404, as if the tenant did not exist)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from sevbridge import wiring
-from sevbridge.api.errors import domain_error_response, error_response
+from sevbridge.api.errors import as_proxy, domain_error_response, error_response
 from sevbridge.common.observability import logger
 from sevbridge.config import get_settings
 from sevbridge.domain.errors import Unauthenticated
@@ -22,29 +23,37 @@ from sevbridge.domain.platforms import authenticate
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs"})
 
 
-def require_platform(app: BaseRouter, next_middleware: Callable[..., Response[str]]) -> Response[str]:
-    event = app.current_event
-    if event.path in PUBLIC_PATHS:
-        return next_middleware(app)
-    body = event.body or ""
-    if len(body.encode()) > get_settings().max_body_bytes:
-        return error_response(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "body_too_large",
-            f"request body exceeds {get_settings().max_body_bytes} bytes",
-            [{"field": "body", "problem": f"larger than {get_settings().max_body_bytes} bytes"}],
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def gate(event: dict[str, Any]) -> tuple[Platform | None, dict[str, Any] | None]:
+    """Returns (platform, None) to go on, or (None, proxy response) to answer right away."""
+    if event.get("path") in PUBLIC_PATHS:
+        return None, None
+    limit = get_settings().max_body_bytes
+    if len((event.get("body") or "").encode()) > limit:
+        return None, as_proxy(
+            error_response(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                "body_too_large",
+                f"request body exceeds {limit} bytes",
+                [{"field": "body", "problem": f"larger than {limit} bytes"}],
+            )
         )
     try:
-        platform = authenticate(wiring.platform_store(), event.headers.get("Authorization") or event.headers.get("authorization"))
+        platform = authenticate(wiring.platform_store(), _header(event, "Authorization"))
     except Unauthenticated as exc:
-        return domain_error_response(exc)
-    app.append_context(platform=platform)
+        return None, as_proxy(domain_error_response(exc))
     logger.append_keys(platform_id=platform.platform_id)
-    return next_middleware(app)
+    return platform, None
 
 
 def current_platform(router: BaseRouter) -> Platform:
     platform = router.context.get("platform")
-    if not isinstance(platform, Platform):  # the middleware runs before every route
+    if not isinstance(platform, Platform):  # the gate runs before every route
         raise Unauthenticated("not authenticated")
     return platform

@@ -40,9 +40,7 @@ def error_response(
 
 
 def domain_error_response(exc: domain.DomainError) -> Response[str]:
-    status = next(
-        (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), HTTPStatus.UNPROCESSABLE_ENTITY
-    )
+    status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), HTTPStatus.UNPROCESSABLE_ENTITY)
     return error_response(status, exc.code, exc.message, exc.details)
 
 
@@ -79,3 +77,16 @@ def validation_response(errors: Sequence[Any]) -> Response[str]:
         return error_response(HTTPStatus.BAD_REQUEST, "malformed_json", "request body is not valid JSON", details)
     summary = "; ".join(f"{d['field'] or 'body'}: {d['problem']}" for d in details)
     return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_input", f"invalid request: {summary}", details)
+
+
+def as_proxy(response: Response[str]) -> dict[str, Any]:
+    """An API Gateway proxy result for answers given before the resolver runs."""
+    headers = {"Content-Type": response.content_type or content_types.APPLICATION_JSON}
+    headers.update({k: v if isinstance(v, str) else ",".join(v) for k, v in response.headers.items()})
+    return {
+        "statusCode": response.status_code,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }

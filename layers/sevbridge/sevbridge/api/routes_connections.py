@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -20,10 +22,19 @@ from sevbridge.common.observability import logger
 
 router = Router()
 
-ERRORS = {
-    401: {"description": "Missing or unknown platform API key", "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}}},
-    404: {"description": "No such tenant for this platform", "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}}},
-    422: {"description": "Invalid input, or sevDesk rejected the token", "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}}},
+ERRORS: dict[int, Any] = {
+    401: {
+        "description": "Missing or unknown platform API key",
+        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
+    },
+    404: {
+        "description": "No such tenant for this platform",
+        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
+    },
+    422: {
+        "description": "Invalid input, or sevDesk rejected the token",
+        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
+    },
 }
 
 
@@ -33,8 +44,12 @@ ERRORS = {
     description="Tests the token against sevDesk first; nothing is stored if sevDesk rejects it. "
     "Answers 201 when the connection was created, 200 when it was updated.",
     tags=["connections"],
-    responses={200: {"description": "Updated"}, 201: {"description": "Created"}, **ERRORS,
-               503: {"description": "sevDesk unreachable; nothing stored"}},
+    responses={
+        200: {"description": "Updated"},
+        201: {"description": "Created"},
+        **ERRORS,
+        503: {"description": "sevDesk unreachable; nothing stored"},
+    },
 )
 def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[ConnectionPutResult]:
     platform = current_platform(router)
@@ -43,8 +58,10 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
     connection, created, resumed = wiring.connection_service().put(
         platform.platform_id, tenant_id, token=token, settings_patch=body.settings_patch()
     )
-    logger.info("connection stored", extra={"created": created, "token_version": connection.token_version})
-    result = ConnectionPutResult(**ConnectionView.of(connection).model_dump(), created=created, resumed_transfers=resumed)
+    logger.info("connection stored", extra={"connection_created": created, "token_version": connection.token_version})
+    result = ConnectionPutResult(
+        **ConnectionView.of(connection).model_dump(), created=created, resumed_transfers=resumed
+    )
     return Response(
         status_code=201 if created else 200,
         content_type=content_types.APPLICATION_JSON,

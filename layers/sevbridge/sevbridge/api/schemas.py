@@ -35,9 +35,7 @@ class ConnectionPut(BaseModel):
         description="The sevDesk API token of an administrator user: 32 hexadecimal characters.",
         json_schema_extra={"format": "password", "pattern": "^[0-9a-fA-F]{32}$"},
     )
-    settings: TenantSettings | None = Field(
-        default=None, description="Only the fields you send are changed."
-    )
+    settings: TenantSettings | None = Field(default=None, description="Only the fields you send are changed.")
 
     @field_validator("sevdesk_token")
     @classmethod

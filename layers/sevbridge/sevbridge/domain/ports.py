@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Protocol
 
 from sevbridge.domain.connection import Connection, SevdeskIdentity
+from sevbridge.domain.intake_models import EventReceipt, TransferPage, TransferQuery
+from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.platform import Platform
 
 
@@ -48,3 +50,24 @@ class ParkedWork(Protocol):
     """Work parked while a tenant's token was invalid (C3); resumed when a new token is stored."""
 
     def resume(self, platform_id: str, tenant_id: str) -> int: ...
+
+
+class LedgerStore(Protocol):
+    def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
+        """Stores the receipt and its transfers atomically; False if the event id was already recorded."""
+        ...
+
+    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None: ...
+    def mark_receipt_enqueued(self, receipt: EventReceipt) -> None: ...
+    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None: ...
+    def save(self, transfer: Transfer) -> None: ...
+    def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage: ...
+    def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
+        """All the tenant's transfers in a status, oldest first."""
+        ...
+
+
+class TransferQueue(Protocol):
+    def enqueue(self, transfers: list[Transfer]) -> None:
+        """Sends one message per transfer, in order, in the tenant's FIFO message group."""
+        ...

@@ -58,7 +58,7 @@ class TenantSettings(BaseModel):
     unit_mapping: dict[Annotated[str, Field(min_length=1, max_length=64)], str] = Field(
         default_factory=dict,
         max_length=200,
-        description="Platform unit name → sevDesk unit name, alias or UN/ECE code (e.g. {\"h\": \"Std\"}). "
+        description='Platform unit name → sevDesk unit name, alias or UN/ECE code (e.g. {"h": "Std"}). '
         "Names not listed are matched against sevDesk's units directly.",
     )
     import_kinds: Annotated[list[ImportKind], AfterValidator(_unique_kinds)] = Field(

@@ -33,7 +33,8 @@ class SevdeskError(Exception):
     def __str__(self) -> str:
         where = f"{self.method} {self.path}: " if self.method and self.path else ""
         status = f"HTTP {self.status}: " if self.status is not None else ""
-        return f"{where}{status}{self.message}"
+        unknown = " (outcome unknown: sevDesk may have applied it; look it up before resending)"
+        return f"{where}{status}{self.message}{unknown if self.outcome_unknown else ''}"
 
 
 class SevdeskAuthError(SevdeskError):

@@ -1,0 +1,215 @@
+"""The ledger in DynamoDB: transfers (sk TRANSFER#<id>) and event receipts (sk EVENT#<id>), both under
+the tenant's partition. gsi1 indexes transfers by status (gsi1pk = <pk>#STATUS#<status>)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
+from sevbridge.domain.errors import InvalidInput
+from sevbridge.domain.intake_models import RECEIPT_DAYS, EventReceipt, TransferPage, TransferQuery
+from sevbridge.domain.ledger import Transfer, TransferStatus
+
+
+def _status_key(pk: str, status: TransferStatus) -> str:
+    return f"{pk}#STATUS#{status.value}"
+
+
+class DynamoLedgerStore:
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    # --- event receipts -------------------------------------------------------------------------
+    def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
+        expires = receipt.created_at + timedelta(days=RECEIPT_DAYS)
+        return to_item(
+            {
+                "pk": tenant_pk(receipt.platform_id, receipt.tenant_id),
+                "sk": f"EVENT#{receipt.event_id}",
+                "enqueued": receipt.enqueued,
+                "doc": receipt.model_dump_json(),
+                "expires_at": int(expires.timestamp()),
+            }
+        )
+
+    def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._receipt_item(receipt),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        items += [{"Put": {"TableName": self._table, "Item": self._transfer_item(t)}} for t in transfers]
+        try:
+            aws_clients.dynamodb().transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if (
+                exc.response["Error"]["Code"] == "TransactionCanceledException"
+                and reasons
+                and reasons[0].get("Code") == "ConditionalCheckFailed"
+            ):
+                return False
+            raise
+        return True
+
+    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
+        item = (
+            aws_clients.dynamodb()
+            .get_item(
+                TableName=self._table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": f"EVENT#{event_id}"}),
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if item is None:
+            return None
+        values = from_item(item)
+        receipt = EventReceipt.model_validate_json(values["doc"])
+        return receipt.model_copy(update={"enqueued": bool(values.get("enqueued"))})
+
+    def mark_receipt_enqueued(self, receipt: EventReceipt) -> None:
+        aws_clients.dynamodb().update_item(
+            TableName=self._table,
+            Key=to_item({"pk": tenant_pk(receipt.platform_id, receipt.tenant_id), "sk": f"EVENT#{receipt.event_id}"}),
+            UpdateExpression="SET enqueued = :t",
+            ExpressionAttributeValues={":t": {"BOOL": True}},
+        )
+
+    # --- transfers --------------------------------------------------------------------------------
+    def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        return to_item(
+            {
+                "pk": pk,
+                "sk": f"TRANSFER#{transfer.transfer_id}",
+                "gsi1pk": _status_key(pk, transfer.status),
+                "gsi1sk": transfer.transfer_id,
+                "status": transfer.status.value,
+                "kind": transfer.kind.value,
+                "source_id": transfer.source_id,
+                "created_at": transfer.created_at.isoformat(),
+                "doc": transfer.model_dump_json(),
+            }
+        )
+
+    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
+        item = (
+            aws_clients.dynamodb()
+            .get_item(
+                TableName=self._table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": f"TRANSFER#{transfer_id}"}),
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        return None if item is None else Transfer.model_validate_json(from_item(item)["doc"])
+
+    def save(self, transfer: Transfer) -> None:
+        aws_clients.dynamodb().put_item(TableName=self._table, Item=self._transfer_item(transfer))
+
+    def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
+        found: list[Transfer] = []
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :k",
+            ExpressionAttributeValues={":k": {"S": _status_key(tenant_pk(platform_id, tenant_id), status)}},
+        ):
+            found += [Transfer.model_validate_json(from_item(i)["doc"]) for i in page.get("Items", [])]
+        # The index is eventually consistent: re-check each row's current status.
+        return sorted((t for t in found if t.status is status), key=lambda t: t.transfer_id)
+
+    def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:
+        pk = tenant_pk(platform_id, tenant_id)
+        filters: list[str] = []
+        values: dict[str, Any] = {}
+        names: dict[str, str] = {}
+        if query.status is not None:
+            key_cond, index = "gsi1pk = :k", "gsi1"
+            values[":k"] = {"S": _status_key(pk, query.status)}
+        else:
+            key_cond, index = "pk = :k AND begins_with(sk, :t)", None
+            values[":k"] = {"S": pk}
+            values[":t"] = {"S": "TRANSFER#"}
+        for attr, value in (
+            ("kind", query.kind.value if query.kind else None),
+            ("source_id", query.source_id),
+        ):
+            if value is not None:
+                filters.append(f"#{attr} = :{attr}")
+                names[f"#{attr}"] = attr
+                values[f":{attr}"] = {"S": value}
+        if query.since is not None:
+            filters.append("created_at >= :since")
+            values[":since"] = {"S": query.since.isoformat()}
+        if query.until is not None:
+            filters.append("created_at < :until")
+            values[":until"] = {"S": query.until.isoformat()}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": key_cond,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,  # newest first
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if query.cursor:
+            start = _decode_cursor(query.cursor)
+            if start.get("pk") != {"S": pk}:  # a cursor only works for the tenant that got it
+                raise InvalidInput(
+                    "cursor is not valid",
+                    details=[{"field": "query.cursor", "problem": "belongs to another listing"}],
+                )
+            kwargs["ExclusiveStartKey"] = start
+        items: list[Transfer] = []
+        last_key: dict[str, Any] | None = None
+        client = aws_clients.dynamodb()
+        while True:
+            response = client.query(**kwargs)
+            for raw in response.get("Items", []):
+                items.append(Transfer.model_validate_json(from_item(raw)["doc"]))
+                last_key = {k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk") if k in raw}
+                if len(items) == query.limit:
+                    more = True
+                    break
+            else:
+                more = "LastEvaluatedKey" in response
+                if more:
+                    kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+                    continue
+            break
+        cursor = _encode_cursor(last_key) if more and last_key and len(items) == query.limit else None
+        return TransferPage(items=items, next_cursor=cursor)
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(key, dict) or "pk" not in key:
+            raise ValueError
+    except (ValueError, json.JSONDecodeError):
+        raise InvalidInput(
+            "cursor is not valid",
+            details=[{"field": "query.cursor", "problem": "not a cursor from this API"}],
+        ) from None
+    return key

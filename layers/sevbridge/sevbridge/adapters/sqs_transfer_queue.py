@@ -1,0 +1,35 @@
+"""Transfer messages on the FIFO queue: message group = tenant (order per tenant, tenants in parallel)."""
+
+from __future__ import annotations
+
+import json
+
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_items import tenant_pk
+from sevbridge.domain.ledger import Transfer
+
+
+class SqsTransferQueue:
+    def __init__(self, queue_url: str) -> None:
+        self._url = queue_url
+
+    def enqueue(self, transfers: list[Transfer]) -> None:
+        client = aws_clients.sqs()
+        for start in range(0, len(transfers), 10):
+            chunk = transfers[start : start + 10]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps(
+                        {"platform_id": t.platform_id, "tenant_id": t.tenant_id, "transfer_id": t.transfer_id}
+                    ),
+                    "MessageGroupId": tenant_pk(t.platform_id, t.tenant_id),
+                    # A re-enqueued transfer (retry, resume) must not be swallowed by the 5-minute dedup window.
+                    "MessageDeduplicationId": f"{t.transfer_id}.{t.requeues}",
+                }
+                for i, t in enumerate(chunk)
+            ]
+            response = client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+            if response.get("Failed"):
+                failed = ", ".join(f"{f['Id']}: {f.get('Code')}" for f in response["Failed"])
+                raise RuntimeError(f"could not enqueue transfers ({failed})")

@@ -1,0 +1,122 @@
+"""Bodies of the events and transfers routes (I6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sevbridge.domain.events import (
+    ContactWithInvoices,
+    EventType,
+    Invoice,
+    Project,
+)
+from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
+
+
+class TransferSummary(BaseModel):
+    transfer_id: str
+    kind: TransferKind
+    source_id: str
+    status: TransferStatus
+    reason: str | None = None
+
+
+class EventResultBody(BaseModel):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "rejected", "conflict"]
+    transfers: list[TransferSummary] = Field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[EventResultBody]
+
+
+class TransferView(BaseModel):
+    transfer_id: str
+    kind: TransferKind
+    source_id: str
+    event_id: str
+    event_type: str
+    status: TransferStatus = Field(
+        description="queued · sending · transferred · failed · skipped · waiting_for_credentials"
+    )
+    reason: str | None = Field(default=None, description="Human-readable outcome, or why it failed/was skipped")
+    last_error: str | None = Field(default=None, description="sevDesk's message or ours; never a secret")
+    sevdesk_id: str | None = None
+    sevdesk_number: str | None = None
+    attempts: int
+    manual: bool
+    source_version: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, t: Transfer) -> TransferView:
+        return cls(**t.model_dump(include=set(cls.model_fields)))
+
+
+class TransferDetail(TransferView):
+    history: list[HistoryEntry]
+
+    @classmethod
+    def of(cls, t: Transfer) -> TransferDetail:
+        return cls(**t.model_dump(include=set(cls.model_fields)))
+
+
+class TransferList(BaseModel):
+    items: list[TransferView]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
+
+
+class RetryResult(BaseModel):
+    retried: int
+    transfers: list[TransferView]
+
+
+# --- documentation-only models for the events request body (validated per event in code) --------
+class _Event(BaseModel):
+    id: str = Field(min_length=1, max_length=128, description="Event id; makes delivery idempotent")
+    occurred_at: datetime
+
+
+class ContactUpsertedEvent(_Event):
+    type: Literal[EventType.CONTACT_UPSERTED]
+    data: ContactWithInvoices
+
+
+class InvoiceUpsertedEvent(_Event):
+    type: Literal[EventType.INVOICE_UPSERTED]
+    data: Invoice
+
+
+class InvoiceTransferRequestedEvent(_Event):
+    type: Literal[EventType.INVOICE_TRANSFER_REQUESTED]
+    data: Invoice
+
+
+class ProjectCompletedEvent(_Event):
+    type: Literal[EventType.PROJECT_COMPLETED]
+    data: Project
+
+
+AnyEvent = Annotated[
+    ContactUpsertedEvent | InvoiceUpsertedEvent | InvoiceTransferRequestedEvent | ProjectCompletedEvent,
+    Field(discriminator="type"),
+]
+
+
+class EventBatch(BaseModel):
+    events: list[AnyEvent] = Field(min_length=1, max_length=100)
+
+
+class EventsRequestDoc(BaseModel):
+    """One event, or {"events": [...]} with up to 100."""
+
+    body: AnyEvent | EventBatch

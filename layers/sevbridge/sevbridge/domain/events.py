@@ -1,0 +1,179 @@
+"""Platform events (design.md "The HTTP contract"): the envelope and the data of each event type.
+
+Money is Decimal (never float); every model forbids unknown fields so a typo is a 422, not a silently
+ignored value. Platforms keep their own ids as `source_id`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+SourceId = Annotated[str, Field(min_length=1, max_length=128, description="The platform's own id")]
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
+TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(_Strict):
+    street: str | None = Field(default=None, max_length=255)
+    zip: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=255)
+    country: str = Field(default="DE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code")
+    name: str | None = Field(default=None, max_length=255, description="Recipient line, if not the contact")
+
+
+class ContactKind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    PAID = "paid"
+
+
+class Position(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+    unit: str = Field(min_length=1, max_length=64, description="Unit name or alias, e.g. 'Stk', 'h', 'm²'")
+    unit_price: Money = Field(description="Per unit; net or gross per the invoice's `prices`")
+    tax_rate: TaxRate = Field(description="VAT rate in percent, e.g. 19")
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+
+
+class Contact(_Strict):
+    """A customer (P2). Person when `kind` is person; organisation otherwise."""
+
+    source_id: SourceId
+    kind: ContactKind | None = Field(
+        default=None, description="Defaults to organisation when company_name is set, else person"
+    )
+    sevdesk_id: str | None = Field(default=None, max_length=32, description="A known sevDesk contact id")
+    customer_number: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, max_length=64, description="Academic title, e.g. 'Dr.'")
+    first_name: str | None = Field(default=None, max_length=255)
+    last_name: str | None = Field(default=None, max_length=255)
+    company_name: str | None = Field(default=None, max_length=255)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=5)
+    phone: str | None = Field(default=None, max_length=64)
+    mobile: str | None = Field(default=None, max_length=64)
+    website: str | None = Field(default=None, max_length=255)
+    billing_address: Address | None = None
+    delivery_addresses: list[Address] = Field(default_factory=list, max_length=20)
+    vat_id: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=5000)
+
+    @property
+    def resolved_kind(self) -> ContactKind:
+        if self.kind is not None:
+            return self.kind
+        return ContactKind.ORGANISATION if self.company_name else ContactKind.PERSON
+
+    @model_validator(mode="after")
+    def _has_a_name(self) -> Contact:
+        if self.resolved_kind is ContactKind.ORGANISATION and not self.company_name:
+            raise ValueError("an organisation needs company_name")
+        if self.resolved_kind is ContactKind.PERSON and not (self.first_name or self.last_name):
+            raise ValueError("a person needs first_name or last_name")
+        return self
+
+
+class Invoice(_Strict):
+    source_id: SourceId
+    number: str | None = Field(default=None, max_length=64, description="The platform's invoice number")
+    status: InvoiceStatus
+    invoice_date: date
+    delivery_date: date | None = None
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    customer: Contact
+    title: str | None = Field(default=None, max_length=255, description="Invoice header")
+    time_to_pay_days: int | None = Field(default=None, ge=0, le=365)
+    tax_rule: Literal[1, 2, 3, 4, 5, 11, 17, 18, 19, 20, 21] = Field(
+        default=1, description="sevDesk revenue tax rule; 1 = taxable domestic revenue"
+    )
+    prices: Literal["net", "gross"] = "net"
+    positions: list[Position] = Field(min_length=1, max_length=500)
+    paid_at: date | None = Field(default=None, description="Payment date when status is paid")
+    paid_amount: Money | None = Field(default=None, description="Defaults to the invoice total")
+
+
+class ContactWithInvoices(Contact):
+    """`contact.upserted` data: a contact, optionally with its invoices (P3)."""
+
+    # At most 50: the event, its receipt and its transfers are written in one DynamoDB transaction.
+    invoices: list[Invoice] = Field(default_factory=list, max_length=50)
+
+
+class AppointmentState(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Article(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+    unit: str = Field(min_length=1, max_length=64)
+    unit_price: Money
+    tax_rate: TaxRate = Decimal(19)
+
+
+class Appointment(_Strict):
+    source_id: SourceId | None = None
+    title: str = Field(min_length=1, max_length=255)
+    state: AppointmentState
+    day: dt.date | None = Field(default=None, description="When the appointment took place")
+    hours: Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)] = Decimal(0)
+    articles: list[Article] = Field(default_factory=list, max_length=200)
+
+
+class Project(_Strict):
+    """`project.completed` data (I7)."""
+
+    source_id: SourceId
+    title: str = Field(min_length=1, max_length=255)
+    customer: Contact
+    hourly_rate: Money
+    hour_unit: str = Field(default="Std", min_length=1, max_length=64)
+    tax_rate: TaxRate = Decimal(19)
+    tax_rule: Literal[1, 2, 3, 4, 5, 11, 17, 18, 19, 20, 21] = 1
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    invoice_date: date | None = Field(default=None, description="Defaults to the day the draft is made")
+    appointments: list[Appointment] = Field(min_length=1, max_length=500)
+
+    @property
+    def done_appointments(self) -> list[Appointment]:
+        return [a for a in self.appointments if a.state is AppointmentState.DONE]
+
+
+class EventType(StrEnum):
+    CONTACT_UPSERTED = "contact.upserted"
+    INVOICE_UPSERTED = "invoice.upserted"
+    INVOICE_TRANSFER_REQUESTED = "invoice.transfer_requested"
+    PROJECT_COMPLETED = "project.completed"
+
+
+DATA_MODEL_BY_TYPE: dict[EventType, type[BaseModel]] = {
+    EventType.CONTACT_UPSERTED: ContactWithInvoices,
+    EventType.INVOICE_UPSERTED: Invoice,
+    EventType.INVOICE_TRANSFER_REQUESTED: Invoice,
+    EventType.PROJECT_COMPLETED: Project,
+}
+
+
+class EventEnvelope(_Strict):
+    id: str = Field(min_length=1, max_length=128, description="Event id; makes delivery idempotent")
+    type: EventType
+    occurred_at: datetime = Field(description="When it happened on the platform; orders versions")
+    data: dict[str, Any]

@@ -1,0 +1,219 @@
+"""Accepting platform events (design.md: accept fast, work durably).
+
+Each event is validated, turned into one or more ledger transfers (P3 adds the contact's invoices),
+recorded together with an idempotency receipt, and enqueued in the tenant's FIFO group. The same event
+id with the same body gets the same answer; with a different body, a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from sevbridge.domain.connection import Connection
+from sevbridge.domain.errors import Conflict, InvalidInput
+from sevbridge.domain.events import (
+    DATA_MODEL_BY_TYPE,
+    Contact,
+    ContactWithInvoices,
+    EventEnvelope,
+    EventType,
+    Invoice,
+    Project,
+)
+from sevbridge.domain.intake_models import EventReceipt
+from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
+from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
+from sevbridge.domain.push.projects import check_project
+from sevbridge.domain.push.selection import select_invoices_for_contact
+
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "rejected", "conflict"]
+    answer: dict[str, Any]
+
+
+def body_hash(raw: Any) -> str:
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_event(raw: Any) -> tuple[EventEnvelope, BaseModel]:
+    """Validates the envelope, then the data against its type's model; raises InvalidInput naming
+    every bad field (paths like `data.customer.emails.0`)."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("an event must be a JSON object", details=[{"field": "", "problem": "not an object"}])
+    try:
+        envelope = EventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput("invalid event", details=_details(exc)) from None
+    try:
+        data = DATA_MODEL_BY_TYPE[envelope.type].model_validate(envelope.data)
+    except ValidationError as exc:
+        raise InvalidInput("invalid event data", details=_details(exc, prefix="data")) from None
+    if isinstance(data, Project):
+        check_project(data)
+    return envelope, data
+
+
+def _details(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        problem = {"missing": "is required", "extra_forbidden": "is not a known field"}.get(err["type"], err["msg"])
+        out.append({"field": path, "problem": problem.removeprefix("Value error, "), "type": err["type"]})
+    return out
+
+
+@dataclass
+class Intake:
+    ledger: LedgerStore
+    queue: TransferQueue
+    clock: Clock
+
+    def accept(self, connection: Connection, raw: Any, index: int = 0) -> EventResult:
+        event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            envelope, data = parse_event(raw)
+        except InvalidInput as exc:
+            error = {"code": exc.code, "message": exc.message, "details": exc.details}
+            return EventResult(
+                index, event_id, "rejected", {"event_id": event_id, "status": "rejected", "error": error}
+            )
+
+        digest = body_hash(raw)
+        p, t = connection.platform_id, connection.tenant_id
+        previous = self.ledger.get_receipt(p, t, envelope.id)
+        if previous is not None:
+            return self._replay(previous, digest, index)
+
+        now = self.clock.now()
+        transfers = self._transfers_for(envelope, data, connection, now)
+        answer = {
+            "event_id": envelope.id,
+            "status": "accepted",
+            "transfers": [_transfer_summary(tr) for tr in transfers],
+        }
+        receipt = EventReceipt(
+            platform_id=p,
+            tenant_id=t,
+            event_id=envelope.id,
+            body_hash=digest,
+            transfer_ids=[tr.transfer_id for tr in transfers],
+            answer=answer,
+            created_at=now,
+        )
+        if not self.ledger.record_event(receipt, transfers):
+            # Lost a race with a concurrent delivery of the same event: answer like a redelivery.
+            stored = self.ledger.get_receipt(p, t, envelope.id)
+            assert stored is not None
+            return self._replay(stored, digest, index)
+        self._enqueue(receipt, transfers)
+        return EventResult(index, envelope.id, "accepted", answer)
+
+    def _replay(self, receipt: EventReceipt, digest: str, index: int) -> EventResult:
+        if receipt.body_hash != digest:
+            conflict = Conflict(
+                f"event id '{receipt.event_id}' was already used for a different event body; "
+                "use a new id for a new event",
+                details=[{"field": "id", "problem": "already used with a different body"}],
+            )
+            error = {"code": conflict.code, "message": conflict.message, "details": conflict.details}
+            return EventResult(
+                index,
+                receipt.event_id,
+                "conflict",
+                {"event_id": receipt.event_id, "status": "conflict", "error": error},
+            )
+        if not receipt.enqueued:
+            # The first delivery stored the transfers but could not enqueue them; finish that now.
+            transfers = [
+                tr
+                for tid in receipt.transfer_ids
+                if (tr := self.ledger.get(receipt.platform_id, receipt.tenant_id, tid))
+            ]
+            self._enqueue(receipt, transfers)
+        return EventResult(index, receipt.event_id, "accepted", receipt.answer)
+
+    def _enqueue(self, receipt: EventReceipt, transfers: list[Transfer]) -> None:
+        queued = [tr for tr in transfers if tr.status is TransferStatus.QUEUED]
+        if queued:
+            self.queue.enqueue(queued)
+        self.ledger.mark_receipt_enqueued(receipt)
+
+    def _transfers_for(
+        self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime
+    ) -> list[Transfer]:
+        def make(
+            kind: TransferKind,
+            source_id: str,
+            payload: BaseModel,
+            *,
+            manual: bool,
+            skipped: str | None = None,
+        ) -> Transfer:
+            status = TransferStatus.SKIPPED if skipped else TransferStatus.QUEUED
+            transfer = Transfer(
+                transfer_id=new_transfer_id(),
+                platform_id=connection.platform_id,
+                tenant_id=connection.tenant_id,
+                kind=kind,
+                source_id=source_id,
+                event_id=envelope.id,
+                event_type=envelope.type.value,
+                status=TransferStatus.QUEUED,
+                manual=manual,
+                source_version=envelope.occurred_at,
+                payload=payload.model_dump(mode="json"),
+                created_at=now,
+                updated_at=now,
+            )
+            if skipped:
+                return transfer.moved_to(status, now, skipped, reason=skipped)
+            return transfer.model_copy(update={"history": [{"at": now, "status": status, "note": "accepted"}]})
+
+        if isinstance(data, ContactWithInvoices):
+            contact = Contact.model_validate(data.model_dump(exclude={"invoices"}))
+            transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=False)]
+            selected, rejected = select_invoices_for_contact(data.invoices, _today(now))
+            # P3: the selected invoices follow the contact, in the same FIFO group, so they go after it.
+            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=True) for inv in selected]
+            transfers += [
+                make(TransferKind.INVOICE, inv.source_id, inv, manual=False, skipped=why) for inv, why in rejected
+            ]
+            return transfers
+        if isinstance(data, Invoice):
+            manual = envelope.type is EventType.INVOICE_TRANSFER_REQUESTED
+            return [make(TransferKind.INVOICE, data.source_id, data, manual=manual)]
+        if isinstance(data, Project):
+            return [make(TransferKind.INVOICE_DRAFT, data.source_id, data, manual=True)]
+        raise InvalidInput(f"unsupported event type {envelope.type}")
+
+
+BUSINESS_TZ = ZoneInfo("Europe/Berlin")
+
+
+def _today(now: datetime) -> date:
+    # "Current year" (P3) is the German business year: 31 Dec 23:30 UTC is already January in Berlin.
+    return now.astimezone(BUSINESS_TZ).date()
+
+
+def _transfer_summary(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer.transfer_id,
+        "kind": transfer.kind.value,
+        "source_id": transfer.source_id,
+        "status": transfer.status.value,
+        "reason": transfer.reason,
+    }

@@ -1,0 +1,38 @@
+"""Records of accepted events and ledger queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus
+
+RECEIPT_DAYS = 30  # how long an event id is remembered for idempotent redelivery
+
+
+class EventReceipt(BaseModel):
+    platform_id: str
+    tenant_id: str
+    event_id: str
+    body_hash: str
+    transfer_ids: list[str]
+    answer: dict[str, Any]
+    enqueued: bool = False
+    created_at: datetime
+
+
+class TransferQuery(BaseModel):
+    kind: TransferKind | None = None
+    status: TransferStatus | None = None
+    source_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+
+
+class TransferPage(BaseModel):
+    items: list[Transfer]
+    next_cursor: str | None = None

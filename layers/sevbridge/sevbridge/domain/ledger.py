@@ -1,0 +1,114 @@
+"""The ledger: the durable record of every transfer and its state machine (design.md I6, I8, C3).
+
+queued ──> sending ──> transferred
+   ^          │──────> failed ──(retry)──> queued
+   │          │──────> skipped
+   │          └──────> waiting_for_credentials ──(new token)──> queued
+   └──────────(retryable error: back to queued, SQS redelivers)
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sevbridge.domain.errors import Conflict
+
+MAX_HISTORY = 50
+
+
+class TransferKind(StrEnum):
+    CONTACT = "contact"
+    INVOICE = "invoice"
+    INVOICE_DRAFT = "invoice_draft"
+
+
+class TransferStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    TRANSFERRED = "transferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING_FOR_CREDENTIALS = "waiting_for_credentials"
+
+
+TERMINAL = frozenset({TransferStatus.TRANSFERRED, TransferStatus.SKIPPED, TransferStatus.FAILED})
+
+ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
+    TransferStatus.QUEUED: frozenset(
+        {
+            TransferStatus.SENDING,
+            TransferStatus.WAITING_FOR_CREDENTIALS,
+            TransferStatus.SKIPPED,
+            TransferStatus.FAILED,
+        }
+    ),
+    # sending → sending: the previous attempt died mid-flight (crash, timeout); the new one reconciles.
+    TransferStatus.SENDING: frozenset(set(TransferStatus)),
+    TransferStatus.FAILED: frozenset({TransferStatus.QUEUED}),
+    TransferStatus.WAITING_FOR_CREDENTIALS: frozenset({TransferStatus.QUEUED}),
+    TransferStatus.TRANSFERRED: frozenset(),
+    TransferStatus.SKIPPED: frozenset(),
+}
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    status: TransferStatus
+    note: str | None = None
+
+
+class Transfer(BaseModel):
+    transfer_id: str
+    platform_id: str
+    tenant_id: str
+    kind: TransferKind
+    source_id: str
+    event_id: str
+    event_type: str
+    status: TransferStatus
+    manual: bool = Field(default=False, description="Transfer whatever the status (I1, P3)")
+    attempts: int = 0
+    uncertain: bool = Field(
+        default=False, description="An earlier attempt may have reached sevDesk: reconcile before creating"
+    )
+    last_error: str | None = None
+    reason: str | None = Field(default=None, description="Human-readable outcome or why it was skipped")
+    sevdesk_id: str | None = None
+    sevdesk_number: str | None = None
+    source_version: datetime
+    payload: dict[str, Any] = Field(repr=False)
+    requeues: int = 0
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def moved_to(self, status: TransferStatus, now: datetime, note: str | None = None, **changes: Any) -> Transfer:
+        if status not in ALLOWED[self.status]:
+            raise Conflict(f"transfer {self.transfer_id} is {self.status.value}; it cannot become {status.value}")
+        history = [*self.history, HistoryEntry(at=now, status=status, note=note)][-MAX_HISTORY:]
+        return self.model_copy(update={"status": status, "updated_at": now, "history": history, **changes})
+
+
+_id_lock = threading.Lock()
+_last_id_ms = 0
+_id_seq = 0
+
+
+def new_transfer_id() -> str:
+    """Strictly increasing within a process (ms + sequence), so ids sort in creation order and a
+    tenant's parked work resumes in the order it arrived; the random tail keeps processes apart."""
+    global _last_id_ms, _id_seq
+    with _id_lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_id_ms:
+            _id_seq += 1
+        else:
+            _last_id_ms, _id_seq = now_ms, 0
+        return f"tr_{_last_id_ms:012x}{_id_seq:04x}{secrets.token_hex(3)}"

@@ -1,0 +1,67 @@
+"""Reading and re-sending transfers (I6) and resuming parked work when a new token arrives (C3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sevbridge.domain.errors import Conflict, NotFound
+from sevbridge.domain.intake_models import TransferPage, TransferQuery
+from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
+
+
+@dataclass
+class TransferOps:
+    ledger: LedgerStore
+    queue: TransferQueue
+    clock: Clock
+
+    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
+        transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
+        if transfer is None:
+            raise NotFound(f"transfer '{transfer_id}' not found for tenant '{tenant_id}'")
+        return transfer
+
+    def list_transfers(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:
+        return self.ledger.query(platform_id, tenant_id, query)
+
+    def retry(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
+        transfer = self.get(platform_id, tenant_id, transfer_id)
+        if transfer.status is not TransferStatus.FAILED:
+            hint = {
+                TransferStatus.WAITING_FOR_CREDENTIALS: "it resumes by itself when a new sevDesk token is stored",
+                TransferStatus.SKIPPED: "send an invoice.transfer_requested event to transfer it manually",
+            }.get(transfer.status, "only failed transfers can be retried")
+            raise Conflict(f"transfer {transfer_id} is {transfer.status.value}: {hint}")
+        return self._requeue([transfer], "retry requested")[0]
+
+    def retry_all_failed(self, platform_id: str, tenant_id: str) -> list[Transfer]:
+        return self._requeue(self.ledger.with_status(platform_id, tenant_id, TransferStatus.FAILED), "retry requested")
+
+    def resume_parked(self, platform_id: str, tenant_id: str) -> int:
+        parked = self.ledger.with_status(platform_id, tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS)
+        return len(self._requeue(parked, "new sevDesk token stored"))
+
+    def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
+        now = self.clock.now()
+        requeued = [
+            t.moved_to(TransferStatus.QUEUED, now, note, requeues=t.requeues + 1, last_error=t.last_error)
+            for t in sorted(transfers, key=lambda t: t.transfer_id)
+        ]
+        # Ledger first, then the queue: a crash in between leaves rows `queued` that a retry re-sends,
+        # and the worker ignores messages for rows that are not runnable.
+        for t in requeued:
+            self.ledger.save(t)
+        if requeued:
+            self.queue.enqueue(requeued)
+        return requeued
+
+
+@dataclass
+class LedgerParkedWork:
+    """The ParkedWork port of the connection service, backed by the ledger."""
+
+    ops: TransferOps
+
+    def resume(self, platform_id: str, tenant_id: str) -> int:
+        return self.ops.resume_parked(platform_id, tenant_id)

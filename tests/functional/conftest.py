@@ -1,0 +1,96 @@
+"""Functional tier: the real handlers against moto (`mock_aws`, resources provisioned from template.yaml)
+and the sevDesk sandbox on a loopback port."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from local_stack.provision import ProvisionedStack, provision
+from moto import mock_aws
+from sevdesk_sandbox.server import serve
+from sevdesk_sandbox.state import SandboxState
+
+from tests.support.api_client import HandlerApiClient
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_REGION": "eu-central-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "sevbridge",
+    "POWERTOOLS_METRICS_NAMESPACE": "sevbridge",
+    "POWERTOOLS_LOG_LEVEL": "DEBUG",
+    "SEVDESK_TIMEOUT_SECONDS": "1.5",
+    "SEVDESK_MAX_ATTEMPTS": "2",
+    "SEVDESK_MAX_BACKOFF_SECONDS": "0.05",
+}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    state = SandboxState()
+    server = serve(state, host="127.0.0.1", port=0)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def sandbox_state(sandbox: Any) -> SandboxState:
+    state: SandboxState = sandbox.state
+    state.clear_faults()
+    return state
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedStack]:
+    """A fresh moto world per test, with every resource of template.yaml and the functions' env."""
+    for name, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        stack = provision()
+        for name, value in stack.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SEVDESK_BASE_URL", sandbox.url)
+        from sevbridge import wiring
+        from sevbridge.adapters.sevdesk import brake
+
+        wiring.reset()
+        brake.default_brake.reset()
+        yield stack
+        wiring.reset()
+
+
+def load_function(name: str) -> ModuleType:
+    return importlib.import_module(f"functions.{name}.app")
+
+
+@pytest.fixture
+def api_handler(aws: ProvisionedStack) -> Any:
+    return load_function("api").lambda_handler
+
+
+@pytest.fixture
+def platform(aws: ProvisionedStack) -> tuple[Any, str]:
+    from sevbridge import wiring
+    from sevbridge.domain.platforms import create_platform
+
+    return create_platform(wiring.platform_store(), wiring.clock(), "Acme Field Service")
+
+
+@pytest.fixture
+def api(api_handler: Any, platform: tuple[Any, str]) -> HandlerApiClient:
+    return HandlerApiClient(api_handler, api_key=platform[1])
+
+
+@pytest.fixture
+def sevdesk_account(sandbox_state: SandboxState) -> Any:
+    return sandbox_state.create_account(name="Hundeschule Bello GmbH")
