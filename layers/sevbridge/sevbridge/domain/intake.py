@@ -28,7 +28,7 @@ from sevbridge.domain.events import (
     Project,
 )
 from sevbridge.domain.intake_models import EventReceipt
-from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
+from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus, new_transfer_id
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 from sevbridge.domain.push.projects import check_project
 from sevbridge.domain.push.selection import select_invoices_for_contact
@@ -181,7 +181,7 @@ class Intake:
             )
             if skipped:
                 return transfer.moved_to(status, now, skipped, reason=skipped)
-            return transfer.model_copy(update={"history": [{"at": now, "status": status, "note": "accepted"}]})
+            return transfer.model_copy(update={"history": [HistoryEntry(at=now, status=status, note="accepted")]})
 
         if isinstance(data, ContactWithInvoices):
             contact = Contact.model_validate(data.model_dump(exclude={"invoices"}))

@@ -1,0 +1,49 @@
+"""Feeds queued SQS messages to the real worker handlers, like Lambda's event source mapping (and the
+local stack's pollers, which this reuses): partial batch failures stay queued, the rest is deleted."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+
+from local_stack.pollers import SqsPoller
+from local_stack.provision import ProvisionedStack, SqsSource
+from local_stack.runtime import FunctionRuntime
+
+_runtimes: dict[str, FunctionRuntime] = {}
+
+
+def source_for(stack: ProvisionedStack, queue_logical_id: str) -> SqsSource:
+    return next(s for s in stack.sqs_sources if s.queue.logical_id == queue_logical_id)
+
+
+def make_retries_immediate(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue") -> None:
+    """A failed message becomes visible again at once (on AWS: after the queue's visibility timeout)."""
+    boto3.client("sqs").set_queue_attributes(
+        QueueUrl=source_for(stack, queue_logical_id).queue.url, Attributes={"VisibilityTimeout": "0"}
+    )
+
+
+def drain(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue", max_batches: int = 100) -> int:
+    """Processes batches until the queue answers empty; returns how many messages were received."""
+    source = source_for(stack, queue_logical_id)
+    function = stack.functions[source.function]
+    runtime = _runtimes.setdefault(function.logical_id, FunctionRuntime(function))
+    poller = SqsPoller(source, runtime, region=stack.region, stop=threading.Event(), client=boto3.client("sqs"))
+    received = 0
+    for _ in range(max_batches):
+        got = poller.poll_once()
+        if got == 0:
+            return received
+        received += got
+    raise AssertionError(f"{queue_logical_id} did not drain in {max_batches} batches")
+
+
+def queue_depth(stack: ProvisionedStack, queue_logical_id: str) -> int:
+    queue = next(q for q in stack.queues.values() if q.logical_id == queue_logical_id)
+    attrs: dict[str, Any] = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
