@@ -9,11 +9,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from local_stack.provision import ProvisionedStack, provision
 from moto import mock_aws
+
+from local_stack.provision import ProvisionedStack, provision
 from sevdesk_sandbox.server import serve
 from sevdesk_sandbox.state import SandboxState
-
 from tests.support.api_client import HandlerApiClient
 
 AWS_TEST_ENV = {

@@ -20,7 +20,7 @@ def _blank(value: object) -> bool:
 
 
 def to_decimal(value: object) -> Decimal | None:
-    """"19.00", 19, 19.0, true (=1, seen on quantities) → Decimal; null/"" → None."""
+    """ "19.00", 19, 19.0, true (=1, seen on quantities) → Decimal; null/"" → None."""
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -45,7 +45,7 @@ def to_decimal(value: object) -> Decimal | None:
 
 
 def to_int(value: object) -> int | None:
-    """"1000", 1000, "1000.00", 1000.0 → 1000; a fractional value is an error, not truncated."""
+    """ "1000", 1000, "1000.00", 1000.0 → 1000; a fractional value is an error, not truncated."""
     number = to_decimal(value)
     if number is None:
         return None
@@ -55,7 +55,7 @@ def to_int(value: object) -> int | None:
 
 
 def to_bool(value: object) -> bool | None:
-    """"1"/"0", 1/0, "true"/"false", true/false → bool; null/"" → None."""
+    """ "1"/"0", 1/0, "true"/"false", true/false → bool; null/"" → None."""
     if _blank(value):
         return None
     if isinstance(value, bool):
