@@ -18,6 +18,7 @@ from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.intake import Intake
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
+from sevbridge.domain.transfer_runner import PushServiceFactory, TransferRunner
 
 
 @functools.cache
@@ -83,6 +84,16 @@ def intake() -> Intake:
 @functools.cache
 def transfer_ops() -> TransferOps:
     return TransferOps(ledger=ledger(), queue=transfer_queue(), clock=clock())
+
+
+def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
+    return TransferRunner(
+        ledger=ledger(),
+        connections=connection_service(),
+        vault=token_vault(),
+        push_factory=push_factory,
+        clock=clock(),
+    )
 
 
 def reset() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
 
@@ -40,15 +38,9 @@ def _push_factory(connection: Connection, token: str) -> PushServicePort:
     return service
 
 
-@functools.cache
 def runner() -> TransferRunner:
-    return TransferRunner(
-        ledger=wiring.ledger(),
-        connections=wiring.connection_service(),
-        vault=wiring.token_vault(),
-        push_factory=_push_factory,
-        clock=wiring.clock(),
-    )
+    # Built from the composition root's cached parts, so wiring.reset() reaches it too.
+    return wiring.transfer_runner(_push_factory)
 
 
 def handle_record(record: SQSRecord) -> None:

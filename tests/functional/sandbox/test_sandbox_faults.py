@@ -1,0 +1,77 @@
+"""Injected faults: latency, 5xx, 429 + Retry-After, and a timeout after the write was committed."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from sandbox_helpers import create_contact, error_of
+
+from sevdesk_sandbox import Account, Fault, SandboxServer, SandboxState
+
+pytestmark = pytest.mark.functional
+
+
+def test_latency(client: httpx.Client, state: SandboxState) -> None:
+    state.add_fault(Fault(kind="latency", delay_seconds=0.3, path_pattern="^/SevUser$"))
+    started = time.monotonic()
+    assert client.get("/SevUser").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    client.get("/SevUser")  # times=1: used up
+    assert time.monotonic() - started < 0.3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_status_fault_does_nothing(client: httpx.Client, state: SandboxState, account: Account, status: int) -> None:
+    state.add_fault(Fault(kind="status", status=status, method="POST", path_pattern="^/Contact$"))
+    response = client.post("/Contact", json={"name": "X", "category": {"id": 3, "objectName": "Category"}})
+    assert response.status_code == status
+    assert error_of(response)["responseCode"] == status
+    assert state.objects(account.account_id, "Contact") == []
+    create_contact(client)  # the fault hit once only
+
+
+def test_status_fault_html_body(client: httpx.Client, state: SandboxState) -> None:
+    state.add_fault(Fault(kind="status", status=502, body="html"))
+    response = client.get("/Contact")
+    assert response.status_code == 502 and response.headers["content-type"].startswith("text/html")
+
+
+def test_rate_limit(client: httpx.Client, state: SandboxState) -> None:
+    state.add_fault(Fault(kind="rate_limit", retry_after=7, times=2))
+    for _ in range(2):
+        response = client.get("/Contact")
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "7"
+        assert error_of(response)["message"] == "Too Many Requests"
+    assert client.get("/Contact").status_code == 200
+
+
+def test_fault_scoped_to_account(server: SandboxServer, state: SandboxState, client: httpx.Client) -> None:
+    other = state.create_account(name="Other")
+    state.add_fault(Fault(kind="status", status=500, account_id=other.account_id, times=None))
+    assert client.get("/Contact").status_code == 200
+    for _ in range(2):
+        assert httpx.get(f"{server.url}/Contact", headers={"Authorization": other.token}).status_code == 500
+    state.clear_faults()
+    assert httpx.get(f"{server.url}/Contact", headers={"Authorization": other.token}).status_code == 200
+
+
+def test_timeout_after_commit(server: SandboxServer, state: SandboxState, account: Account) -> None:
+    state.add_fault(Fault(kind="timeout_after_commit", delay_seconds=0.6, method="POST"))
+    body = {"name": "Committed GmbH", "category": {"id": 3, "objectName": "Category"}}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{server.url}/Contact", json=body, headers={"Authorization": account.token}, timeout=0.2)
+    stored = state.objects(account.account_id, "Contact")
+    assert [row["name"] for row in stored] == ["Committed GmbH"]
+    found = httpx.get(f"{server.url}/Contact", params={"name": "Committed"}, headers={"Authorization": account.token})
+    assert [row["id"] for row in found.json()["objects"]] == [stored[0]["id"]]
+
+
+def test_bad_fault_definitions() -> None:
+    with pytest.raises(ValueError):
+        Fault.from_json({"kind": "explode"})
+    with pytest.raises(ValueError):
+        Fault.from_json({"kind": "status", "path_pattern": "("})

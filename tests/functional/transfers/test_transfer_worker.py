@@ -1,0 +1,237 @@
+"""The transfer worker through the real handlers: api → ledger + FIFO → transfer_worker → sandbox.
+
+Covers I8 (never a second document: redelivery, re-sent events, timeout after commit, a crash between
+the sevDesk call and the ledger write), C3 (park on 401, resume in order on a new token) and I6."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from sevdesk_sandbox.faults import Fault
+from tests.support.api_client import HandlerApiClient
+from tests.support.events import load_event
+from tests.support.worker import drain, queue_depth
+
+pytestmark = pytest.mark.functional
+EVENTS = "/v1/tenants/school-42/events"
+TRANSFERS = "/v1/tenants/school-42/transfers"
+
+
+def transfers(api: HandlerApiClient, **query: str) -> list[dict[str, Any]]:
+    result = api.get(TRANSFERS, query=query or None)
+    assert result.status == 200, result.body
+    items: list[dict[str, Any]] = result.json["items"]
+    return items
+
+
+def only_transfer(api: HandlerApiClient) -> dict[str, Any]:
+    (item,) = transfers(api)
+    detail = api.get(f"{TRANSFERS}/{item['transfer_id']}").json
+    return detail  # type: ignore[no-any-return]
+
+
+def invoices(state: Any, account: Any) -> list[dict[str, Any]]:
+    return state.objects(account.account_id, "Invoice")  # type: ignore[no-any-return]
+
+
+def contacts(state: Any, account: Any) -> list[dict[str, Any]]:
+    return state.objects(account.account_id, "Contact")  # type: ignore[no-any-return]
+
+
+def test_sent_invoice_is_transferred_once_with_status_open(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    event = load_event("platform-invoice-upserted.json")
+    api.post(EVENTS, json_body=event)
+    drain(aws)
+
+    transfer = only_transfer(api)
+    assert transfer["status"] == "transferred", transfer
+    assert transfer["sevdesk_id"]
+    assert transfer["attempts"] == 1
+    (invoice,) = invoices(sandbox_state, connected)
+    assert str(invoice["id"]) == transfer["sevdesk_id"]
+    assert str(invoice["status"]) == "200"
+    assert invoice["invoiceNumber"] == "PL-2026-020"
+    assert len(contacts(sandbox_state, connected)) == 1
+    assert [h["status"] for h in transfer["history"]] == ["queued", "sending", "transferred"]
+
+    # The platform re-sends the same event, then the same invoice under a new event id.
+    assert api.post(EVENTS, json_body=event).status == 202
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json", id="evt-resent"))
+    drain(aws)
+    assert len(invoices(sandbox_state, connected)) == 1
+    assert len(contacts(sandbox_state, connected)) == 1
+    assert queue_depth(aws, "TransferQueue") == 0
+
+
+def test_timeout_after_sevdesk_committed_does_not_duplicate(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    sandbox_state.add_fault(
+        Fault(kind="timeout_after_commit", path_pattern=r"^/Invoice/Factory/saveInvoice$", delay_seconds=3, times=1)
+    )
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    drain(aws)
+
+    transfer = only_transfer(api)
+    assert transfer["status"] == "transferred", (transfer["reason"], transfer["history"])
+    assert transfer["attempts"] == 2
+    assert "will retry" in " ".join(h["note"] or "" for h in transfer["history"])
+    (invoice,) = invoices(sandbox_state, connected)
+    assert str(invoice["id"]) == transfer["sevdesk_id"]
+
+
+def test_crash_between_sevdesk_call_and_ledger_write_does_not_duplicate(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
+    from sevbridge.domain.ledger import TransferStatus
+
+    real_save = DynamoLedgerStore.save
+    crashed: list[str] = []
+
+    def save_or_die(self: DynamoLedgerStore, transfer: Any) -> None:
+        # The process dies after sevDesk answered, before the outcome reaches the ledger.
+        if transfer.status is TransferStatus.TRANSFERRED and not crashed:
+            crashed.append(transfer.transfer_id)
+            raise SystemExit("simulated crash")
+        real_save(self, transfer)
+
+    monkeypatch.setattr(DynamoLedgerStore, "save", save_or_die)
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    with pytest.raises(SystemExit):
+        drain(aws)  # the invocation dies; the message is not deleted
+    assert crashed
+    assert only_transfer(api)["status"] == "sending"
+    assert len(invoices(sandbox_state, connected)) == 1
+
+    drain(aws)  # redelivery: the still-`sending` row means "outcome unknown" → reconcile, adopt
+    transfer = only_transfer(api)
+    assert transfer["status"] == "transferred", transfer
+    assert len(invoices(sandbox_state, connected)) == 1
+    assert len(contacts(sandbox_state, connected)) == 1
+    assert transfer["sevdesk_id"] == str(invoices(sandbox_state, connected)[0]["id"])
+
+
+def test_rotated_token_parks_work_and_a_new_token_resumes_it_in_order(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    new_token = sandbox_state.rotate_token(connected.account_id)
+    batch = [
+        load_event("platform-invoice-upserted.json"),
+        load_event("platform-invoice-transfer-requested.json"),
+        load_event("platform-project-completed.json"),
+    ]
+    accepted = api.post(EVENTS, json_body={"events": batch})
+    assert accepted.json["accepted"] == 3
+    drain(aws)
+
+    parked = transfers(api)
+    assert {t["status"] for t in parked} == {"waiting_for_credentials"}
+    assert queue_depth(aws, "TransferQueue") == 0  # acknowledged, not retried into the DLQ
+    assert queue_depth(aws, "TransferDLQ") == 0
+    connection = api.get("/v1/tenants/school-42/connection").json
+    assert connection["status"] == "reconnect_required"
+    assert "401" in connection["health"]["last_error"] or "token" in connection["health"]["last_error"]
+    assert invoices(sandbox_state, connected) == []
+
+    # Events keep being accepted while the tenant waits; they wait too.
+    api.post(EVENTS, json_body=load_event("platform-contact-upserted.json"))
+    drain(aws)
+    assert {t["status"] for t in transfers(api) if t["status"] != "skipped"} == {"waiting_for_credentials"}
+
+    stored = api.put("/v1/tenants/school-42/connection", json_body={"sevdesk_token": new_token})
+    assert stored.status == 200
+    assert stored.json["status"] == "connected"
+    assert stored.json["resumed_transfers"] == 5
+    drain(aws)
+
+    done = transfers(api)
+    assert {t["status"] for t in done} <= {"transferred", "skipped"}, done
+    assert len(invoices(sandbox_state, connected)) == 4  # sent, manual draft, project draft, P3 paid
+    # resumed in arrival order: each transfer's sevDesk document is newer than the previous one's
+    resumed = sorted((t for t in done if t["status"] == "transferred" and t["kind"] != "contact"),
+                     key=lambda t: t["transfer_id"])
+    assert [int(t["sevdesk_id"]) for t in resumed] == sorted(int(t["sevdesk_id"]) for t in resumed)
+
+
+def test_missing_unit_fails_before_anything_is_created_and_retry_succeeds(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    event = load_event("platform-invoice-upserted.json")
+    event["data"]["positions"][1]["unit"] = "Palette"
+    api.post(EVENTS, json_body=event)
+    drain(aws)
+
+    transfer = only_transfer(api)
+    assert transfer["status"] == "failed"
+    assert "Palette" in transfer["reason"]
+    assert "sevDesk" in transfer["reason"]
+    assert invoices(sandbox_state, connected) == []
+    assert contacts(sandbox_state, connected) == []
+
+    api.put("/v1/tenants/school-42/connection", json_body={"settings": {"unit_mapping": {"h": "Std", "Palette": "Stk"}}})
+    retried = api.post(f"{TRANSFERS}/{transfer['transfer_id']}/retry")
+    assert retried.status == 202
+    drain(aws)
+    assert only_transfer(api)["status"] == "transferred"
+    assert len(invoices(sandbox_state, connected)) == 1
+    assert api.post(f"{TRANSFERS}/{transfer['transfer_id']}/retry").status == 409  # not failed any more
+
+
+def test_transient_sevdesk_errors_are_retried_then_succeed(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    sandbox_state.add_fault(Fault(kind="rate_limit", retry_after=0, times=1))
+    sandbox_state.add_fault(Fault(kind="status", status=503, path_pattern=r"^/Invoice", times=3))
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    drain(aws)
+    transfer = only_transfer(api)
+    assert transfer["status"] == "transferred", transfer
+    assert len(invoices(sandbox_state, connected)) == 1
+
+
+def test_list_filters_and_retry_all(api: HandlerApiClient, connected: Any, aws: Any) -> None:
+    api.post(EVENTS, json_body=load_event("platform-contact-upserted.json"))
+    broken = load_event("platform-invoice-upserted.json")
+    broken["data"]["positions"][0]["unit"] = "Fass"
+    api.post(EVENTS, json_body=broken)
+    drain(aws)
+
+    assert {t["kind"] for t in transfers(api, kind="invoice")} == {"invoice"}
+    assert [t["source_id"] for t in transfers(api, status="failed")] == ["inv-2026-020"]
+    assert len(transfers(api, source_id="inv-2025-117")) == 1
+    assert transfers(api, since="2999-01-01T00:00:00Z") == []
+    page = api.get(TRANSFERS, query={"limit": "2"}).json
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    rest = api.get(TRANSFERS, query={"limit": "2", "cursor": page["next_cursor"]}).json["items"]
+    assert {t["transfer_id"] for t in rest}.isdisjoint({t["transfer_id"] for t in page["items"]})
+    assert api.get(TRANSFERS, query={"status": "bogus"}).status == 422
+    assert api.get(f"{TRANSFERS}/tr_0000000000000000000000").status == 404
+
+    retried = api.post(f"{TRANSFERS}/retry")
+    assert retried.status == 202
+    assert retried.json["retried"] == 1
+
+
+def test_worker_logs_never_contain_the_token(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    drain(aws)
+    new_token = sandbox_state.rotate_token(connected.account_id)
+    api.post(EVENTS, json_body=load_event("platform-project-completed.json"))
+    drain(aws)
+    api.put("/v1/tenants/school-42/connection", json_body={"sevdesk_token": new_token})
+    drain(aws)
+    out = capsys.readouterr()
+    logs = out.out + out.err + caplog.text
+    assert "transfer processed" in logs
+    assert connected.token not in logs
+    assert new_token not in logs
