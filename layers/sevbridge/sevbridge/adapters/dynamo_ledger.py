@@ -62,6 +62,11 @@ class DynamoLedgerStore:
             raise
         return True
 
+    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
+        """Each event is its own transaction (≤ 100 items: receipt + transfers). Sequential on purpose:
+        moto, which the local stack and the tests run on, is not safe for concurrent transactions."""
+        return [self.record_event(receipt, transfers) for receipt, transfers in events]
+
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
         item = (
             aws_clients.dynamodb()
@@ -78,13 +83,13 @@ class DynamoLedgerStore:
         receipt = EventReceipt.model_validate_json(values["doc"])
         return receipt.model_copy(update={"enqueued": bool(values.get("enqueued"))})
 
-    def mark_receipt_enqueued(self, receipt: EventReceipt) -> None:
-        aws_clients.dynamodb().update_item(
-            TableName=self._table,
-            Key=to_item({"pk": tenant_pk(receipt.platform_id, receipt.tenant_id), "sk": f"EVENT#{receipt.event_id}"}),
-            UpdateExpression="SET enqueued = :t",
-            ExpressionAttributeValues={":t": {"BOOL": True}},
-        )
+    def mark_receipts_enqueued(self, receipts: list[EventReceipt]) -> None:
+        client = aws_clients.dynamodb()
+        items = [self._receipt_item(r.model_copy(update={"enqueued": True})) for r in receipts]
+        for start in range(0, len(items), 25):
+            request: Any = {self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+            while request:
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     # --- transfers --------------------------------------------------------------------------------
     def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def post_events(tenant_id: TenantId) -> Response[str]:
     if not connection.settings.enabled:
         raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
     intake = wiring.intake()
-    results = [intake.accept(connection, item, index) for index, item in enumerate(events)]
+    results = intake.accept(connection, events)
     accepted = sum(r.status == "accepted" for r in results)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
 

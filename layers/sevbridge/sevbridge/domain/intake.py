@@ -82,7 +82,44 @@ class Intake:
     queue: TransferQueue
     clock: Clock
 
-    def accept(self, connection: Connection, raw: Any, index: int = 0) -> EventResult:
+    def accept(self, connection: Connection, raws: list[Any]) -> list[EventResult]:
+        """Accepts a request's events: each is validated and recorded on its own (one transaction per
+        event: receipt + transfers), then all new transfers are enqueued together, in event order."""
+        results: dict[int, EventResult] = {}
+        candidates: list[tuple[int, EventReceipt, list[Transfer]]] = []
+        for index, raw in enumerate(raws):
+            parsed = self._prepare(connection, raw, index)
+            if isinstance(parsed, EventResult):
+                results[index] = parsed
+            else:
+                candidates.append((index, *parsed))
+
+        # Write first, read only on a clash: redeliveries are rare, so the common case is one call.
+        recorded = self.ledger.record_events([(receipt, transfers) for _, receipt, transfers in candidates])
+        to_enqueue: list[tuple[EventReceipt, list[Transfer]]] = []
+        for (index, receipt, transfers), was_new in zip(candidates, recorded, strict=True):
+            pending: tuple[EventReceipt, list[Transfer]] | None
+            if was_new:
+                results[index], pending = (
+                    EventResult(index, receipt.event_id, "accepted", receipt.answer),
+                    (receipt, transfers),
+                )
+            else:
+                stored = self.ledger.get_receipt(connection.platform_id, connection.tenant_id, receipt.event_id)
+                assert stored is not None
+                results[index], pending = self._replay(stored, receipt.body_hash, index)
+            if pending and all(r.event_id != pending[0].event_id for r, _ in to_enqueue):
+                to_enqueue.append(pending)
+        if to_enqueue:
+            queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
+            if queued:
+                self.queue.enqueue(queued)
+            self.ledger.mark_receipts_enqueued([receipt for receipt, _ in to_enqueue])
+        return [results[i] for i in range(len(raws))]
+
+    def _prepare(
+        self, connection: Connection, raw: Any, index: int
+    ) -> EventResult | tuple[EventReceipt, list[Transfer]]:
         event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         try:
             envelope, data = parse_event(raw)
@@ -91,13 +128,6 @@ class Intake:
             return EventResult(
                 index, event_id, "rejected", {"event_id": event_id, "status": "rejected", "error": error}
             )
-
-        digest = body_hash(raw)
-        p, t = connection.platform_id, connection.tenant_id
-        previous = self.ledger.get_receipt(p, t, envelope.id)
-        if previous is not None:
-            return self._replay(previous, digest, index)
-
         now = self.clock.now()
         transfers = self._transfers_for(envelope, data, connection, now)
         answer = {
@@ -106,23 +136,19 @@ class Intake:
             "transfers": [_transfer_summary(tr) for tr in transfers],
         }
         receipt = EventReceipt(
-            platform_id=p,
-            tenant_id=t,
+            platform_id=connection.platform_id,
+            tenant_id=connection.tenant_id,
             event_id=envelope.id,
-            body_hash=digest,
+            body_hash=body_hash(raw),
             transfer_ids=[tr.transfer_id for tr in transfers],
             answer=answer,
             created_at=now,
         )
-        if not self.ledger.record_event(receipt, transfers):
-            # Lost a race with a concurrent delivery of the same event: answer like a redelivery.
-            stored = self.ledger.get_receipt(p, t, envelope.id)
-            assert stored is not None
-            return self._replay(stored, digest, index)
-        self._enqueue(receipt, transfers)
-        return EventResult(index, envelope.id, "accepted", answer)
+        return receipt, transfers
 
-    def _replay(self, receipt: EventReceipt, digest: str, index: int) -> EventResult:
+    def _replay(
+        self, receipt: EventReceipt, digest: str, index: int
+    ) -> tuple[EventResult, tuple[EventReceipt, list[Transfer]] | None]:
         if receipt.body_hash != digest:
             conflict = Conflict(
                 f"event id '{receipt.event_id}' was already used for a different event body; "
@@ -130,12 +156,14 @@ class Intake:
                 details=[{"field": "id", "problem": "already used with a different body"}],
             )
             error = {"code": conflict.code, "message": conflict.message, "details": conflict.details}
-            return EventResult(
+            result = EventResult(
                 index,
                 receipt.event_id,
                 "conflict",
                 {"event_id": receipt.event_id, "status": "conflict", "error": error},
             )
+            return result, None
+        pending = None
         if not receipt.enqueued:
             # The first delivery stored the transfers but could not enqueue them; finish that now.
             transfers = [
@@ -143,14 +171,8 @@ class Intake:
                 for tid in receipt.transfer_ids
                 if (tr := self.ledger.get(receipt.platform_id, receipt.tenant_id, tid))
             ]
-            self._enqueue(receipt, transfers)
-        return EventResult(index, receipt.event_id, "accepted", receipt.answer)
-
-    def _enqueue(self, receipt: EventReceipt, transfers: list[Transfer]) -> None:
-        queued = [tr for tr in transfers if tr.status is TransferStatus.QUEUED]
-        if queued:
-            self.queue.enqueue(queued)
-        self.ledger.mark_receipt_enqueued(receipt)
+            pending = (receipt, transfers)
+        return EventResult(index, receipt.event_id, "accepted", receipt.answer), pending
 
     def _transfers_for(
         self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime
