@@ -47,7 +47,12 @@ def load(stack: str | None, state_file: Path | None) -> str:
     path = state_file or default_state_file()
     if path.exists():
         facts = json.loads(path.read_text(encoding="utf-8"))
-        os.environ.update({k: str(v) for k, v in facts.get("env", {}).items()})
+        os.environ.update({k: str(v) for k, v in facts.get("environment", {}).items()})
+        # The local stack's AWS is its moto server; it accepts any credentials.
+        os.environ["AWS_ENDPOINT_URL"] = facts["moto_url"]
+        os.environ.setdefault("AWS_DEFAULT_REGION", facts.get("region", "eu-central-1"))
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         return f"local stack ({path})"
     raise StackNotFound(
         "no sevbridge stack found: start one with `make run`, pass --stack NAME for a deployed stack, "

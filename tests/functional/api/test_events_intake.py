@@ -4,6 +4,7 @@ Acceptance only (the worker is exercised in tests/functional/transfers)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import boto3
@@ -135,7 +136,12 @@ def test_batch_limits(api: HandlerApiClient, connected: Any) -> None:
 def test_p3_contact_brings_its_current_year_sent_and_paid_invoices(
     api: HandlerApiClient, connected: Any, aws: Any
 ) -> None:
-    result = api.post(EVENTS, json_body=load_event("platform-contact-upserted.json"))
+    event = load_event("platform-contact-upserted.json")
+    year = date.today().year
+    paid, old, draft = event["data"]["invoices"]
+    paid["invoice_date"], paid["paid_at"], old["invoice_date"] = f"{year}-03-02", f"{year}-03-10", f"{year - 1}-12-15"
+    draft["invoice_date"] = f"{year}-11-18"
+    result = api.post(EVENTS, json_body=event)
     assert result.status == 202, result.body
     transfers = result.json["results"][0]["transfers"]
     by_source = {t["source_id"]: t for t in transfers}
@@ -143,7 +149,7 @@ def test_p3_contact_brings_its_current_year_sent_and_paid_invoices(
     assert transfers[0]["kind"] == "contact"
     assert by_source["inv-2026-001"]["status"] == "queued"  # paid, this year
     assert by_source["inv-2025-117"]["status"] == "skipped"
-    assert "2025" in by_source["inv-2025-117"]["reason"]
+    assert str(year - 1) in by_source["inv-2025-117"]["reason"]
     assert by_source["inv-2026-014"]["status"] == "skipped"
     assert "draft" in by_source["inv-2026-014"]["reason"]
     assert queue_depth(aws, "TransferQueue") == 2  # the contact, then its invoice
