@@ -1,0 +1,357 @@
+"""Contacts in sevDesk (P1, P2): find the one that is already there, else create it; keep it current.
+
+Matching follows the tenant's `contact_matching` order. "mapping" means our mapping row (verified to
+still exist in sevDesk) and, should the row be lost, our source id in a contact custom field. When an
+earlier attempt may have created the contact (`uncertain`), the custom field and the customer number
+are always looked up before creating. A contact linked (custom field) to another platform contact is
+never taken over by e-mail and makes a customer-number match an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sevbridge.domain.events import Address, Contact, ContactKind
+from sevbridge.domain.push import normal
+from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
+from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
+from sevbridge.domain.push.payloads import address_fields, contact_fields, new_contact_body
+from sevbridge.domain.push.ports import MappingRow, SdAddress, SdContact, SevdeskPort
+from sevbridge.domain.push.reference import Reference
+from sevbridge.domain.push.rows import TenantRows
+from sevbridge.domain.push.versions import is_stale, newest, stale_message
+from sevbridge.domain.settings import ContactMatch, TenantSettings
+
+KEY_PRIVATE, KEY_WORK, KEY_MOBILE = 1, 2, 4
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    contact_id: str
+    action: Action
+    message: str
+    number: str | None
+
+
+class ContactSync:
+    def __init__(
+        self,
+        port: SevdeskPort,
+        rows: TenantRows,
+        ref: Reference,
+        *,
+        platform_id: str,
+        settings: TenantSettings,
+    ) -> None:
+        self._port = port
+        self._rows = rows
+        self._ref = ref
+        self._platform_id = platform_id
+        self._settings = settings
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def push(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome:
+        row = self._rows.get("contact", contact.source_id)
+        if row is not None and is_stale(row, version):
+            return PushOutcome(row.sevdesk_id, "skipped", stale_message(row), row.number)
+        result = self._sync(contact, row, version, uncertain)
+        return PushOutcome(result.contact_id, result.action, result.message, result.number)
+
+    def resolve(self, contact: Contact, *, version: datetime, uncertain: bool) -> str:
+        """A document's customer (I3): found or created, updated per policy unless this data is older."""
+        row = self._rows.get("contact", contact.source_id)
+        if row is not None and row.sevdesk_id and is_stale(row, version):
+            current = self._port.get_contact(row.sevdesk_id)
+            if current is not None:
+                return current.id
+        return self._sync(contact, row, version, uncertain).contact_id
+
+    # -- flow ----------------------------------------------------------------------------------
+
+    def _sync(self, contact: Contact, row: MappingRow | None, version: datetime, uncertain: bool) -> ContactResult:
+        found = self._match(contact, row, uncertain)
+        if found is None:
+            return self._create(contact, row, version)
+        # Our own create whose follow-up steps (addresses…) were interrupted: finish it whatever the policy.
+        unfinished = row is not None and row.sevdesk_id == found.id and not row.complete
+        adopted = uncertain and not unfinished and (row is None or row.sevdesk_id != found.id)
+        never = self._settings.contact_update_policy == "never"
+        if never and not (unfinished or adopted):
+            self._remember(contact, found, row, version, number=found.customer_number)
+            return ContactResult(
+                found.id,
+                "unchanged",
+                f"contact exists in sevDesk ({found.id}); left unchanged (contact update policy: never)",
+                found.customer_number,
+            )
+        # Adopted under "never": probably our own lost create, but it could be someone else's contact
+        # with that customer number, so only what is missing is added; nothing is overwritten.
+        changes = self._bring_up_to_date(contact, found, additive=never and adopted)
+        number = contact.customer_number or found.customer_number
+        self._remember(contact, found, row, version, number=number)
+        action: Action
+        if unfinished:
+            action, message = (
+                "created",
+                f"contact created in sevDesk ({found.id}), finished after an interruption",
+            )
+        elif adopted:
+            action = "adopted"
+            message = f"contact found in sevDesk ({found.id}) after an interrupted attempt and adopted"
+        elif changes:
+            action, message = "updated", f"contact updated in sevDesk ({found.id}): {'; '.join(changes)}"
+        else:
+            action, message = "unchanged", f"contact already up to date in sevDesk ({found.id})"
+        return ContactResult(found.id, action, message, number)
+
+    def _create(self, contact: Contact, row: MappingRow | None, version: datetime) -> ContactResult:
+        number = contact.customer_number
+        if number and not self._port.is_customer_number_available(number):
+            holders = [c.id for c in self._port.find_contacts_by_customer_number(number) if c.customer_number == number]
+            holder = f" (sevDesk contact {holders[0]})" if holders else ""
+            raise PushRefused(
+                f"customer number {number} is already used in sevDesk{holder} by a contact that was not "
+                "matched to this one; add `customer_number` to `contact_matching` to link them, or change "
+                "the number"
+            )
+        self._check_countries(contact)  # a refusal must come before the first write
+        created = self._port.create_contact(new_contact_body(contact, self._ref.customer_category()))
+        # Remember at once: if a later step fails, the retry finds and finishes this contact.
+        self._rows.put(
+            MappingRow(
+                "contact",
+                contact.source_id,
+                sevdesk_id=created.id,
+                version=newest(row, version),
+                complete=False,
+            )
+        )
+        fresh = self._port.get_contact(created.id) or created
+        if number and fresh.customer_number != number:
+            # Seen live: a contact came back with another (its parent's) customer number.
+            self._port.update_contact(created.id, {"customerNumber": number})
+        self._ensure_marker(created.id, self._marker(contact))
+        self._sync_addresses(contact, created.id)
+        self._sync_comm_ways(contact, created.id)
+        final = number or fresh.customer_number
+        self._remember(contact, created, row, version, number=final)
+        suffix = f" with customer number {final}" if final else ""
+        return ContactResult(created.id, "created", f"contact created in sevDesk ({created.id}){suffix}", final)
+
+    def _remember(
+        self,
+        contact: Contact,
+        found: SdContact,
+        row: MappingRow | None,
+        version: datetime,
+        *,
+        number: str | None,
+    ) -> None:
+        self._rows.put(
+            MappingRow("contact", contact.source_id, sevdesk_id=found.id, version=newest(row, version), number=number)
+        )
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def _match(self, contact: Contact, row: MappingRow | None, uncertain: bool) -> SdContact | None:
+        order = list(self._settings.contact_matching)
+        if uncertain:
+            order += [s for s in (ContactMatch.MAPPING, ContactMatch.CUSTOMER_NUMBER) if s not in order]
+        for strategy in order:
+            found = self._try(strategy, contact, row)
+            if found is not None:
+                return found
+        return None
+
+    def _try(self, strategy: ContactMatch, contact: Contact, row: MappingRow | None) -> SdContact | None:
+        if strategy is ContactMatch.MAPPING:
+            if row is not None and row.sevdesk_id:
+                found = self._port.get_contact(row.sevdesk_id)
+                if found is not None:
+                    return found
+            return self._by_marker(contact)
+        if strategy is ContactMatch.SEVDESK_ID:
+            return self._port.get_contact(contact.sevdesk_id) if contact.sevdesk_id else None
+        if strategy is ContactMatch.CUSTOMER_NUMBER:
+            return self._by_customer_number(contact)
+        return self._by_email(contact)
+
+    def _marker(self, contact: Contact) -> str:
+        return contact_marker(self._platform_id, contact.source_id)
+
+    def _by_marker(self, contact: Contact) -> SdContact | None:
+        setting = self._ref.field_setting(create=False)
+        if setting is None:
+            return None  # no contact was ever marked in this account
+        marker = self._marker(contact)
+        for candidate in _by_id(self._port.find_contacts_by_custom_field(setting, CUSTOM_FIELD_NAME, marker)):
+            if self._linked_to(candidate.id) == marker:  # the search may be loose: check the value
+                return candidate
+        return None
+
+    def _by_customer_number(self, contact: Contact) -> SdContact | None:
+        number = contact.customer_number
+        if not number:
+            return None
+        marker = self._marker(contact)
+        for candidate in _by_id(self._port.find_contacts_by_customer_number(number)):
+            if candidate.customer_number != number:  # sevDesk may return near matches
+                continue
+            linked = self._linked_to(candidate.id)
+            if linked not in (None, marker):
+                raise PushRefused(
+                    f"customer number {number} belongs to sevDesk contact {candidate.id}, which is already "
+                    f"linked to another platform contact ({linked}); fix the customer number on one of them"
+                )
+            return candidate
+        return None
+
+    def _by_email(self, contact: Contact) -> SdContact | None:
+        marker = self._marker(contact)
+        for email in contact.emails:
+            wanted = normal.comm_value("EMAIL", email)
+            ids = sorted(
+                {
+                    w.contact_id
+                    for w in self._port.find_email_ways(email)
+                    if w.contact_id and w.type.upper() == "EMAIL" and normal.comm_value("EMAIL", w.value) == wanted
+                },
+                key=_id_key,
+            )
+            for contact_id in ids:
+                if self._linked_to(contact_id) not in (None, marker):
+                    continue  # shared address (household, firm): that contact belongs to someone else
+                found = self._port.get_contact(contact_id)
+                if found is not None:
+                    return found
+        return None
+
+    def _linked_to(self, contact_id: str) -> str | None:
+        """The platform contact a sevDesk contact is linked to by our custom field, if any."""
+        setting = self._ref.field_setting(create=False)
+        if setting is None:
+            return None
+        values = [
+            f.value
+            for f in self._port.list_custom_fields(contact_id)
+            if f.setting_id == setting and f.contact_id in (None, contact_id) and f.value
+        ]
+        return values[0] if values else None
+
+    def _ensure_marker(self, contact_id: str, marker: str) -> None:
+        setting = self._ref.field_setting(create=True)
+        assert setting is not None  # created on demand
+        linked = [
+            f
+            for f in self._port.list_custom_fields(contact_id)
+            if f.setting_id == setting and f.contact_id in (None, contact_id)
+        ]
+        # A link to another platform contact is left alone: it is not ours to move.
+        if not linked:
+            self._port.create_custom_field(contact_id, setting, marker)
+
+    # -- updating ------------------------------------------------------------------------------
+
+    def _bring_up_to_date(self, contact: Contact, current: SdContact, *, additive: bool = False) -> list[str]:
+        self._check_countries(contact)  # a refusal must come before the first write
+        changes: list[str] = []
+        wanted = {} if additive else contact_fields(contact)
+        diff = {k: v for k, v in wanted.items() if normal.text(current.values.get(k)) != normal.text(v)}
+        number = diff.get("customerNumber")
+        if number is not None and not self._port.is_customer_number_available(number):
+            del diff["customerNumber"]
+            changes.append(f"customer number {number} kept out: already used by another sevDesk contact")
+        if diff:
+            self._port.update_contact(current.id, diff)
+            changes.append("fields " + ", ".join(sorted(diff)))
+        self._ensure_marker(current.id, self._marker(contact))
+        changes += self._sync_addresses(contact, current.id, additive=additive)
+        changes += self._sync_comm_ways(contact, current.id)
+        return changes
+
+    def _check_countries(self, contact: Contact) -> None:
+        for address in [contact.billing_address, *contact.delivery_addresses]:
+            if address is not None:
+                self._ref.country(address.country)
+
+    def _sync_addresses(self, contact: Contact, contact_id: str, *, additive: bool = False) -> list[str]:
+        wanted: list[tuple[str, str, list[Address]]] = []
+        if contact.billing_address is not None:
+            wanted.append(("billing", self._ref.billing_category(), [contact.billing_address]))
+        if contact.delivery_addresses:
+            wanted.append(("delivery", self._ref.delivery_category(), list(contact.delivery_addresses)))
+        if not wanted:
+            return []
+        existing = self._port.list_addresses(contact_id)
+        changes: list[str] = []
+        for label, category, addresses in wanted:
+            pool = [a for a in existing if a.category_id == category]
+            if additive and pool:
+                continue
+            desired = [(a, self._ref.country(a.country)) for a in addresses]
+            missing = [(a, c) for a, c in desired if not any(_same_address(e, a, c) for e in pool)]
+            free = [e for e in pool if not any(_same_address(e, a, c) for a, c in desired)]
+            for address, country_id in missing:
+                fields = address_fields(address, country_id=country_id, category_id=category)
+                if free:  # rewrite an outdated address of this kind rather than piling up copies
+                    self._port.update_address(free.pop(0).id, fields)
+                    changes.append(f"{label} address updated")
+                else:
+                    self._port.create_address(contact_id, fields)
+                    changes.append(f"{label} address added")
+        return changes
+
+    def _sync_comm_ways(self, contact: Contact, contact_id: str) -> list[str]:
+        personal = contact.resolved_kind is ContactKind.PERSON
+        key = KEY_PRIVATE if personal else KEY_WORK
+        wanted = [("EMAIL", e, key) for e in contact.emails]
+        if contact.phone:
+            wanted.append(("PHONE", contact.phone, key))
+        if contact.mobile:
+            wanted.append(("MOBILE", contact.mobile, KEY_MOBILE))
+        if contact.website:
+            wanted.append(("WEB", contact.website, key))
+        if not wanted:
+            return []
+        have: dict[str, set[str]] = {}
+        with_main: set[str] = set()
+        for way in self._port.list_communication_ways(contact_id):
+            if way.contact_id not in (None, contact_id):
+                continue
+            have.setdefault(normal.comm_group(way.type), set()).add(normal.comm_value(way.type, way.value))
+            if way.main:
+                with_main.add(way.type.upper())
+        changes: list[str] = []
+        for type_, value, key_id in wanted:
+            normalised = normal.comm_value(type_, value)
+            pool = have.setdefault(normal.comm_group(type_), set())
+            if not normalised or normalised in pool:
+                continue
+            main = type_ not in with_main
+            self._port.create_communication_way(contact_id, type_, value, key_id, main)
+            with_main.add(type_)
+            pool.add(normalised)
+            changes.append(f"{type_.lower()} {value} added")
+        return changes
+
+
+def _id_key(contact_id: str) -> tuple[int, str]:
+    return (len(contact_id), contact_id)
+
+
+def _by_id(contacts: list[SdContact]) -> list[SdContact]:
+    """Oldest first: the original wins over later duplicates someone made by hand."""
+    return sorted(contacts, key=lambda c: _id_key(c.id))
+
+
+def _same_address(existing: SdAddress, wanted: Address, country_id: str) -> bool:
+    same = (
+        normal.text(existing.street) == normal.text(wanted.street)
+        and normal.text(existing.zip) == normal.text(wanted.zip)
+        and normal.text(existing.city) == normal.text(wanted.city)
+        and (existing.country_id or "") == country_id
+    )
+    # The recipient line is ours to compare only when the platform sets one.
+    return same and (not wanted.name or normal.text(existing.name) == normal.text(wanted.name))

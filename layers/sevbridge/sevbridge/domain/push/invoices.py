@@ -1,0 +1,393 @@
+"""Invoices in sevDesk (I1-I5, I7, I8): create once, then follow the platform's status and content.
+
+Every step (save, sendBy, bookAmount, resetToDraft) is followed by a mapping-row write, so a retry
+continues where the last attempt stopped. Before a create, our marker (customerInternalNote) is
+looked up in sevDesk: a document whose earlier create had an unknown outcome is adopted, never made
+twice. Nothing is created before the units, country, user and (for paid) check account are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from sevbridge.domain.events import Invoice, InvoiceStatus, Project
+from sevbridge.domain.push.contacts import ContactSync
+from sevbridge.domain.push.documents import (
+    TARGET_STATUS,
+    DocumentSpec,
+    address_hash,
+    invoice_content_hash,
+    invoice_document,
+)
+from sevbridge.domain.push.markers import document_marker
+from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
+from sevbridge.domain.push.payloads import invoice_body, price
+from sevbridge.domain.push.ports import (
+    DRAFT,
+    OPEN,
+    PAID,
+    PARTIALLY_PAID,
+    MappingKind,
+    MappingRow,
+    SdInvoice,
+    SevdeskPort,
+)
+from sevbridge.domain.push.projects import NO_DONE_APPOINTMENT, project_content_hash, project_document
+from sevbridge.domain.push.reference import Reference
+from sevbridge.domain.push.rows import TenantRows
+from sevbridge.domain.push.versions import is_stale, newest, stale_message
+from sevbridge.domain.settings import TenantSettings
+
+SKIP_DRAFT = "draft: transferred when it leaves draft, or on manual request"
+SKIP_AUTO_OFF = "automatic transfer is off"
+STATUS_WORDS = {DRAFT: "a draft", OPEN: "open", PARTIALLY_PAID: "partially paid", PAID: "paid"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One document to bring into line, whatever it came from."""
+
+    kind: MappingKind
+    source_id: str
+    noun: str  # "invoice" / "invoice draft for project 'Umbau'"
+    spec: DocumentSpec
+    marker: str
+    content_hash: str
+    address_hash: str
+    target: int  # sevDesk status wanted: 100, 200 or 1000
+    may_reset: bool  # whether an open invoice goes back to draft when the platform's did
+    paid_amount: Decimal | None = None
+    paid_at: date | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    unit_ids: Mapping[str, str]
+    country_id: str
+    contact_person_id: str
+
+
+class DocumentSync:
+    def __init__(
+        self,
+        port: SevdeskPort,
+        rows: TenantRows,
+        ref: Reference,
+        contacts: ContactSync,
+        *,
+        platform_id: str,
+        tenant_id: str,
+        settings: TenantSettings,
+        today: date,
+    ) -> None:
+        self._port = port
+        self._rows = rows
+        self._ref = ref
+        self._contacts = contacts
+        self._platform_id = platform_id
+        self._tenant_id = tenant_id
+        self._settings = settings
+        self._today = today
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome:
+        job = Job(
+            kind="invoice",
+            source_id=invoice.source_id,
+            noun="invoice",
+            spec=invoice_document(invoice),
+            marker=document_marker(self._platform_id, self._tenant_id, "invoice", invoice.source_id),
+            content_hash=invoice_content_hash(invoice),
+            address_hash=address_hash(invoice.customer),
+            target=TARGET_STATUS[invoice.status],
+            may_reset=True,
+            paid_amount=invoice.paid_amount,
+            paid_at=invoice.paid_at,
+        )
+
+        def skip_reason() -> str | None:
+            if manual:
+                return None  # I1: any invoice, any status, on request
+            if invoice.status is InvoiceStatus.DRAFT:
+                return SKIP_DRAFT
+            return None if self._settings.auto_transfer else SKIP_AUTO_OFF
+
+        return self._push(job, version=version, uncertain=uncertain, skip_reason=skip_reason)
+
+    def push_project(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome:
+        if not project.done_appointments:
+            raise PushRefused(NO_DONE_APPOINTMENT.format(title=project.title))
+        job = Job(
+            kind="project",
+            source_id=project.source_id,
+            noun=f"invoice draft for project '{project.title}'",
+            spec=project_document(project, self._today),
+            marker=document_marker(self._platform_id, self._tenant_id, "project", project.source_id),
+            content_hash=project_content_hash(project),
+            address_hash=address_hash(project.customer),
+            target=DRAFT,
+            may_reset=False,  # a draft someone finalised in sevDesk stays final
+        )
+        return self._push(job, version=version, uncertain=uncertain, skip_reason=lambda: None)
+
+    # -- flow ----------------------------------------------------------------------------------
+
+    def _push(
+        self, job: Job, *, version: datetime, uncertain: bool, skip_reason: Callable[[], str | None]
+    ) -> PushOutcome:
+        row = self._rows.get(job.kind, job.source_id)
+        if row is not None and is_stale(row, version):
+            return PushOutcome(row.sevdesk_id, "skipped", stale_message(row), row.number, row.contact_sevdesk_id)
+        reason = skip_reason()
+        if reason is not None and row is None and not uncertain:
+            # Never sent and no attempt in flight: nothing to look up in sevDesk (drafts are frequent).
+            return PushOutcome(None, "skipped", reason)
+        found, adopted = self._find_ours(job, row)
+        if found is not None:
+            return self._follow(job, found, row, version=version, uncertain=uncertain, adopted=adopted)
+        if reason is not None:
+            return PushOutcome(None, "skipped", reason)
+        return self._create(job, row, version=version, uncertain=uncertain)
+
+    def _find_ours(self, job: Job, row: MappingRow | None) -> tuple[SdInvoice | None, bool]:
+        """(invoice, adopted): by our mapping, else by our marker in sevDesk (I8)."""
+        if row is not None and row.sevdesk_id:
+            found = self._port.get_invoice(row.sevdesk_id)
+            if found is not None:
+                return found, False
+        hits = [i for i in self._port.find_invoices_by_marker(job.marker) if i.marker == job.marker]
+        hits.sort(key=lambda i: (len(i.id), i.id))
+        return (hits[0], True) if hits else (None, False)
+
+    def _check_number_free(self, job: Job, *, ours: SdInvoice | None = None) -> None:
+        number = job.spec.number
+        if not number or (ours is not None and ours.number == number):
+            return
+        taken = [
+            i
+            for i in self._port.find_invoices_by_number(number)
+            if i.number == number and (ours is None or i.id != ours.id)
+        ]
+        if taken:
+            other = taken[0]
+            raise PushRefused(
+                f"invoice number {number} already exists in sevDesk (invoice id {other.id}) for a different "
+                "document; nothing was transferred. Give this invoice another number, or check that "
+                "sevDesk invoice.",
+                details=[{"invoice_number": number, "sevdesk_id": other.id, "problem": "number taken"}],
+            )
+
+    def _create(self, job: Job, row: MappingRow | None, *, version: datetime, uncertain: bool) -> PushOutcome:
+        self._check_number_free(job)
+        if job.target == PAID:
+            self._ref.check_account()  # refuse before creating anything if payment can't be booked
+        parts = self._prepare(job)  # units etc. first (I4): a refusal leaves nothing behind
+        contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
+        pending = MappingRow(
+            job.kind,
+            job.source_id,
+            sevdesk_id=None,  # "create in flight": a retry that finds this row looks for the marker
+            version=newest(row, version),
+            content_hash=job.content_hash,
+            address_hash=job.address_hash,
+            contact_sevdesk_id=contact_id,
+        )
+        self._rows.put(pending)
+        saved = self._port.save_invoice(self._body(job, parts, contact_id))
+        state = replace(pending, sevdesk_id=saved.id, status=saved.status, number=saved.number)
+        self._rows.put(state)
+        invoice, state, steps = self._advance(job, saved, state)
+        message = _sentence([f"{job.noun} created in sevDesk as draft", *steps]) + _number(invoice)
+        return PushOutcome(invoice.id, "created", message, invoice.number, contact_id)
+
+    def _follow(
+        self,
+        job: Job,
+        invoice: SdInvoice,
+        row: MappingRow | None,
+        *,
+        version: datetime,
+        uncertain: bool,
+        adopted: bool,
+    ) -> PushOutcome:
+        state = self._state_for(job, invoice, row, version)
+        steps: list[str] = []
+        notes: list[str] = []
+        if job.may_reset and job.target == DRAFT and invoice.status != DRAFT:
+            if invoice.status != OPEN:
+                raise PushRefused(
+                    f"{self._label(job, invoice)} is already {_word(invoice.status)} in sevDesk; it can't be "
+                    "reset to draft there. Cancel it in sevDesk (Stornieren) and send a new invoice."
+                )
+            self._port.reset_to_draft(invoice.id)
+            invoice = self._reread(invoice)
+            state = replace(state, status=invoice.status)
+            self._rows.put(state)
+            steps.append("reset to draft")
+
+        known = state.content_hash is not None
+        content_changed = not known or state.content_hash != job.content_hash
+        if invoice.status == DRAFT and (content_changed or state.address_hash != job.address_hash):
+            invoice, state = self._rewrite(job, invoice, state, version=version, uncertain=uncertain)
+            steps.append("content updated")
+        elif invoice.status != DRAFT and known and content_changed:
+            raise PushRefused(self._locked(job, invoice))
+        elif invoice.status != DRAFT and state.address_hash not in (None, job.address_hash):
+            notes.append("the customer's new name/address is not applied to a document that is no longer a draft")
+
+        invoice, state, more = self._advance(job, invoice, state)
+        steps += more
+        if job.target == OPEN and invoice.status in (PARTIALLY_PAID, PAID):
+            notes.append(f"already {_word(invoice.status)} in sevDesk")
+        return self._followed(job, invoice, state, steps, notes, adopted=adopted)
+
+    def _followed(
+        self,
+        job: Job,
+        invoice: SdInvoice,
+        state: MappingRow,
+        steps: list[str],
+        notes: list[str],
+        *,
+        adopted: bool,
+    ) -> PushOutcome:
+        label = self._label(job, invoice)
+        action: Action
+        if adopted:
+            action = "adopted"
+            message = f"{label} found in sevDesk ({invoice.id}) after an interrupted attempt and adopted"
+            if steps:
+                message += "; then " + _sentence(steps)
+        elif steps:
+            action, message = "updated", f"{label} updated in sevDesk: {_sentence(steps)}"
+        else:
+            action, message = "unchanged", f"{label} unchanged in sevDesk ({_word(invoice.status)})"
+        if notes:
+            message += " (" + "; ".join(notes) + ")"
+        return PushOutcome(invoice.id, action, message, invoice.number, state.contact_sevdesk_id or invoice.contact_id)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _prepare(self, job: Job) -> _Prepared:
+        billing = job.spec.customer.billing_address
+        return _Prepared(
+            unit_ids=self._ref.resolve_units(job.spec.lines),
+            country_id=self._ref.country(billing.country if billing else "DE"),
+            contact_person_id=self._ref.contact_person(),
+        )
+
+    def _body(
+        self, job: Job, parts: _Prepared, contact_id: str, existing: SdInvoice | None = None
+    ) -> dict[str, object]:
+        return invoice_body(
+            job.spec,
+            marker=job.marker,
+            contact_id=contact_id,
+            contact_person_id=parts.contact_person_id,
+            country_id=parts.country_id,
+            unit_ids=parts.unit_ids,
+            existing_id=existing.id if existing else None,
+            # Read right before the save: a retry after a partial rewrite sees the current positions.
+            delete_position_ids=self._port.list_invoice_position_ids(existing.id) if existing else (),
+        )
+
+    def _rewrite(
+        self, job: Job, invoice: SdInvoice, state: MappingRow, *, version: datetime, uncertain: bool
+    ) -> tuple[SdInvoice, MappingRow]:
+        """Rewrites a sevDesk draft: header fields and a fresh set of positions."""
+        self._check_number_free(job, ours=invoice)
+        parts = self._prepare(job)
+        contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
+        saved = self._port.save_invoice(self._body(job, parts, contact_id, existing=invoice))
+        state = replace(
+            state,
+            status=saved.status,
+            number=saved.number,
+            content_hash=job.content_hash,
+            address_hash=job.address_hash,
+            contact_sevdesk_id=contact_id,
+        )
+        self._rows.put(state)
+        return saved, state
+
+    def _advance(self, job: Job, invoice: SdInvoice, state: MappingRow) -> tuple[SdInvoice, MappingRow, list[str]]:
+        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment."""
+        steps: list[str] = []
+        if job.target >= OPEN and invoice.status == DRAFT:
+            self._port.send_invoice(invoice.id)
+            invoice = self._reread(invoice)
+            state = replace(state, status=invoice.status, number=invoice.number or state.number)
+            self._rows.put(state)
+            steps.append("sent")
+        if job.target == PAID and invoice.status in (OPEN, PARTIALLY_PAID):
+            account = self._ref.check_account()
+            invoice = self._reread(invoice)  # right before booking: bookAmount must never run twice
+            if invoice.status < PAID:
+                already = invoice.paid_amount
+                amount = price((job.paid_amount if job.paid_amount is not None else invoice.sum_gross) - already)
+                if amount > 0:
+                    day = job.paid_at or self._today
+                    self._port.book_payment(invoice.id, amount=amount, day=day, check_account_id=account)
+                    steps.append("payment booked")
+                invoice = self._reread(invoice)
+            state = replace(state, status=invoice.status)
+            self._rows.put(state)
+        return invoice, state, steps
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _state_for(self, job: Job, invoice: SdInvoice, row: MappingRow | None, version: datetime) -> MappingRow:
+        """The mapping row for a found invoice; hashes kept only if they describe this invoice."""
+        ours = row is not None and row.sevdesk_id in (None, invoice.id)
+        state = MappingRow(
+            job.kind,
+            job.source_id,
+            sevdesk_id=invoice.id,
+            version=newest(row, version),
+            number=invoice.number,
+            status=invoice.status,
+            content_hash=row.content_hash if ours and row else None,
+            address_hash=row.address_hash if ours and row else None,
+            contact_sevdesk_id=(row.contact_sevdesk_id if ours and row else None) or invoice.contact_id,
+        )
+        self._rows.put(state)
+        return state
+
+    def _reread(self, invoice: SdInvoice) -> SdInvoice:
+        fresh = self._port.get_invoice(invoice.id)
+        if fresh is None:
+            raise PushRefused(f"sevDesk invoice {invoice.id} disappeared while it was being transferred")
+        return fresh
+
+    def _label(self, job: Job, invoice: SdInvoice) -> str:
+        if job.kind == "invoice":
+            return f"invoice {invoice.number or job.spec.number or repr(job.source_id)}"
+        return job.noun + (f" ({invoice.number})" if invoice.number else "")
+
+    def _locked(self, job: Job, invoice: SdInvoice) -> str:
+        where = f"{self._label(job, invoice)} is already {_word(invoice.status)} in sevDesk"
+        if job.kind == "invoice":
+            return (
+                f"{where}; its content can't be changed there. Cancel it in sevDesk (Stornieren) and send "
+                "a new invoice."
+            )
+        return f"{where}; the changed project can't be applied to it. Edit or cancel it in sevDesk."
+
+
+def _word(status: int) -> str:
+    return STATUS_WORDS.get(status, f"in status {status}")
+
+
+def _number(invoice: SdInvoice) -> str:
+    return f" ({invoice.number})" if invoice.number else ""
+
+
+def _sentence(parts: list[str]) -> str:
+    """['created as draft', 'sent', 'payment booked'] → 'created as draft, sent and payment booked'."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,170 @@
+"""What the push domain needs from sevDesk and from storage, as Protocols plus plain records.
+
+The sevDesk port speaks in sevDesk's own field names for writes (the push domain exists to produce
+exactly those documents) but returns normalised records on reads: ids and numbers as strings,
+statuses as ints, money as Decimal. Whatever sevDesk's wire quirks are, they stay in the adapter.
+Filters may be loose in sevDesk (ignored or prefix matches), so the domain re-checks every value
+the port returns; the port only promises "at least the matching rows".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+MappingKind = Literal["contact", "invoice", "project"]
+
+# sevDesk invoice statuses (api-facts §5).
+DRAFT = 100
+OPEN = 200
+PARTIALLY_PAID = 750
+PAID = 1000
+
+
+@dataclass(frozen=True)
+class SdContact:
+    id: str
+    # Managed fields by sevDesk name (name, surename, familyname, titel, vatNumber, description,
+    # customerNumber), as strings; None when empty.
+    values: Mapping[str, str | None]
+
+    @property
+    def customer_number(self) -> str | None:
+        return self.values.get("customerNumber")
+
+
+@dataclass(frozen=True)
+class SdAddress:
+    id: str
+    category_id: str | None
+    street: str | None
+    zip: str | None
+    city: str | None
+    country_id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class SdCommWay:
+    id: str
+    contact_id: str | None
+    type: str  # EMAIL | PHONE | MOBILE | WEB | FAX
+    value: str
+    main: bool
+
+
+@dataclass(frozen=True)
+class SdCustomField:
+    id: str
+    contact_id: str | None
+    setting_id: str | None
+    value: str | None
+
+
+@dataclass(frozen=True)
+class SdInvoice:
+    id: str
+    number: str | None
+    status: int
+    marker: str | None  # customerInternalNote
+    contact_id: str | None
+    sum_gross: Decimal
+    paid_amount: Decimal
+
+
+@dataclass(frozen=True)
+class SdUnit:
+    id: str
+    name: str
+    translation_code: str | None
+    unece_code: str | None
+
+
+@dataclass(frozen=True)
+class SdCategory:
+    id: str
+    name: str | None
+    translation_code: str | None
+
+
+@dataclass(frozen=True)
+class SdCountry:
+    id: str
+    code: str
+    name_en: str | None
+
+
+@dataclass(frozen=True)
+class SdCheckAccount:
+    id: str
+    type: str | None  # "offline" (cash register) | "online" (bank)
+    status: int | None
+
+
+class SevdeskPort(Protocol):
+    """sevDesk as the push domain sees it. Errors are sevbridge.domain.sevdesk_errors.*"""
+
+    # reference data
+    def list_units(self) -> list[SdUnit]: ...
+    def list_categories(self, object_type: str) -> list[SdCategory]: ...
+    def find_countries(self, code: str) -> list[SdCountry]: ...
+    def current_user_id(self) -> str: ...
+    def list_check_accounts(self) -> list[SdCheckAccount]: ...
+
+    # contacts
+    def get_contact(self, contact_id: str) -> SdContact | None: ...
+    def find_contacts_by_customer_number(self, number: str) -> list[SdContact]: ...
+    def find_email_ways(self, email: str) -> list[SdCommWay]: ...
+    def is_customer_number_available(self, number: str) -> bool: ...
+    def create_contact(self, fields: Mapping[str, object]) -> SdContact: ...
+    def update_contact(self, contact_id: str, fields: Mapping[str, object]) -> None: ...
+    def find_custom_field_setting(self, name: str) -> str | None: ...
+    def create_custom_field_setting(self, name: str, description: str) -> str: ...
+    def find_contacts_by_custom_field(self, setting_id: str, setting_name: str, value: str) -> list[SdContact]: ...
+    def list_custom_fields(self, contact_id: str) -> list[SdCustomField]: ...
+    def create_custom_field(self, contact_id: str, setting_id: str, value: str) -> None: ...
+    def list_addresses(self, contact_id: str) -> list[SdAddress]: ...
+    def create_address(self, contact_id: str, fields: Mapping[str, object]) -> None: ...
+    def update_address(self, address_id: str, fields: Mapping[str, object]) -> None: ...
+    def list_communication_ways(self, contact_id: str) -> list[SdCommWay]: ...
+    def create_communication_way(self, contact_id: str, type_: str, value: str, key_id: int, main: bool) -> None: ...
+
+    # invoices
+    def get_invoice(self, invoice_id: str) -> SdInvoice | None: ...
+    def find_invoices_by_marker(self, marker: str) -> list[SdInvoice]: ...
+    def find_invoices_by_number(self, number: str) -> list[SdInvoice]: ...
+    def list_invoice_position_ids(self, invoice_id: str) -> list[str]: ...
+    def save_invoice(self, payload: Mapping[str, object]) -> SdInvoice: ...
+    def send_invoice(self, invoice_id: str) -> None: ...
+    def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> None:
+        """Not idempotent: the adapter must never resend it after an unknown outcome."""
+        ...
+
+    def reset_to_draft(self, invoice_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """Our memory of one pushed document: source id → sevDesk id, plus how far the push got.
+
+    Written after every step so that a retry continues where the last attempt stopped.
+    """
+
+    kind: MappingKind
+    source_id: str
+    sevdesk_id: str | None = None  # None: a create was about to be sent (outcome unknown if a retry sees it)
+    version: datetime | None = None  # the newest source version applied
+    number: str | None = None  # invoice number / customer number in sevDesk
+    status: int | None = None  # invoices: the sevDesk status reached
+    content_hash: str | None = None  # invoices: document content last written to sevDesk
+    address_hash: str | None = None  # invoices: customer name + billing address last written
+    contact_sevdesk_id: str | None = None  # invoices: the customer in sevDesk
+    complete: bool = True  # contacts: False until addresses etc. were written after a create
+
+
+class MappingStore(Protocol):
+    def get(self, platform_id: str, tenant_id: str, kind: MappingKind, source_id: str) -> MappingRow | None: ...
+    def put(self, platform_id: str, tenant_id: str, row: MappingRow) -> None: ...

@@ -1,0 +1,58 @@
+"""PushService: makes one platform contact / invoice / project draft appear correctly in one tenant's
+sevDesk account, exactly once (P1-P3, I1-I5, I7, I8).
+
+sevDesk errors propagate unchanged (the transfer runner decides about retries and parking);
+PushRefused means a person has to act. One instance serves one transfer: reference data read from
+sevDesk is cached for its lifetime only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sevbridge.domain.events import Contact, Invoice, Project
+from sevbridge.domain.push.contacts import ContactSync
+from sevbridge.domain.push.invoices import DocumentSync
+from sevbridge.domain.push.outcome import PushOutcome, PushRefused
+from sevbridge.domain.push.ports import MappingStore, SevdeskPort
+from sevbridge.domain.push.reference import Reference
+from sevbridge.domain.push.rows import TenantRows
+from sevbridge.domain.settings import TenantSettings
+
+__all__ = ["PushOutcome", "PushRefused", "PushService"]
+
+
+class PushService:
+    def __init__(
+        self,
+        sevdesk: SevdeskPort,
+        mappings: MappingStore,
+        *,
+        platform_id: str,
+        tenant_id: str,
+        settings: TenantSettings,
+        today: date,
+    ) -> None:
+        rows = TenantRows(mappings, platform_id, tenant_id)
+        ref = Reference(sevdesk, settings)
+        self._contacts = ContactSync(sevdesk, rows, ref, platform_id=platform_id, settings=settings)
+        self._documents = DocumentSync(
+            sevdesk,
+            rows,
+            ref,
+            self._contacts,
+            platform_id=platform_id,
+            tenant_id=tenant_id,
+            settings=settings,
+            today=today,
+        )
+
+    def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome:
+        """P1/P2. `contact` may be a ContactWithInvoices; its invoices are the caller's business (P3)."""
+        return self._contacts.push(contact, version=version, uncertain=uncertain)
+
+    def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome:
+        return self._documents.push_invoice(invoice, version=version, uncertain=uncertain, manual=manual)
+
+    def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome:
+        return self._documents.push_project(project, version=version, uncertain=uncertain)
