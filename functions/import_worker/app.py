@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sevbridge.common.observability import logger, metrics, tracer
 from sevbridge.workers.pending import not_built_yet
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sevbridge.common.observability import logger, metrics, tracer
 from sevbridge.workers.transfers import handle_record
 

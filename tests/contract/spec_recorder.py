@@ -25,10 +25,10 @@ import httpx
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
-from sevbridge import USER_AGENT
-from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from sevbridge import USER_AGENT
+from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from tests.contract.spec_deviations import apply_spec_patches, undocumented
 
 SPEC_SERVER_URL = "https://my.sevdesk.de/api/v1"  # the spec's first server; requests must target it

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from openapi_core import Config, OpenAPI
-from sevbridge import USER_AGENT
 
+from sevbridge import USER_AGENT
 from tests.contract.spec_deviations import NOTES, SPEC_PATCHES, UNDOCUMENTED_PATHS, apply_spec_patches
 from tests.contract.spec_recorder import (
     CONTRACT_TOKEN,

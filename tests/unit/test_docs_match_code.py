@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from sevbridge.config import Settings
 from sevbridge.domain.settings import TenantSettings
 

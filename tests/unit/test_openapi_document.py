@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sevbridge.api.openapi_export import render
 
 pytestmark = pytest.mark.unit

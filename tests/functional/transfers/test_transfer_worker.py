@@ -154,8 +154,9 @@ def test_rotated_token_parks_work_and_a_new_token_resumes_it_in_order(
     assert {t["status"] for t in done} <= {"transferred", "skipped"}, done
     assert len(invoices(sandbox_state, connected)) == 4  # sent, manual draft, project draft, P3 paid
     # resumed in arrival order: each transfer's sevDesk document is newer than the previous one's
-    resumed = sorted((t for t in done if t["status"] == "transferred" and t["kind"] != "contact"),
-                     key=lambda t: t["transfer_id"])
+    resumed = sorted(
+        (t for t in done if t["status"] == "transferred" and t["kind"] != "contact"), key=lambda t: t["transfer_id"]
+    )
     assert [int(t["sevdesk_id"]) for t in resumed] == sorted(int(t["sevdesk_id"]) for t in resumed)
 
 
@@ -174,7 +175,9 @@ def test_missing_unit_fails_before_anything_is_created_and_retry_succeeds(
     assert invoices(sandbox_state, connected) == []
     assert contacts(sandbox_state, connected) == []
 
-    api.put("/v1/tenants/school-42/connection", json_body={"settings": {"unit_mapping": {"h": "Std", "Palette": "Stk"}}})
+    api.put(
+        "/v1/tenants/school-42/connection", json_body={"settings": {"unit_mapping": {"h": "Std", "Palette": "Stk"}}}
+    )
     retried = api.post(f"{TRANSFERS}/{transfer['transfer_id']}/retry")
     assert retried.status == 202
     drain(aws)
@@ -219,8 +222,12 @@ def test_list_filters_and_retry_all(api: HandlerApiClient, connected: Any, aws: 
 
 
 def test_worker_logs_never_contain_the_token(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    api: HandlerApiClient,
+    connected: Any,
+    sandbox_state: Any,
+    aws: Any,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))

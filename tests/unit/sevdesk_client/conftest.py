@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 
+from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk
 
 

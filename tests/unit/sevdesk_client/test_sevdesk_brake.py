@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+
 from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient, default_brake
 from sevbridge.domain.sevdesk_errors import (
     SevdeskAuthError,
@@ -13,7 +14,6 @@ from sevbridge.domain.sevdesk_errors import (
     SevdeskServerError,
     SevdeskValidationError,
 )
-
 from tests.unit.sevdesk_client.fakes import FakeSevdesk, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit

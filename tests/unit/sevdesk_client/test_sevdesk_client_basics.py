@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
 from sevbridge import USER_AGENT
 from sevbridge.adapters.sevdesk import SevdeskClient, SevUser
 from sevbridge.adapters.sevdesk.params import encode_params
 from sevbridge.adapters.sevdesk.transport import close_default_http_clients, default_http_client
 from sevbridge.domain.sevdesk_errors import SevdeskServerError
-
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit

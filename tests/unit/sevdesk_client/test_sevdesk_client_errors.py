@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+
 from sevbridge.adapters.sevdesk import SevdeskClient
 from sevbridge.adapters.sevdesk.errors import MAX_MESSAGE_CHARS, parse_retry_after
 from sevbridge.domain.sevdesk_errors import (
@@ -18,7 +19,6 @@ from sevbridge.domain.sevdesk_errors import (
     SevdeskServerError,
     SevdeskValidationError,
 )
-
 from tests.unit.sevdesk_client.fakes import FakeSevdesk, Raise, sevdesk_error
 
 pytestmark = pytest.mark.unit

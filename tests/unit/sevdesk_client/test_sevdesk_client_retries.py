@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from sevbridge.adapters.sevdesk import SevdeskClient
 from sevbridge.domain.sevdesk_errors import (
     SevdeskAuthError,
@@ -15,7 +16,6 @@ from sevbridge.domain.sevdesk_errors import (
     SevdeskServerError,
     SevdeskValidationError,
 )
-
 from tests.unit.sevdesk_client.fakes import FakeSevdesk, Raise, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sevbridge.adapters.sevdesk.normalize import to_bool, to_decimal, to_id, to_int, to_str
 
 pytestmark = pytest.mark.unit

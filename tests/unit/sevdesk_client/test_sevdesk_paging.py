@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sevbridge.adapters.sevdesk import SevdeskClient
 
+from sevbridge.adapters.sevdesk import SevdeskClient
 from tests.unit.sevdesk_client.fakes import FakeSevdesk, ok
 
 pytestmark = pytest.mark.unit

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from sevbridge.adapters.sevdesk import ErrorBrake, HttpSevdeskProbe
 from sevbridge.domain.connection import SevdeskIdentity
 from sevbridge.domain.ports import SevdeskProbe
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskServerError
-
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+
 from sevbridge.adapters.sevdesk import HttpSevdeskProbe, SevdeskClient
 from sevbridge.domain.sevdesk_errors import SevdeskError
-
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk, Raise, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit
@@ -79,7 +79,7 @@ def test_token_absent_from_every_error(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sevbridge")  # Powertools sets this logger to INFO once created
     fake.always(failure)  # type: ignore[arg-type]
     client = make_client(max_attempts=2)
 
@@ -104,7 +104,7 @@ def test_successful_calls_log_one_safe_line_per_request(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sevbridge")  # Powertools sets this logger to INFO once created
     fake.reply(sevdesk_error(503), ok([{"id": "1"}]))
 
     with json_log_to_stdout():

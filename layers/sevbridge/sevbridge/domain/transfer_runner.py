@@ -9,6 +9,7 @@ have reached sevDesk so the next one reconciles instead of creating a duplicate)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
@@ -26,9 +27,9 @@ class RetryLater(Exception):
 
 
 class PushServicePort(Protocol):
-    def push_contact(self, contact: Contact, *, version: object, uncertain: bool) -> PushOutcome: ...
-    def push_invoice(self, invoice: Invoice, *, version: object, uncertain: bool, manual: bool) -> PushOutcome: ...
-    def push_project_draft(self, project: Project, *, version: object, uncertain: bool) -> PushOutcome: ...
+    def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome: ...
+    def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome: ...
+    def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome: ...
 
 
 class PushServiceFactory(Protocol):
