@@ -234,3 +234,14 @@ def test_token_never_reaches_logs(
         api.api_key or "x" * 40,
     ):
         assert secret not in everything
+
+
+def test_docs_and_openapi_are_public(api_handler: Any) -> None:
+    anonymous = HandlerApiClient(api_handler, api_key="")
+    spec = anonymous.get("/v1/openapi.json")
+    assert spec.status == 200
+    assert "/v1/tenants/{tenant_id}/connection" in spec.json["paths"]
+    docs = anonymous.get("/v1/docs")
+    assert docs.status == 200
+    assert "swagger" in docs.body.lower()
+    assert "/v1/tenants/{tenant_id}/events" in docs.body
