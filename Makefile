@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 PY312_BIN ?= /root/.pyenv/versions/3.12.1/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev run test test-unit test-functional test-contract test-e2e lint format typecheck validate build \
+.PHONY: lock dev run test test-unit test-functional test-contract test-e2e lint format typecheck validate build \
         openapi bench pr clean deploy
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' -c constraints.txt
 	@touch $(STAMP)
 
 dev: $(STAMP)  ## create/refresh the virtualenv
@@ -62,6 +62,12 @@ pr: lint typecheck validate test  ## what CI runs
 
 deploy: build
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam deploy --guided
+
+lock: $(STAMP)  ## re-resolve dependencies to their newest allowed versions and record them
+	$(BIN)/python -m pip install -q --upgrade -e '.[dev]'
+	{ echo "# Exact versions the suite was last run with; \`make dev\` installs with these as constraints."; \
+	  echo "# Refresh: make lock (then run make pr)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) .aws-sam .local .mypy_cache .ruff_cache
