@@ -170,3 +170,34 @@ def test_events_for_unknown_or_disabled_tenant(api: HandlerApiClient, connected:
     result = api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     assert result.status == 409
     assert "disabled" in result.json["error"]["message"]
+
+
+def test_queue_outage_answers_503_and_a_retry_finishes_the_enqueue_once(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from sevbridge.adapters import aws_clients
+
+    outage = {"left": 1}
+
+    def fail_once(**_: Any) -> None:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise EndpointConnectionError(endpoint_url="https://sqs.eu-central-1.amazonaws.com")
+
+    aws_clients.sqs().meta.events.register("before-call.sqs.SendMessageBatch", fail_once)
+    event = load_event("platform-invoice-upserted.json")
+
+    first = api.post(EVENTS, json_body=event)
+    assert first.status == 503
+    assert first.json["error"]["code"] == "temporarily_unavailable"
+    assert "same ids" in first.json["error"]["message"]
+    assert queue_depth(aws, "TransferQueue") == 0
+
+    second = api.post(EVENTS, json_body=event)
+    assert second.status == 202
+    assert queue_depth(aws, "TransferQueue") == 1
+    third = api.post(EVENTS, json_body=event)  # already enqueued: nothing is sent again
+    assert third.json == second.json
+    assert queue_depth(aws, "TransferQueue") == 1

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import tenant_pk
+from sevbridge.domain.errors import TemporarilyUnavailable
 from sevbridge.domain.ledger import Transfer
+
+_NOT_QUEUED = "the events were recorded but could not be queued; send the same events again (same ids) to finish"
 
 
 class SqsTransferQueue:
@@ -29,7 +34,10 @@ class SqsTransferQueue:
                 }
                 for i, t in enumerate(chunk)
             ]
-            response = client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+            try:
+                response = client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+            except (ClientError, BotoCoreError) as exc:
+                raise TemporarilyUnavailable(_NOT_QUEUED, details=[{"reason": type(exc).__name__}]) from None
             if response.get("Failed"):
-                failed = ", ".join(f"{f['Id']}: {f.get('Code')}" for f in response["Failed"])
-                raise RuntimeError(f"could not enqueue transfers ({failed})")
+                codes = sorted({str(f.get("Code")) for f in response["Failed"]})
+                raise TemporarilyUnavailable(_NOT_QUEUED, details=[{"reason": ", ".join(codes)}])

@@ -42,3 +42,9 @@ class UpstreamUnavailable(DomainError):
     """sevDesk could not be reached or answered with a server error."""
 
     code = "sevdesk_unavailable"
+
+
+class TemporarilyUnavailable(DomainError):
+    """One of our own dependencies (queue, database) failed; the request can be retried as it is."""
+
+    code = "temporarily_unavailable"
