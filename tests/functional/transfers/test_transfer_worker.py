@@ -242,3 +242,41 @@ def test_worker_logs_never_contain_the_token(
     assert "transfer processed" in logs
     assert connected.token not in logs
     assert new_token not in logs
+
+
+def test_schedule_requeues_transfers_stranded_in_queued(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from sevbridge import wiring
+    from sevbridge.workers import schedule
+    from tests.functional.conftest import load_function
+
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    # The message is lost (as if the enqueue had failed and the platform never retried).
+    boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])
+    assert queue_depth(aws, "TransferQueue") == 0
+
+    from local_stack.lambda_context import LocalLambdaContext
+
+    handler = load_function("import_scheduler").lambda_handler
+    context = LocalLambdaContext(
+        function_name="s",
+        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
+        memory_limit_in_mb=256,
+        timeout_seconds=60,
+    )
+
+    def tick() -> dict[str, int]:
+        return handler({}, context)  # type: ignore[no-any-return]
+
+    assert tick()["requeued"] == 0  # too recent: it may still be on its way
+    monkeypatch.setattr(schedule, "STRANDED_AFTER", schedule.STRANDED_AFTER * 0)
+    wiring.reset()
+    assert tick()["requeued"] == 1
+    drain(aws)
+    transfer = only_transfer(api)
+    assert transfer["status"] == "transferred"
+    assert any("re-queued" in (h["note"] or "") for h in transfer["history"])
+    assert len(invoices(sandbox_state, connected)) == 1

@@ -43,6 +43,7 @@ TERMINAL = frozenset({TransferStatus.TRANSFERRED, TransferStatus.SKIPPED, Transf
 ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
     TransferStatus.QUEUED: frozenset(
         {
+            TransferStatus.QUEUED,  # re-sent because its message went missing
             TransferStatus.SENDING,
             TransferStatus.WAITING_FOR_CREDENTIALS,
             TransferStatus.SKIPPED,

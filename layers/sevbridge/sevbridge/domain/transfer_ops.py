@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sevbridge.domain.errors import Conflict, NotFound
 from sevbridge.domain.intake_models import TransferPage, TransferQuery
@@ -41,6 +42,16 @@ class TransferOps:
     def resume_parked(self, platform_id: str, tenant_id: str) -> int:
         parked = self.ledger.with_status(platform_id, tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS)
         return len(self._requeue(parked, "new sevDesk token stored"))
+
+    def requeue_stranded(self, platform_id: str, tenant_id: str, older_than: timedelta) -> int:
+        """Re-sends transfers that have sat in `queued` longer than any redelivery could take (their
+        message was never sent, e.g. the queue failed after the ledger write and the platform did not
+        retry). A duplicate message is harmless: the worker acknowledges finished transfers."""
+        cutoff = self.clock.now() - older_than
+        stranded = [
+            t for t in self.ledger.with_status(platform_id, tenant_id, TransferStatus.QUEUED) if t.updated_at < cutoff
+        ]
+        return len(self._requeue(stranded, "re-queued: no progress since " + cutoff.isoformat(timespec="seconds")))
 
     def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
         now = self.clock.now()
