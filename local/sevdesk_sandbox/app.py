@@ -111,6 +111,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
             return None
         g.body = _read_body()
         g.delay_after = 0.0
+        g.answer_after = None
         # No "Bearer" handling on purpose: sevDesk expects the bare token, anything else is wrong.
         account = state.account_for_token((request.headers.get("Authorization") or "").strip())
         g.account = account
@@ -120,6 +121,8 @@ def create_app(state: SandboxState | None = None) -> Flask:
                 time.sleep(fault.delay_seconds)
             elif fault.kind == "timeout_after_commit":
                 g.delay_after = fault.delay_seconds
+            elif fault.kind == "status_after_commit":
+                g.answer_after = fault  # served normally below; the answer is replaced afterwards
             else:
                 return _fault_response(app, fault)
         if account is None:
@@ -130,6 +133,10 @@ def create_app(state: SandboxState | None = None) -> Flask:
     def log_and_delay(response: Response) -> Response:
         if not _is_api():
             return response
+        replaced_by: Fault | None = g.get("answer_after")
+        if replaced_by is not None:
+            # status_after_commit: whatever the request did is done; the client only sees the error.
+            response = _fault_response(app, replaced_by)
         account = g.get("account")
         query = {key: value for key, value in request.args.items() if key not in SECRET_QUERY_KEYS}
         state.log_request(

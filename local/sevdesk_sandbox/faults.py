@@ -7,15 +7,22 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["latency", "status", "rate_limit", "timeout_after_commit"]
-FAULT_KINDS: tuple[str, ...] = ("latency", "status", "rate_limit", "timeout_after_commit")
+FaultKind = Literal["latency", "status", "rate_limit", "timeout_after_commit", "status_after_commit"]
+FAULT_KINDS: tuple[str, ...] = ("latency", "status", "rate_limit", "timeout_after_commit", "status_after_commit")
 
 
 @dataclass
 class Fault:
     """`path_pattern` is a regex searched in the path after /api/v1 (e.g. "^/Invoice/Factory").
     `times` is how many matching requests it hits; None means every one until cleared.
-    `body="html"` makes a "status" fault answer like a proxy would (an HTML page, not JSON)."""
+    `body="html"` makes a "status" fault answer like a proxy would (an HTML page, not JSON).
+
+    Kinds: "latency" waits `delay_seconds`, then serves the request; "status" answers `status`
+    without doing anything; "rate_limit" answers 429 (+ Retry-After) without doing anything;
+    "timeout_after_commit" serves the request (a write commits), then waits `delay_seconds` before
+    answering, so a client with a shorter timeout never sees the answer; "status_after_commit"
+    serves the request (a write commits), then answers `status` instead of the real answer, like a
+    proxy in front of sevDesk that dies after forwarding the write."""
 
     kind: FaultKind
     account_id: str | None = None

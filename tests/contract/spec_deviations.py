@@ -97,6 +97,18 @@ def _save_invoice_trailing_keys_nullable(spec: Spec) -> None:
         properties[key]["nullable"] = True
 
 
+def _save_invoice_pos_delete_is_an_array(spec: Spec) -> None:
+    properties = _schema(spec, "saveInvoice")["properties"]
+    item = dict(properties["invoicePosDelete"])
+    _expect(
+        "type" not in item and "properties" in item,
+        "saveInvoice.invoicePosDelete describes a single {id, objectName} object",
+    )
+    nullable = bool(item.pop("nullable", False))
+    item.pop("default", None)
+    properties["invoicePosDelete"] = {"type": "array", "nullable": nullable, "items": {**item, "type": "object"}}
+
+
 def _invoice_tax_rule_id_int_or_string(spec: Spec) -> None:
     id_schema = _schema(spec, "Model_Invoice")["properties"]["taxRule"]["properties"]
     _expect(id_schema["id"].get("type") == "integer", "Model_Invoice.taxRule.id is integer-only")
@@ -135,6 +147,14 @@ SPEC_PATCHES: tuple[SpecPatch, ...] = (
         "api-facts §5: the operation's description says to send invoicePosDelete, discountSave and "
         "discountDelete in order even when null; the schema does not mark them nullable.",
         _save_invoice_trailing_keys_nullable,
+    ),
+    SpecPatch(
+        "saveInvoice.invoicePosDelete is an array of {id, objectName}",
+        "api-facts §8: the factories' *PosDelete take an array of {id, objectName}; §2: a single object "
+        "where an array is expected is rejected live (\"expected array with 'id' and 'objectName'\"). The "
+        "spec describes one object without a type, so any array (ids of any type) passed unchecked. "
+        "Stricter than the spec: tolerates nothing new.",
+        _save_invoice_pos_delete_is_an_array,
     ),
     SpecPatch(
         "Model_Invoice.taxRule.id as integer or digit string",

@@ -170,6 +170,41 @@ class RecordingTransport(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+class RebaseTransport(httpx.BaseTransport):
+    """Sends requests addressed to the spec's server (SPEC_SERVER_URL) to another base URL instead.
+
+    Lets a client keep `base_url=SPEC_SERVER_URL`, so that the recorded requests carry the URL the
+    spec validates, while a local server (e.g. the sevDesk sandbox) answers them. Requests to any
+    other URL are refused, never sent anywhere.
+    """
+
+    def __init__(self, target_base_url: str, inner: httpx.BaseTransport | None = None) -> None:
+        self.target = httpx.URL(target_base_url.rstrip("/"))
+        self.inner = inner if inner is not None else httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        source = httpx.URL(SPEC_SERVER_URL)
+        url = request.url
+        if (url.scheme, url.host, url.port) != (source.scheme, source.host, source.port) or not (
+            url.path == source.path or url.path.startswith(source.path + "/")
+        ):
+            raise httpx.UnsupportedProtocol(f"RebaseTransport only forwards {SPEC_SERVER_URL}/…, not {url}")
+        rebased = url.copy_with(
+            scheme=self.target.scheme,
+            host=self.target.host,
+            port=self.target.port,
+            raw_path=self.target.raw_path + url.raw_path[len(source.raw_path) :],
+        )
+        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
+        forwarded = httpx.Request(
+            request.method, rebased, headers=headers, content=request.content, extensions=request.extensions
+        )
+        return self.inner.handle_request(forwarded)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def stub_answer(request: httpx.Request) -> httpx.Response:
     """200 with a plausible envelope: a list for GET, an object for writes."""
     objects: Any = [] if request.method == "GET" else {"id": "1", "objectName": "Stub"}

@@ -1,8 +1,9 @@
-"""Injected faults: latency, 5xx, 429 + Retry-After, and a timeout after the write was committed."""
+"""Injected faults: latency, 5xx, 429 + Retry-After, and a timeout or an error answer after the write was committed."""
 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import httpx
 import pytest
@@ -68,6 +69,38 @@ def test_timeout_after_commit(server: SandboxServer, state: SandboxState, accoun
     assert [row["name"] for row in stored] == ["Committed GmbH"]
     found = httpx.get(f"{server.url}/Contact", params={"name": "Committed"}, headers={"Authorization": account.token})
     assert [row["id"] for row in found.json()["objects"]] == [stored[0]["id"]]
+
+
+@pytest.mark.parametrize("body", ["envelope", "html"])
+def test_status_after_commit(
+    client: httpx.Client, state: SandboxState, account: Account, body: Literal["envelope", "html"]
+) -> None:
+    state.add_fault(Fault(kind="status_after_commit", status=502, method="POST", path_pattern="^/Contact$", body=body))
+    response = client.post("/Contact", json={"name": "Committed GmbH", "category": {"id": 3, "objectName": "Category"}})
+
+    assert response.status_code == 502
+    if body == "html":
+        assert response.headers["content-type"].startswith("text/html")
+    else:
+        assert error_of(response)["responseCode"] == 502
+    [stored] = state.objects(account.account_id, "Contact")  # the write went through all the same
+    assert stored["name"] == "Committed GmbH"
+    [logged] = [r for r in state.requests(account.account_id) if r.method == "POST"]
+    assert (logged.path, logged.status) == ("/Contact", 502)  # what the client saw
+    create_contact(client)  # times=1: used up
+
+
+def test_status_after_commit_through_the_admin_api(admin: httpx.Client, client: httpx.Client) -> None:
+    created = admin.post(
+        "/faults", json={"kind": "status_after_commit", "status": 503, "method": "PUT", "path_pattern": "^/Contact/"}
+    )
+    assert created.status_code == 201
+    [listed] = admin.get("/faults").json()
+    assert (listed["kind"], listed["status"], listed["times"]) == ("status_after_commit", 503, 1)
+    contact = create_contact(client)
+
+    assert client.put(f"/Contact/{contact['id']}", json={"name": "Renamed GmbH"}).status_code == 503
+    assert client.get(f"/Contact/{contact['id']}").json()["objects"][0]["name"] == "Renamed GmbH"
 
 
 def test_bad_fault_definitions() -> None:
