@@ -18,6 +18,7 @@ from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_mappings import DynamoMappingStore
 from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from sevbridge.adapters.sevdesk.gateway import build_push_service
+from sevbridge.adapters.sevdesk.reference_cache import ReferenceCache, default_reference_cache
 from sevbridge.domain.push.service import PushService
 from sevbridge.domain.settings import TenantSettings
 from sevdesk_sandbox import SandboxServer, SandboxState
@@ -35,6 +36,14 @@ def state(sandbox_state: SandboxState) -> Iterator[SandboxState]:
     """The session's sandbox (tests/functional/conftest.py), faults cleared before and after."""
     yield sandbox_state
     sandbox_state.clear_faults()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache() -> Iterator[None]:
+    """The process-wide reference-data cache starts empty for every test."""
+    default_reference_cache.reset()
+    yield
+    default_reference_cache.reset()
 
 
 @pytest.fixture
@@ -101,9 +110,17 @@ class Tenant:
             sleep=lambda _: None,
         )
 
-    def service(self, today: date = TODAY, **settings: Any) -> PushService:
+    def service(
+        self, today: date = TODAY, *, reference_cache: ReferenceCache | None = None, **settings: Any
+    ) -> PushService:
         return build_push_service(
-            self.client(), PLATFORM, self.tenant_id, TenantSettings(**settings), today, mappings=self.mappings
+            self.client(),
+            PLATFORM,
+            self.tenant_id,
+            TenantSettings(**settings),
+            today,
+            mappings=self.mappings,
+            reference_cache=reference_cache,
         )
 
     def objects(self, name: str) -> list[dict[str, Any]]:
@@ -121,6 +138,13 @@ class Tenant:
             for r in self.sandbox.state.requests(self.account.account_id)
             if r.method == method and r.path.startswith(path_prefix)
         ]
+
+    def request_count(self) -> int:
+        return len(self.sandbox.state.requests(self.account.account_id))
+
+    def calls_since(self, start: int) -> list[str]:
+        """'METHOD /path' of every sevDesk request of this account after the first `start` ones."""
+        return [f"{r.method} {r.path}" for r in self.sandbox.state.requests(self.account.account_id)[start:]]
 
 
 @pytest.fixture

@@ -1,63 +1,47 @@
-"""I8 against the sevDesk sandbox: an invoice is never created twice, whatever happened to the
-previous attempt (timeout or 5xx after sevDesk committed, 5xx before, a lost mapping row)."""
+"""I8 against the sevDesk sandbox: an invoice or contact is never created twice, whatever happened to
+the previous attempt (timeout or 5xx after sevDesk committed, 5xx before, a lost mapping row)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from sevbridge.adapters.dynamo_items import tenant_pk
 from sevbridge.adapters.dynamo_mappings import mapping_sk
-from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
-from sevbridge.adapters.sevdesk.gateway import build_push_service
-from sevbridge.domain.push.service import PushService
-from sevbridge.domain.settings import TenantSettings
+from sevbridge.adapters.sevdesk.gateway import SevdeskGateway
+from sevbridge.domain.push.service import PushRefused
 from sevbridge.domain.sevdesk_errors import SevdeskNetworkError, SevdeskServerError
 from sevdesk_sandbox import Fault
-from tests.functional.push.builders import invoice
-from tests.functional.push.conftest import CLIENT_TIMEOUT, PLATFORM, TODAY, Tenant
+from tests.functional.push.builders import invoice, person
+from tests.functional.push.conftest import PLATFORM, Tenant
 
 pytestmark = pytest.mark.functional
 
 Version = Callable[[], datetime]
 SAVE = "^/Invoice/Factory/saveInvoice$"
+CONTACT_CREATE = "^/Contact$"
 
 
-class GatewayErrorAfterCommit(httpx.BaseTransport):
-    """A proxy in front of sevDesk: the request reaches sevDesk (and commits), the answer is a 502."""
-
-    def __init__(self, path_pattern: str) -> None:
-        self._inner = httpx.HTTPTransport()
-        self._pattern = re.compile(path_pattern)
-        self.hits = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
-        if request.method == "POST" and self._pattern.search(request.url.path) and self.hits == 0:
-            self.hits += 1
-            response.read()
-            return httpx.Response(502, html="<html><body>Bad Gateway</body></html>", request=request)
-        return response
-
-
-def _service_through(tenant: Tenant, transport: httpx.BaseTransport) -> PushService:
-    client = SevdeskClient(
-        tenant.account.token,
-        base_url=tenant.sandbox.url,
-        tenant_key=f"{PLATFORM}:{tenant.tenant_id}",
-        http=httpx.Client(transport=transport),
-        timeout=CLIENT_TIMEOUT,
-        max_attempts=3,
-        max_backoff=0.01,
-        brake=ErrorBrake(max_errors=1000),
-        sleep=lambda _: None,
+def _lose_the_answer(tenant: Tenant, path_pattern: str, **fault: Any) -> None:
+    """sevDesk commits the POST, the answer never arrives (the client times out first)."""
+    tenant.sandbox.state.add_fault(
+        Fault(
+            kind=fault.pop("kind", "timeout_after_commit"),
+            account_id=tenant.account.account_id,
+            method="POST",
+            path_pattern=path_pattern,
+            delay_seconds=1.5,
+            **fault,
+        )
     )
-    return build_push_service(client, PLATFORM, tenant.tenant_id, TenantSettings(), TODAY, mappings=tenant.mappings)
+
+
+def _contact_creates(tenant: Tenant) -> list[Any]:
+    return [r for r in tenant.requests("POST", "/Contact") if r.path == "/Contact"]
 
 
 def test_timeout_after_commit_then_uncertain_retry_adopts(tenant: Tenant, version: Version) -> None:
@@ -89,18 +73,19 @@ def test_timeout_after_commit_then_uncertain_retry_adopts(tenant: Tenant, versio
 
 
 def test_5xx_after_commit_then_uncertain_retry_adopts(tenant: Tenant, version: Version) -> None:
-    transport = GatewayErrorAfterCommit("/Invoice/Factory/saveInvoice$")
+    """A proxy in front of sevDesk dies after forwarding the write: sevDesk committed, we see a 502."""
+    _lose_the_answer(tenant, SAVE, kind="status_after_commit", status=502, body="html")
     with pytest.raises(SevdeskServerError) as failure:
-        _service_through(tenant, transport).push_invoice(invoice(), version=version(), uncertain=False, manual=False)
+        tenant.service().push_invoice(invoice(), version=version(), uncertain=False, manual=False)
     assert failure.value.outcome_unknown and failure.value.status == 502
-    assert len(tenant.invoices()) == 1  # the client did not resend the POST
+    assert len(tenant.invoices()) == 1
+    assert len(tenant.requests("POST", "/Invoice/Factory/saveInvoice")) == 1  # the client did not resend it
 
-    outcome = _service_through(tenant, transport).push_invoice(
-        invoice(), version=version(), uncertain=True, manual=False
-    )
+    outcome = tenant.service().push_invoice(invoice(), version=version(), uncertain=True, manual=False)
 
     [inv] = tenant.invoices()
-    assert (outcome.action, inv["status"]) == ("adopted", "200")
+    assert (outcome.action, outcome.sevdesk_id, inv["status"]) == ("adopted", inv["id"], "200")
+    assert len(tenant.requests("POST", "/Invoice/Factory/saveInvoice")) == 1
 
 
 def test_5xx_before_commit_then_uncertain_retry_creates_once(tenant: Tenant, version: Version) -> None:
@@ -175,3 +160,121 @@ def test_uncertain_contact_create_inside_an_invoice_push(tenant: Tenant, version
     assert outcome.action == "created"
     [contact] = tenant.contacts()
     assert outcome.contact_sevdesk_id == contact["id"]
+
+
+# --- contacts: a create whose answer was lost ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["timeout_after_commit", "status_after_commit"])
+def test_lost_create_of_a_contact_without_customer_number_is_adopted(
+    tenant: Tenant, version: Version, kind: str
+) -> None:
+    """The platform sent no customer number: we obtain one before the create, keep it in the mapping
+    row and find the contact by it, although its custom field (set after the create) is missing."""
+    _lose_the_answer(tenant, CONTACT_CREATE, kind=kind, status=502)
+    customer = person(customer_number=None)
+    with pytest.raises((SevdeskNetworkError, SevdeskServerError)) as failure:
+        tenant.service().push_contact(customer, version=version(), uncertain=False)
+    assert failure.value.outcome_unknown
+    [committed] = tenant.contacts()
+    assert tenant.objects("ContactCustomField") == []  # the create's follow-up steps never ran
+    pending = tenant.mappings.get(PLATFORM, tenant.tenant_id, "contact", "c-1")
+    assert pending is not None and pending.sevdesk_id is None and not pending.complete
+    [create] = _contact_creates(tenant)
+    assert create.json["customerNumber"] == pending.number == committed["customerNumber"]
+
+    outcome = tenant.service().push_contact(customer, version=version(), uncertain=True)
+
+    [contact] = tenant.contacts()
+    assert (outcome.action, outcome.sevdesk_id, outcome.sevdesk_number) == (
+        "adopted",
+        contact["id"],
+        committed["customerNumber"],
+    )
+    assert len(_contact_creates(tenant)) == 1
+    [field] = tenant.objects("ContactCustomField")  # the marker is set on adoption
+    assert (field["contact"]["id"], field["value"]) == (contact["id"], f"{PLATFORM}:c-1")
+    assert len(tenant.objects("ContactAddress")) == 1 and len(tenant.objects("CommunicationWay")) == 3
+    [lookup] = [r for r in tenant.requests("GET", "/Contact") if r.path == "/Contact"]
+    assert lookup.query["customerNumber"] == committed["customerNumber"] and lookup.query["depth"] == "1"
+    row = tenant.mappings.get(PLATFORM, tenant.tenant_id, "contact", "c-1")
+    assert row is not None and (row.sevdesk_id, row.number, row.complete) == (contact["id"], pending.number, True)
+
+    again = tenant.service().push_contact(customer, version=version(), uncertain=False)
+    assert (again.action, again.sevdesk_id) == ("unchanged", contact["id"])
+    assert len(tenant.contacts()) == 1
+
+
+def test_lost_contact_create_is_adopted_even_when_the_retry_is_not_flagged_uncertain(
+    tenant: Tenant, version: Version
+) -> None:
+    """The mapping row left "create in flight" is reason enough to look before creating."""
+    _lose_the_answer(tenant, CONTACT_CREATE)
+    with pytest.raises(SevdeskNetworkError):
+        tenant.service().push_contact(person(), version=version(), uncertain=False)
+
+    outcome = tenant.service().push_contact(person(), version=version(), uncertain=False)
+
+    [contact] = tenant.contacts()
+    assert (outcome.action, outcome.sevdesk_id) == ("adopted", contact["id"])
+    assert len(tenant.objects("ContactCustomField")) == 1
+
+
+def test_lost_contact_create_inside_an_invoice_push_without_customer_number(tenant: Tenant, version: Version) -> None:
+    _lose_the_answer(tenant, CONTACT_CREATE)
+    sent = invoice(customer=person(customer_number=None))
+    with pytest.raises(SevdeskNetworkError) as failure:
+        tenant.service().push_invoice(sent, version=version(), uncertain=False, manual=False)
+    assert failure.value.outcome_unknown
+    assert tenant.invoices() == [] and len(tenant.contacts()) == 1
+
+    outcome = tenant.service().push_invoice(sent, version=version(), uncertain=True, manual=False)
+
+    assert outcome.action == "created"
+    [contact] = tenant.contacts()
+    [inv] = tenant.invoices()
+    assert outcome.contact_sevdesk_id == contact["id"] == inv["contact"]["id"]
+    assert inv["status"] == "200"
+    assert len(_contact_creates(tenant)) == 1
+    [field] = tenant.objects("ContactCustomField")
+    assert (field["contact"]["id"], field["value"]) == (contact["id"], f"{PLATFORM}:c-1")
+
+
+def test_a_create_that_never_arrived_reuses_its_customer_number(tenant: Tenant, version: Version) -> None:
+    tenant.sandbox.state.add_fault(
+        Fault(kind="status", status=503, account_id=tenant.account.account_id, method="POST", path_pattern="^/Contact$")
+    )
+    with pytest.raises(SevdeskServerError):
+        tenant.service().push_contact(person(), version=version(), uncertain=False)
+    assert tenant.contacts() == []
+    pending = tenant.mappings.get(PLATFORM, tenant.tenant_id, "contact", "c-1")
+    assert pending is not None and pending.number
+
+    outcome = tenant.service().push_contact(person(), version=version(), uncertain=True)
+
+    [contact] = tenant.contacts()
+    assert outcome.action == "created" and contact["customerNumber"] == pending.number
+    assert len(tenant.requests("GET", "/Contact/Factory/getNextCustomerNumber")) == 1
+
+
+def test_next_customer_number_taken_moves_on_to_a_free_one(
+    tenant: Tenant, version: Version, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant.sandbox.state.seed(tenant.account.account_id, "Contact", {"name": "Alt GmbH", "customerNumber": "K-0099"})
+    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self: "K-0099")
+
+    outcome = tenant.service().push_contact(person(), version=version(), uncertain=False)
+
+    assert (outcome.action, outcome.sevdesk_number) == ("created", "K-0100")
+    assert {c["customerNumber"] for c in tenant.contacts()} == {"K-0099", "K-0100"}
+
+
+def test_no_free_customer_number_is_refused_before_creating(
+    tenant: Tenant, version: Version, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant.sandbox.state.seed(tenant.account.account_id, "Contact", {"name": "Alt GmbH", "customerNumber": "KUNDE"})
+    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self: "KUNDE")
+
+    with pytest.raises(PushRefused, match="could not obtain a free customer number"):
+        tenant.service().push_contact(person(), version=version(), uncertain=False)
+    assert len(tenant.contacts()) == 1

@@ -3,18 +3,25 @@
 Reads are normalised here (ids and numbers arrive as strings, booleans as "0"/"1", objects as a
 list or a single object); filters are sent as sevDesk understands them but the domain re-checks
 every value, because several of sevDesk's text filters are LIKE matches or silently ignored.
+
+Reference data (units, categories, countries, the SevUser id, check accounts, our custom-field
+setting id) comes from the process-wide, per-tenant ReferenceCache (reference_cache.py): one gateway
+serves one transfer, the cache spares the next transfers of the same tenant those reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sevbridge.adapters.dynamo_mappings import DynamoMappingStore
 from sevbridge.adapters.sevdesk.client import SevdeskClient
+from sevbridge.adapters.sevdesk.models import SevUser
 from sevbridge.adapters.sevdesk.normalize import to_bool, to_decimal, to_id, to_int, to_str
+from sevbridge.adapters.sevdesk.params import QueryParams
+from sevbridge.adapters.sevdesk.reference_cache import Key, ReferenceCache, default_reference_cache
 from sevbridge.config import get_settings
 from sevbridge.domain.push.ports import (
     MappingStore,
@@ -30,7 +37,14 @@ from sevbridge.domain.push.ports import (
 )
 from sevbridge.domain.push.service import PushService
 from sevbridge.domain.settings import TenantSettings
-from sevbridge.domain.sevdesk_errors import SevdeskServerError
+from sevbridge.domain.sevdesk_errors import (
+    SevdeskAuthError,
+    SevdeskNotFound,
+    SevdeskServerError,
+    SevdeskValidationError,
+)
+
+T = TypeVar("T")
 
 CONTACT_FIELDS = ("name", "surename", "familyname", "titel", "vatNumber", "description", "customerNumber")
 BIG_PAGE = 1000  # reference lists are small but longer than sevDesk's default page of 100
@@ -125,62 +139,137 @@ def booking_timestamp(day: date) -> int:
     return int(datetime.combine(day, time(12, 0), tzinfo=UTC).timestamp())
 
 
+class _RejectionGuard:
+    """The client, seen through a tripwire: when sevDesk rejects a request (4xx, 401 included), the
+    tenant's cached reference data is dropped, so a stale id is never sent twice. Not-found answers
+    of `get_one` are no rejection (the client turns them into None)."""
+
+    REJECTIONS = (SevdeskAuthError, SevdeskValidationError, SevdeskNotFound)
+
+    def __init__(self, client: SevdeskClient, on_rejection: Callable[[], None]) -> None:
+        self._client = client
+        self._on_rejection = on_rejection
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except self.REJECTIONS:
+            self._on_rejection()
+            raise
+
+    def get(self, path: str, params: QueryParams | None = None) -> Any:
+        return self._guard(lambda: self._client.get(path, params))
+
+    def get_one(self, path: str, params: QueryParams | None = None) -> dict[str, Any] | None:
+        return self._guard(lambda: self._client.get_one(path, params))
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return self._guard(lambda: self._client.post(path, json=json))
+
+    def put(self, path: str, json: Any = None, *, retry_unsafe: bool = True) -> Any:
+        return self._guard(lambda: self._client.put(path, json=json, retry_unsafe=retry_unsafe))
+
+    def current_user(self) -> SevUser:
+        return self._guard(self._client.current_user)
+
+    def iter_pages(
+        self, path: str, params: QueryParams | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        pages = self._client.iter_pages(path, params, page_size=page_size)
+        while True:
+            try:
+                row = next(pages)
+            except StopIteration:
+                return
+            except self.REJECTIONS:
+                self._on_rejection()
+                raise
+            yield row
+
+
 class SevdeskGateway:
     """Implements sevbridge.domain.push.ports.SevdeskPort."""
 
-    def __init__(self, client: SevdeskClient) -> None:
-        self._client = client
+    def __init__(self, client: SevdeskClient, *, reference_cache: ReferenceCache | None = None) -> None:
+        self._tenant = client.tenant_key
+        self._cache = reference_cache if reference_cache is not None else default_reference_cache
+        self._client = _RejectionGuard(client, lambda: self._cache.forget(self._tenant))
+        self._read_here: set[Key] = set()  # cache keys this gateway read from sevDesk itself
 
     def _all(self, path: str, params: Mapping[str, object] | None = None, page: int = 100) -> Iterable[dict[str, Any]]:
         return self._client.iter_pages(path, params, page_size=page)
 
+    def _cached(self, key: Key, load: Callable[[], T], *, fresh: bool = False) -> T:
+        """The tenant's cached value; `fresh` reads past the cache unless this gateway (this
+        transfer) already read it from sevDesk."""
+        if not fresh or key in self._read_here:
+            hit, value = self._cache.get(self._tenant, key)
+            if hit:
+                return cast("T", value)
+        loaded = load()
+        self._cache.put(self._tenant, key, loaded)
+        self._read_here.add(key)
+        return loaded
+
     # reference data ------------------------------------------------------------------------
-    def list_units(self) -> list[SdUnit]:
-        return [
-            SdUnit(
-                id=_required_id(row, "unit"),
-                name=to_str(row.get("name")) or "",
-                translation_code=to_str(row.get("translationCode")),
-                unece_code=to_str(row.get("uneceTradeUnitCode")),
+    def list_units(self, *, fresh: bool = False) -> list[SdUnit]:
+        def load() -> tuple[SdUnit, ...]:
+            return tuple(
+                SdUnit(
+                    id=_required_id(row, "unit"),
+                    name=to_str(row.get("name")) or "",
+                    translation_code=to_str(row.get("translationCode")),
+                    unece_code=to_str(row.get("uneceTradeUnitCode")),
+                )
+                for row in self._all("/Unity", page=BIG_PAGE)
             )
-            for row in self._all("/Unity", page=BIG_PAGE)
-        ]
+
+        return list(self._cached(("units",), load, fresh=fresh))
 
     def list_categories(self, object_type: str) -> list[SdCategory]:
-        rows = self._all("/Category", {"objectType": object_type}, page=BIG_PAGE)
-        return [
-            SdCategory(
-                id=_required_id(row, "category"),
-                name=to_str(row.get("name")),
-                translation_code=to_str(row.get("translationCode")),
+        def load() -> tuple[SdCategory, ...]:
+            rows = self._all("/Category", {"objectType": object_type}, page=BIG_PAGE)
+            return tuple(
+                SdCategory(
+                    id=_required_id(row, "category"),
+                    name=to_str(row.get("name")),
+                    translation_code=to_str(row.get("translationCode")),
+                )
+                for row in rows
+                if to_str(row.get("objectType")) in (None, object_type)  # in case the filter is ignored
             )
-            for row in rows
-            if to_str(row.get("objectType")) in (None, object_type)  # in case the filter is ignored
-        ]
 
-    def find_countries(self, code: str) -> list[SdCountry]:
-        rows = _rows(self._client.get("/StaticCountry", {"code": code, "limit": BIG_PAGE}))
-        return [
-            SdCountry(
-                id=_required_id(row, "country"),
-                code=to_str(row.get("code")) or "",
-                name_en=to_str(row.get("nameEn")),
+        return list(self._cached(("categories", object_type), load))
+
+    def find_countries(self, code: str, *, fresh: bool = False) -> list[SdCountry]:
+        def load() -> tuple[SdCountry, ...]:
+            rows = _rows(self._client.get("/StaticCountry", {"code": code, "limit": BIG_PAGE}))
+            return tuple(
+                SdCountry(
+                    id=_required_id(row, "country"),
+                    code=to_str(row.get("code")) or "",
+                    name_en=to_str(row.get("nameEn")),
+                )
+                for row in rows
             )
-            for row in rows
-        ]
+
+        return list(self._cached(("countries", code.strip().lower()), load, fresh=fresh))
 
     def current_user_id(self) -> str:
-        return self._client.current_user().id
+        return self._cached(("user",), lambda: self._client.current_user().id)
 
-    def list_check_accounts(self) -> list[SdCheckAccount]:
-        return [
-            SdCheckAccount(
-                id=_required_id(row, "check account"),
-                type=to_str(row.get("type")),
-                status=to_int(row.get("status")),
+    def list_check_accounts(self, *, fresh: bool = False) -> list[SdCheckAccount]:
+        def load() -> tuple[SdCheckAccount, ...]:
+            return tuple(
+                SdCheckAccount(
+                    id=_required_id(row, "check account"),
+                    type=to_str(row.get("type")),
+                    status=to_int(row.get("status")),
+                )
+                for row in self._all("/CheckAccount", page=BIG_PAGE)
             )
-            for row in self._all("/CheckAccount", page=BIG_PAGE)
-        ]
+
+        return list(self._cached(("check_accounts",), load, fresh=fresh))
 
     # contacts ------------------------------------------------------------------------------
     def get_contact(self, contact_id: str) -> SdContact | None:
@@ -195,6 +284,13 @@ class SevdeskGateway:
         rows = self._all("/CommunicationWay", {"type": "EMAIL", "value": email})
         return [parse_comm_way(r) for r in rows]
 
+    def next_customer_number(self) -> str:
+        answer = self._client.get("/Contact/Factory/getNextCustomerNumber")
+        number = None if isinstance(answer, dict | list) else to_str(answer)
+        if number is None or not number.strip():
+            raise SevdeskServerError("unexpected sevDesk answer: getNextCustomerNumber returned no number")
+        return number.strip()
+
     def is_customer_number_available(self, number: str) -> bool:
         answer = self._client.get("/Contact/Mapper/checkCustomerNumberAvailability", {"customerNumber": number})
         return bool(to_bool(answer))
@@ -206,17 +302,28 @@ class SevdeskGateway:
         self._client.put(f"/Contact/{contact_id}", json=dict(fields))
 
     def find_custom_field_setting(self, name: str) -> str | None:
+        key = ("field_setting", name)
+        hit, cached = self._cache.get(self._tenant, key)
+        if hit:
+            return str(cached)
         ids = [
             _required_id(row, "custom field setting")
             for row in self._all("/ContactCustomFieldSetting")
             if to_str(row.get("name")) == name
         ]
         ids.sort(key=lambda i: (len(i), i))  # oldest first if a retry ever made two
-        return ids[0] if ids else None
+        if not ids:
+            return None  # not cached: another process may create it any moment, and two would be one too many
+        self._cache.put(self._tenant, key, ids[0])
+        return ids[0]
 
     def create_custom_field_setting(self, name: str, description: str) -> str:
         body = {"name": name, "description": description, "objectName": "ContactCustomFieldSetting"}
-        return _required_id(_single(self._client.post("/ContactCustomFieldSetting", json=body), "setting"), "setting")
+        setting = _required_id(
+            _single(self._client.post("/ContactCustomFieldSetting", json=body), "setting"), "setting"
+        )
+        self._cache.put(self._tenant, ("field_setting", name), setting)
+        return setting
 
     def find_contacts_by_custom_field(self, setting_id: str, setting_name: str, value: str) -> list[SdContact]:
         params = {
@@ -291,9 +398,20 @@ class SevdeskGateway:
             raise SevdeskServerError("unexpected sevDesk answer: saveInvoice returned no invoice")
         return parse_invoice(invoice)
 
-    def send_invoice(self, invoice_id: str) -> None:
+    def send_invoice(self, invoice_id: str) -> SdInvoice | None:
         # Marks it sent (100 → 200) without e-mailing anyone: the platform delivers its own invoices.
-        self._client.put(f"/Invoice/{invoice_id}/sendBy", json={"sendType": "VPDF", "sendDraft": False})
+        answer = self._client.put(f"/Invoice/{invoice_id}/sendBy", json={"sendType": "VPDF", "sendDraft": False})
+        # The spec's schema is the invoice, its text says "invoice log entry": use the answer only
+        # when it is this invoice, never a log entry (another objectName, its own id).
+        rows = _rows(answer)
+        if len(rows) != 1:
+            return None
+        row = rows[0]
+        if to_id(row.get("id")) != invoice_id or to_str(row.get("objectName")) not in (None, "Invoice"):
+            return None
+        if "status" not in row:
+            return None
+        return parse_invoice(row)
 
     def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> None:
         body = {
@@ -318,10 +436,17 @@ def build_push_service(
     today: date,
     *,
     mappings: MappingStore | None = None,
+    reference_cache: ReferenceCache | None = None,
 ) -> PushService:
-    """PushService for one tenant; the mapping store defaults to the TENANTS table."""
+    """PushService for one tenant; the mapping store defaults to the TENANTS table, the reference
+    cache to the process-wide one."""
     if mappings is None:
         mappings = DynamoMappingStore(get_settings().tenants_table)
     return PushService(
-        SevdeskGateway(client), mappings, platform_id=platform_id, tenant_id=tenant_id, settings=settings, today=today
+        SevdeskGateway(client, reference_cache=reference_cache),
+        mappings,
+        platform_id=platform_id,
+        tenant_id=tenant_id,
+        settings=settings,
+        today=today,
     )

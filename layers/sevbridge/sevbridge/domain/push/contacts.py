@@ -2,28 +2,42 @@
 
 Matching follows the tenant's `contact_matching` order. "mapping" means our mapping row (verified to
 still exist in sevDesk) and, should the row be lost, our source id in a contact custom field. When an
-earlier attempt may have created the contact (`uncertain`), the custom field and the customer number
-are always looked up before creating. A contact linked (custom field) to another platform contact is
-never taken over by e-mail and makes a customer-number match an error.
+earlier attempt may have created the contact (`uncertain`, or a mapping row left "create in flight"),
+the custom field and the customer number are always looked up before creating. A contact linked
+(custom field) to another platform contact is never taken over by e-mail and makes a customer-number
+match an error.
+
+Every create carries a customer number, written into the mapping row before the create is sent: the
+platform's, or one obtained from sevDesk (getNextCustomerNumber, checked free) when the platform has
+none. A create whose answer was lost is therefore found again by that number, never made twice.
+
+A mapped contact whose content is unchanged since it was last fully applied (content hash in the
+mapping row) is only checked to still exist: one sevDesk call instead of reading back custom fields,
+addresses and communication ways for every document of a known customer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sevbridge.domain.events import Address, Contact, ContactKind
 from sevbridge.domain.push import normal
+from sevbridge.domain.push.documents import contact_content_hash
 from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
 from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
 from sevbridge.domain.push.payloads import address_fields, contact_fields, new_contact_body
-from sevbridge.domain.push.ports import MappingRow, SdAddress, SdContact, SevdeskPort
+from sevbridge.domain.push.ports import MappingRow, SdAddress, SdCommWay, SdContact, SdCustomField, SevdeskPort
 from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
 from sevbridge.domain.push.versions import is_stale, newest, stale_message
 from sevbridge.domain.settings import ContactMatch, TenantSettings
 
 KEY_PRIVATE, KEY_WORK, KEY_MOBILE = 1, 2, 4
+# How many numbers after sevDesk's "next customer number" are tried when that one is already taken.
+NUMBER_ATTEMPTS = 5
+_TRAILING_DIGITS = re.compile(r"^(.*?)(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,11 @@ class ContactResult:
     action: Action
     message: str
     number: str | None
+
+
+def _create_in_flight(row: MappingRow | None) -> bool:
+    """A create was about to be sent when the row was written: it may have reached sevDesk."""
+    return row is not None and row.sevdesk_id is None
 
 
 class ContactSync:
@@ -49,6 +68,9 @@ class ContactSync:
         self._ref = ref
         self._platform_id = platform_id
         self._settings = settings
+        # Custom fields read during the current sync, by contact id: one read serves the link check
+        # of a match and the marker check after it.
+        self._fields: dict[str, list[SdCustomField]] = {}
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -71,15 +93,31 @@ class ContactSync:
     # -- flow ----------------------------------------------------------------------------------
 
     def _sync(self, contact: Contact, row: MappingRow | None, version: datetime, uncertain: bool) -> ContactResult:
-        found = self._match(contact, row, uncertain)
+        self._fields = {}
+        content = contact_content_hash(contact)
+        row_gone = False
+        if self._applied_already(row, content):
+            assert row is not None and row.sevdesk_id is not None
+            current = self._port.get_contact(row.sevdesk_id)
+            if current is not None:
+                if newest(row, version) != row.version:
+                    self._rows.put(replace(row, version=newest(row, version)))
+                return ContactResult(
+                    current.id, "unchanged", f"contact already up to date in sevDesk ({current.id})", row.number
+                )
+            row_gone = True  # deleted in sevDesk: match (custom field…) or create as usual
+        uncertain = uncertain or _create_in_flight(row)
+        found = self._match(contact, row, uncertain, row_gone=row_gone)
         if found is None:
-            return self._create(contact, row, version)
+            return self._create(contact, row, version, content)
         # Our own create whose follow-up steps (addresses…) were interrupted: finish it whatever the policy.
         unfinished = row is not None and row.sevdesk_id == found.id and not row.complete
         adopted = uncertain and not unfinished and (row is None or row.sevdesk_id != found.id)
         never = self._settings.contact_update_policy == "never"
         if never and not (unfinished or adopted):
-            self._remember(contact, found, row, version, number=found.customer_number)
+            # Nothing written: the row keeps the content hash it had if it describes this contact.
+            kept = row.content_hash if row is not None and row.sevdesk_id == found.id else None
+            self._remember(contact, found, row, version, number=found.customer_number, applied=kept)
             return ContactResult(
                 found.id,
                 "unchanged",
@@ -88,9 +126,10 @@ class ContactSync:
             )
         # Adopted under "never": probably our own lost create, but it could be someone else's contact
         # with that customer number, so only what is missing is added; nothing is overwritten.
-        changes = self._bring_up_to_date(contact, found, additive=never and adopted)
+        additive = never and adopted
+        changes = self._bring_up_to_date(contact, found, additive=additive)
         number = contact.customer_number or found.customer_number
-        self._remember(contact, found, row, version, number=number)
+        self._remember(contact, found, row, version, number=number, applied=None if additive else content)
         action: Action
         if unfinished:
             action, message = (
@@ -106,7 +145,21 @@ class ContactSync:
             action, message = "unchanged", f"contact already up to date in sevDesk ({found.id})"
         return ContactResult(found.id, action, message, number)
 
-    def _create(self, contact: Contact, row: MappingRow | None, version: datetime) -> ContactResult:
+    def _applied_already(self, row: MappingRow | None, content: str) -> bool:
+        """Mapped, complete and this very content applied last time: sevDesk holds what we would write.
+
+        Only when the mapping is the first matching strategy, which is what the full match would use.
+        """
+        return (
+            row is not None
+            and row.sevdesk_id is not None
+            and row.complete
+            and row.content_hash == content
+            and self._settings.contact_matching[0] is ContactMatch.MAPPING
+        )
+
+    def _create(self, contact: Contact, row: MappingRow | None, version: datetime, content: str) -> ContactResult:
+        self._check_countries(contact)  # a refusal must come before the first write
         number = contact.customer_number
         if number and not self._port.is_customer_number_available(number):
             holders = [c.id for c in self._port.find_contacts_by_customer_number(number) if c.customer_number == number]
@@ -116,29 +169,55 @@ class ContactSync:
                 "matched to this one; add `customer_number` to `contact_matching` to link them, or change "
                 "the number"
             )
-        self._check_countries(contact)  # a refusal must come before the first write
-        created = self._port.create_contact(new_contact_body(contact, self._ref.customer_category()))
-        # Remember at once: if a later step fails, the retry finds and finishes this contact.
-        self._rows.put(
-            MappingRow(
-                "contact",
-                contact.source_id,
-                sevdesk_id=created.id,
-                version=newest(row, version),
-                complete=False,
-            )
+        if not number:
+            number = self._free_number(row)
+        category = self._ref.customer_category()
+        # Before the create: should its answer be lost, the retry looks the contact up by this number.
+        pending = MappingRow(
+            "contact",
+            contact.source_id,
+            sevdesk_id=None,
+            version=row.version if row is not None else None,  # nothing applied yet
+            number=number,
+            complete=False,
         )
+        self._rows.put(pending)
+        created = self._port.create_contact(new_contact_body(contact, category, customer_number=number))
+        # Remember at once: if a later step fails, the retry finds and finishes this contact.
+        self._rows.put(replace(pending, sevdesk_id=created.id, version=newest(row, version)))
         fresh = self._port.get_contact(created.id) or created
-        if number and fresh.customer_number != number:
+        if fresh.customer_number != number:
             # Seen live: a contact came back with another (its parent's) customer number.
             self._port.update_contact(created.id, {"customerNumber": number})
+        # A contact we just created has no custom fields, addresses or communication ways to read.
+        self._fields[created.id] = []
         self._ensure_marker(created.id, self._marker(contact))
-        self._sync_addresses(contact, created.id)
-        self._sync_comm_ways(contact, created.id)
-        final = number or fresh.customer_number
-        self._remember(contact, created, row, version, number=final)
-        suffix = f" with customer number {final}" if final else ""
-        return ContactResult(created.id, "created", f"contact created in sevDesk ({created.id}){suffix}", final)
+        self._sync_addresses(contact, created.id, existing=[])
+        self._sync_comm_ways(contact, created.id, existing=[])
+        self._remember(contact, created, row, version, number=number, applied=content)
+        return ContactResult(
+            created.id, "created", f"contact created in sevDesk ({created.id}) with customer number {number}", number
+        )
+
+    def _free_number(self, row: MappingRow | None) -> str:
+        """A customer number for a new contact the platform sent without one: sevDesk's next number,
+        checked free (or the next few after it); the number of an earlier attempt whose create never
+        arrived is reused while it is still free."""
+        earlier = row.number if row is not None and _create_in_flight(row) else None
+        if earlier and self._port.is_customer_number_available(earlier):
+            return earlier
+        number: str | None = self._port.next_customer_number()
+        tried: list[str] = []
+        while number is not None and len(tried) < NUMBER_ATTEMPTS:
+            if self._port.is_customer_number_available(number):
+                return number
+            tried.append(number)
+            number = _following(number)
+        raise PushRefused(
+            "could not obtain a free customer number from sevDesk for this contact "
+            f"(tried {', '.join(tried)}); send the contact with a `customer_number`, or check the "
+            "customer number sequence in sevDesk"
+        )
 
     def _remember(
         self,
@@ -148,26 +227,38 @@ class ContactSync:
         version: datetime,
         *,
         number: str | None,
+        applied: str | None,
     ) -> None:
         self._rows.put(
-            MappingRow("contact", contact.source_id, sevdesk_id=found.id, version=newest(row, version), number=number)
+            MappingRow(
+                "contact",
+                contact.source_id,
+                sevdesk_id=found.id,
+                version=newest(row, version),
+                number=number,
+                content_hash=applied,
+            )
         )
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _match(self, contact: Contact, row: MappingRow | None, uncertain: bool) -> SdContact | None:
+    def _match(
+        self, contact: Contact, row: MappingRow | None, uncertain: bool, *, row_gone: bool = False
+    ) -> SdContact | None:
         order = list(self._settings.contact_matching)
         if uncertain:
             order += [s for s in (ContactMatch.MAPPING, ContactMatch.CUSTOMER_NUMBER) if s not in order]
         for strategy in order:
-            found = self._try(strategy, contact, row)
+            found = self._try(strategy, contact, row, row_gone=row_gone)
             if found is not None:
                 return found
         return None
 
-    def _try(self, strategy: ContactMatch, contact: Contact, row: MappingRow | None) -> SdContact | None:
+    def _try(
+        self, strategy: ContactMatch, contact: Contact, row: MappingRow | None, *, row_gone: bool
+    ) -> SdContact | None:
         if strategy is ContactMatch.MAPPING:
-            if row is not None and row.sevdesk_id:
+            if row is not None and row.sevdesk_id and not row_gone:
                 found = self._port.get_contact(row.sevdesk_id)
                 if found is not None:
                     return found
@@ -175,7 +266,7 @@ class ContactSync:
         if strategy is ContactMatch.SEVDESK_ID:
             return self._port.get_contact(contact.sevdesk_id) if contact.sevdesk_id else None
         if strategy is ContactMatch.CUSTOMER_NUMBER:
-            return self._by_customer_number(contact)
+            return self._by_customer_number(contact, row)
         return self._by_email(contact)
 
     def _marker(self, contact: Contact) -> str:
@@ -191,16 +282,29 @@ class ContactSync:
                 return candidate
         return None
 
-    def _by_customer_number(self, contact: Contact) -> SdContact | None:
-        number = contact.customer_number
-        if not number:
-            return None
+    def _by_customer_number(self, contact: Contact, row: MappingRow | None) -> SdContact | None:
         marker = self._marker(contact)
+        if contact.customer_number:
+            found = self._holder(contact.customer_number, marker, ours_only=False)
+            if found is not None:
+                return found
+        # The number a create in flight was sent with: finds that contact if the create arrived.
+        sent = row.number if row is not None and _create_in_flight(row) else None
+        if sent and sent != contact.customer_number:
+            return self._holder(sent, marker, ours_only=True)
+        return None
+
+    def _holder(self, number: str, marker: str, *, ours_only: bool) -> SdContact | None:
+        """The sevDesk contact with exactly this customer number. One linked to another platform
+        contact is an error for the platform's number, and skipped for a number we chose ourselves
+        (our lost create carries no link, or ours)."""
         for candidate in _by_id(self._port.find_contacts_by_customer_number(number)):
             if candidate.customer_number != number:  # sevDesk may return near matches
                 continue
             linked = self._linked_to(candidate.id)
             if linked not in (None, marker):
+                if ours_only:
+                    continue
                 raise PushRefused(
                     f"customer number {number} belongs to sevDesk contact {candidate.id}, which is already "
                     f"linked to another platform contact ({linked}); fix the customer number on one of them"
@@ -228,29 +332,31 @@ class ContactSync:
                     return found
         return None
 
+    def _custom_fields(self, contact_id: str) -> list[SdCustomField]:
+        if contact_id not in self._fields:
+            self._fields[contact_id] = self._port.list_custom_fields(contact_id)
+        return self._fields[contact_id]
+
+    def _our_fields(self, contact_id: str, setting: str) -> list[SdCustomField]:
+        return [
+            f for f in self._custom_fields(contact_id) if f.setting_id == setting and f.contact_id in (None, contact_id)
+        ]
+
     def _linked_to(self, contact_id: str) -> str | None:
         """The platform contact a sevDesk contact is linked to by our custom field, if any."""
         setting = self._ref.field_setting(create=False)
         if setting is None:
             return None
-        values = [
-            f.value
-            for f in self._port.list_custom_fields(contact_id)
-            if f.setting_id == setting and f.contact_id in (None, contact_id) and f.value
-        ]
+        values = [f.value for f in self._our_fields(contact_id, setting) if f.value]
         return values[0] if values else None
 
     def _ensure_marker(self, contact_id: str, marker: str) -> None:
         setting = self._ref.field_setting(create=True)
         assert setting is not None  # created on demand
-        linked = [
-            f
-            for f in self._port.list_custom_fields(contact_id)
-            if f.setting_id == setting and f.contact_id in (None, contact_id)
-        ]
         # A link to another platform contact is left alone: it is not ours to move.
-        if not linked:
+        if not self._our_fields(contact_id, setting):
             self._port.create_custom_field(contact_id, setting, marker)
+            self._fields.pop(contact_id, None)
 
     # -- updating ------------------------------------------------------------------------------
 
@@ -276,7 +382,9 @@ class ContactSync:
             if address is not None:
                 self._ref.country(address.country)
 
-    def _sync_addresses(self, contact: Contact, contact_id: str, *, additive: bool = False) -> list[str]:
+    def _sync_addresses(
+        self, contact: Contact, contact_id: str, *, additive: bool = False, existing: list[SdAddress] | None = None
+    ) -> list[str]:
         wanted: list[tuple[str, str, list[Address]]] = []
         if contact.billing_address is not None:
             wanted.append(("billing", self._ref.billing_category(), [contact.billing_address]))
@@ -284,7 +392,8 @@ class ContactSync:
             wanted.append(("delivery", self._ref.delivery_category(), list(contact.delivery_addresses)))
         if not wanted:
             return []
-        existing = self._port.list_addresses(contact_id)
+        if existing is None:
+            existing = self._port.list_addresses(contact_id)
         changes: list[str] = []
         for label, category, addresses in wanted:
             pool = [a for a in existing if a.category_id == category]
@@ -303,7 +412,9 @@ class ContactSync:
                     changes.append(f"{label} address added")
         return changes
 
-    def _sync_comm_ways(self, contact: Contact, contact_id: str) -> list[str]:
+    def _sync_comm_ways(
+        self, contact: Contact, contact_id: str, *, existing: list[SdCommWay] | None = None
+    ) -> list[str]:
         personal = contact.resolved_kind is ContactKind.PERSON
         key = KEY_PRIVATE if personal else KEY_WORK
         wanted = [("EMAIL", e, key) for e in contact.emails]
@@ -317,7 +428,7 @@ class ContactSync:
             return []
         have: dict[str, set[str]] = {}
         with_main: set[str] = set()
-        for way in self._port.list_communication_ways(contact_id):
+        for way in self._port.list_communication_ways(contact_id) if existing is None else existing:
             if way.contact_id not in (None, contact_id):
                 continue
             have.setdefault(normal.comm_group(way.type), set()).add(normal.comm_value(way.type, way.value))
@@ -335,6 +446,15 @@ class ContactSync:
             pool.add(normalised)
             changes.append(f"{type_.lower()} {value} added")
         return changes
+
+
+def _following(number: str) -> str | None:
+    """'1005' → '1006', 'K-0099' → 'K-0100'; None without trailing digits."""
+    match = _TRAILING_DIGITS.match(number)
+    if match is None:
+        return None
+    prefix, digits = match.groups()
+    return prefix + str(int(digits) + 1).zfill(len(digits))
 
 
 def _id_key(contact_id: str) -> tuple[int, str]:

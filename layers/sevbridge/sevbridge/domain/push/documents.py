@@ -114,6 +114,19 @@ def invoice_content_hash(invoice: Invoice) -> str:
     return fingerprint(doc)
 
 
+# Bump when what a contact push writes changes (another field, another address rule): every contact
+# is then synced in full once more.
+CONTACT_HASH_VERSION = 1
+
+
+def contact_content_hash(contact: Contact) -> str:
+    """Everything a contact push may write or match by (names, numbers, addresses, communication
+    ways, notes, the sevDesk id hint…); not the invoices a ContactWithInvoices carries along."""
+    data = contact.model_dump(mode="python")
+    doc = {name: data.get(name) for name in sorted(Contact.model_fields)}
+    return fingerprint({"v": CONTACT_HASH_VERSION, "contact": doc})
+
+
 def address_hash(contact: Contact) -> str:
     """The customer's name and billing address as printed on the document."""
     data = contact.model_dump(mode="python")

@@ -318,8 +318,11 @@ class DocumentSync:
         """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment."""
         steps: list[str] = []
         if job.target >= OPEN and invoice.status == DRAFT:
-            self._port.send_invoice(invoice.id)
-            invoice = self._reread(invoice)
+            sent = self._port.send_invoice(invoice.id)
+            # sevDesk's answer is the sent invoice; read it back only if the answer does not show that.
+            invoice = (
+                sent if sent is not None and sent.id == invoice.id and sent.status > DRAFT else self._reread(invoice)
+            )
             state = replace(state, status=invoice.status, number=invoice.number or state.number)
             self._rows.put(state)
             steps.append("sent")

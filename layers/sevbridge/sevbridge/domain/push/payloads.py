@@ -72,8 +72,12 @@ def contact_fields(contact: Contact) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def new_contact_body(contact: Contact, category_id: str) -> dict[str, Any]:
-    return {**contact_fields(contact), "category": ref(category_id, "Category"), "status": CONTACT_ACTIVE}
+def new_contact_body(contact: Contact, category_id: str, *, customer_number: str | None = None) -> dict[str, Any]:
+    """POST /Contact body; `customer_number` when the platform sent none and we obtained one."""
+    fields: dict[str, Any] = dict(contact_fields(contact))
+    if customer_number and "customerNumber" not in fields:
+        fields["customerNumber"] = customer_number
+    return {**fields, "category": ref(category_id, "Category"), "status": CONTACT_ACTIVE}
 
 
 def address_fields(address: Address, *, country_id: str, category_id: str) -> dict[str, Any]:

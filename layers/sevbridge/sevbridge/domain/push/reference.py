@@ -1,5 +1,7 @@
 """The tenant's sevDesk reference data (units, categories, countries, user, check account), read
-once per service instance: one instance serves one transfer, so nothing goes stale for long.
+once per service instance (one instance serves one transfer). The port may answer from a short-lived
+per-tenant cache; before a document is refused for a missing unit, country or check account, the
+data is read fresh, so what the tenant just fixed in sevDesk counts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Reference:
         self._port = port
         self._settings = settings
         self._units: UnitMatcher | None = None
+        self._units_fresh = False
         self._categories: dict[str, list[SdCategory]] = {}
         self._countries: dict[str, str] = {}
         self._user_id: str | None = None
@@ -42,9 +45,17 @@ class Reference:
     # units ---------------------------------------------------------------------------------
     def resolve_units(self, lines: Iterable[Line]) -> dict[str, str]:
         """Line unit → sevDesk unit id for every line, or PushRefused naming every missing unit."""
+        wanted = [(line.unit, line.unit_fallback) for line in lines]
         if self._units is None:
             self._units = UnitMatcher(self._port.list_units(), self._settings.unit_mapping)
-        return self._units.resolve((line.unit, line.unit_fallback) for line in lines)
+        try:
+            return self._units.resolve(wanted)
+        except PushRefused:
+            if self._units_fresh:
+                raise
+        self._units = UnitMatcher(self._port.list_units(fresh=True), self._settings.unit_mapping)
+        self._units_fresh = True
+        return self._units.resolve(wanted)
 
     # categories ----------------------------------------------------------------------------
     def _category(self, object_type: str, spec: tuple[tuple[str, ...], str, str]) -> str:
@@ -67,6 +78,8 @@ class Reference:
         if code not in self._countries:
             rows = [r for r in self._port.find_countries(code) if r.code.lower() == code]
             if not rows:
+                rows = [r for r in self._port.find_countries(code, fresh=True) if r.code.lower() == code]
+            if not rows:
                 raise PushRefused(f"country '{iso2}' is not known to sevDesk (no StaticCountry with code '{code}')")
             # Real accounts have two "gb" rows; the "United Kingdom" one is right (api-facts §4).
             rows.sort(key=lambda r: (r.name_en != "United Kingdom", len(r.id), r.id))
@@ -86,6 +99,8 @@ class Reference:
             else:
                 # Cash-register ("offline") accounts book without a bank transaction (api-facts §5).
                 offline = [a for a in self._port.list_check_accounts() if a.type == "offline"]
+                if not offline:
+                    offline = [a for a in self._port.list_check_accounts(fresh=True) if a.type == "offline"]
                 offline.sort(key=lambda a: (a.status is not None and a.status < 100, len(a.id), a.id))
                 if not offline:
                     raise PushRefused(

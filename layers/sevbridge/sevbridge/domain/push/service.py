@@ -2,8 +2,8 @@
 sevDesk account, exactly once (P1-P3, I1-I5, I7, I8).
 
 sevDesk errors propagate unchanged (the transfer runner decides about retries and parking);
-PushRefused means a person has to act. One instance serves one transfer: reference data read from
-sevDesk is cached for its lifetime only.
+PushRefused means a person has to act. One instance serves one transfer: reference data is memoised
+for its lifetime (the port may add a short-lived per-tenant cache across transfers, see ports.py).
 """
 
 from __future__ import annotations
