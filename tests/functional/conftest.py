@@ -61,10 +61,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedSt
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("SEVDESK_BASE_URL", sandbox.url)
         from sevbridge import wiring
-        from sevbridge.adapters.sevdesk import brake
+        from sevbridge.adapters.sevdesk import brake, reference_cache
 
         wiring.reset()
         brake.default_brake.reset()
+        reference_cache.default_reference_cache.reset()
         yield stack
         wiring.reset()
 

@@ -50,6 +50,19 @@ CONTACT_FIELDS = ("name", "surename", "familyname", "titel", "vatNumber", "descr
 BIG_PAGE = 1000  # reference lists are small but longer than sevDesk's default page of 100
 
 
+def integer_ids(value: Any) -> Any:
+    """sevDesk answers ids as strings, but its spec types every id a request sends (references like
+    contact/unity/checkAccount, invoice.id, invoicePosDelete[].id) as an integer: convert at the edge."""
+    if isinstance(value, Mapping):
+        return {
+            key: int(item) if key == "id" and isinstance(item, str) and item.isdigit() else integer_ids(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [integer_ids(item) for item in value]
+    return value
+
+
 def _ref(object_id: str, object_name: str) -> dict[str, str]:
     return {"id": object_id, "objectName": object_name}
 
@@ -164,10 +177,10 @@ class _RejectionGuard:
         return self._guard(lambda: self._client.get_one(path, params))
 
     def post(self, path: str, json: Any = None) -> Any:
-        return self._guard(lambda: self._client.post(path, json=json))
+        return self._guard(lambda: self._client.post(path, json=integer_ids(json)))
 
     def put(self, path: str, json: Any = None, *, retry_unsafe: bool = True) -> Any:
-        return self._guard(lambda: self._client.put(path, json=json, retry_unsafe=retry_unsafe))
+        return self._guard(lambda: self._client.put(path, json=integer_ids(json), retry_unsafe=retry_unsafe))
 
     def current_user(self) -> SevUser:
         return self._guard(self._client.current_user)
