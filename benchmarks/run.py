@@ -192,8 +192,8 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
             "sevDesk calls per transferred sent invoice (incl. contact lookups)",
             per_doc,
             "calls",
-            "≤ 12",
-            per_doc <= 12,
+            "≤ 6",
+            per_doc <= 6,
             "politeness towards sevDesk: fewer calls, less risk of a blocked token",
         ),
     ]
