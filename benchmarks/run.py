@@ -121,25 +121,25 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
     )
     template = load_event("platform-invoice-upserted.json")
 
+    def invoice_event(prefix: str, i: int) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads(json.dumps(template))
+        event["id"], event["data"]["source_id"], event["data"]["number"] = (
+            f"{prefix}-e{i}",
+            f"{prefix}-i{i}",
+            f"{prefix}-{i}",
+        )
+        return event
+
     latencies = []
     for i in range(200):
-        event = json.loads(json.dumps(template))
-        event["id"] = f"bench-{i}"
-        event["data"]["source_id"] = f"inv-{i}"
-        event["data"]["number"] = f"B-{i}"
+        event = invoice_event("single", i)
         started = time.perf_counter()
         result = api.post("/v1/tenants/bench/events", json_body=event)
         latencies.append(time.perf_counter() - started)
         assert result.status == 202, result.body
     p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
 
-    batch = []
-    for i in range(100):
-        event = json.loads(json.dumps(template))
-        event["id"] = f"batch-{i}"
-        event["data"]["source_id"] = f"binv-{i}"
-        event["data"]["number"] = f"BB-{i}"
-        batch.append(event)
+    batch = [invoice_event("batch", i) for i in range(100)]
     from sevbridge.adapters import aws_clients
 
     aws_calls: list[str] = []

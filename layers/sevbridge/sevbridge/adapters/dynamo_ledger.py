@@ -67,19 +67,18 @@ class DynamoLedgerStore:
         moto, which the local stack and the tests run on, is not safe for concurrent transactions."""
         return [self.record_event(receipt, transfers) for receipt, transfers in events]
 
-    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
-        item = (
-            aws_clients.dynamodb()
-            .get_item(
-                TableName=self._table,
-                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": f"EVENT#{event_id}"}),
-                ConsistentRead=True,
-            )
-            .get("Item")
+    def _read(self, platform_id: str, tenant_id: str, sk: str) -> dict[str, Any] | None:
+        item = aws_clients.dynamodb().get_item(
+            TableName=self._table,
+            Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": sk}),
+            ConsistentRead=True,
         )
-        if item is None:
+        return from_item(item["Item"]) if "Item" in item else None
+
+    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
+        values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
+        if values is None:
             return None
-        values = from_item(item)
         receipt = EventReceipt.model_validate_json(values["doc"])
         return receipt.model_copy(update={"enqueued": bool(values.get("enqueued"))})
 
@@ -109,16 +108,8 @@ class DynamoLedgerStore:
         )
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        item = (
-            aws_clients.dynamodb()
-            .get_item(
-                TableName=self._table,
-                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": f"TRANSFER#{transfer_id}"}),
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        return None if item is None else Transfer.model_validate_json(from_item(item)["doc"])
+        values = self._read(platform_id, tenant_id, f"TRANSFER#{transfer_id}")
+        return None if values is None else Transfer.model_validate_json(values["doc"])
 
     def save(self, transfer: Transfer) -> None:
         aws_clients.dynamodb().put_item(TableName=self._table, Item=self._transfer_item(transfer))
