@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY312_BIN ?= /root/.pyenv/versions/3.12.1/bin
 STAMP := $(VENV)/.installed
+VENV312 := .venv312
+STAMP312 := $(VENV312)/.installed
 
-.PHONY: lock dev run test test-unit test-functional test-contract test-e2e lint format typecheck validate build \
+.PHONY: lock dev run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
         openapi bench pr clean deploy
 
 $(STAMP): pyproject.toml constraints.txt
@@ -15,6 +17,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -e '.[dev]' -c constraints.txt
 	@touch $(STAMP)
 
+$(STAMP312): pyproject.toml constraints.txt
+	@test -x $(PY312_BIN)/python3.12 || { echo "Python 3.12 (the Lambda runtime) not found in $(PY312_BIN); set PY312_BIN"; exit 2; }
+	@test -x $(VENV312)/bin/python || $(PY312_BIN)/python3.12 -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install -q --upgrade pip
+	$(VENV312)/bin/python -m pip install -q -e '.[dev]' -c constraints.txt
+	@touch $(STAMP312)
+
 dev: $(STAMP)  ## create/refresh the virtualenv
 
 run: $(STAMP)  ## start the whole stack on this machine (no AWS account needed)
@@ -22,6 +31,9 @@ run: $(STAMP)  ## start the whole stack on this machine (no AWS account needed)
 
 test: $(STAMP)  ## the whole offline suite: unit, functional, contract, e2e
 	$(BIN)/pytest
+
+test-py312: $(STAMP312)  ## the same suite on Python 3.12, the Lambda runtime
+	$(VENV312)/bin/pytest
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -58,7 +70,7 @@ openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
 bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m benchmarks.run
 
-pr: lint typecheck validate test  ## what CI runs
+pr: lint typecheck validate test test-py312  ## what CI runs
 
 deploy: build
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam deploy --guided
@@ -70,4 +82,4 @@ lock: $(STAMP)  ## re-resolve dependencies to their newest allowed versions and 
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV312) .aws-sam .local .mypy_cache .ruff_cache
