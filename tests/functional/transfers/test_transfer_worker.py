@@ -273,6 +273,7 @@ def test_schedule_requeues_transfers_stranded_in_queued(
 
     assert tick()["requeued"] == 0  # too recent: it may still be on its way
     monkeypatch.setattr(schedule, "STRANDED_AFTER", schedule.STRANDED_AFTER * 0)
+    monkeypatch.setattr(schedule, "STUCK_SENDING_AFTER", schedule.STUCK_SENDING_AFTER * 0)
     wiring.reset()
     assert tick()["requeued"] == 1
     drain(aws)

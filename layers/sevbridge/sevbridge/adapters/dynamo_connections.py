@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
 from sevbridge.domain.connection import Connection
+from sevbridge.domain.errors import ConcurrentUpdate
 
 SK = "CONNECTION"
 
@@ -29,22 +32,41 @@ class DynamoConnectionStore:
         )
         return None if item is None else _to_connection(item)
 
-    def save(self, connection: Connection) -> None:
-        doc = connection.model_dump(mode="json", exclude={"token_ciphertext"})
-        aws_clients.dynamodb().put_item(
-            TableName=self._table,
-            Item=to_item(
-                {
-                    "pk": tenant_pk(connection.platform_id, connection.tenant_id),
-                    "sk": SK,
-                    "platform_id": connection.platform_id,
-                    "tenant_id": connection.tenant_id,
-                    "status": connection.status.value,
-                    "token_ciphertext": connection.token_ciphertext,
-                    "doc": json.dumps(doc, separators=(",", ":")),
-                }
-            ),
+    def save(self, connection: Connection) -> Connection:
+        stored = connection.model_copy(update={"revision": connection.revision + 1})
+        doc = stored.model_dump(mode="json", exclude={"token_ciphertext"})
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if connection.revision == 0
+            else {
+                "ConditionExpression": "revision = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(connection.revision)}},
+            }
         )
+        try:
+            aws_clients.dynamodb().put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "pk": tenant_pk(connection.platform_id, connection.tenant_id),
+                        "sk": SK,
+                        "platform_id": connection.platform_id,
+                        "tenant_id": connection.tenant_id,
+                        "status": connection.status.value,
+                        "revision": stored.revision,
+                        "token_ciphertext": connection.token_ciphertext,
+                        "doc": json.dumps(doc, separators=(",", ":")),
+                    }
+                ),
+                **condition,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(
+                    f"the connection of tenant '{connection.tenant_id}' changed meanwhile; try again"
+                ) from None
+            raise
+        return stored
 
     def list_connections(self) -> list[Connection]:
         connections: list[Connection] = []

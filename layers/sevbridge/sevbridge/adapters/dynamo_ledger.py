@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
-from sevbridge.domain.errors import InvalidInput
+from sevbridge.domain.errors import InvalidInput, TransferGone
 from sevbridge.domain.intake_models import RECEIPT_DAYS, EventReceipt, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
 
@@ -112,7 +112,18 @@ class DynamoLedgerStore:
         return None if values is None else Transfer.model_validate_json(values["doc"])
 
     def save(self, transfer: Transfer) -> None:
-        aws_clients.dynamodb().put_item(TableName=self._table, Item=self._transfer_item(transfer))
+        """Updates an existing transfer (they are created only by record_event). Conditional, so a
+        transfer still running when its tenant is offboarded cannot bring its row back."""
+        try:
+            aws_clients.dynamodb().put_item(
+                TableName=self._table,
+                Item=self._transfer_item(transfer),
+                ConditionExpression="attribute_exists(sk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
+            raise
 
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         found: list[Transfer] = []

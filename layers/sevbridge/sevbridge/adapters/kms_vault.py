@@ -8,10 +8,23 @@ import threading
 import time
 from collections.abc import Callable
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sevbridge.adapters import aws_clients
-from sevbridge.domain.errors import DomainError
+from sevbridge.domain.errors import DomainError, TemporarilyUnavailable
+
+# Codes that no retry can fix; anything else (throttling, KMS internal errors) is transient.
+PERMANENT_KMS_ERRORS = frozenset(
+    {
+        "InvalidCiphertextException",
+        "IncorrectKeyException",
+        "AccessDeniedException",
+        "NotFoundException",
+        "DisabledException",
+        "KMSInvalidStateException",
+        "InvalidKeyUsageException",
+    }
+)
 
 
 class TokenUnreadable(DomainError):
@@ -56,7 +69,11 @@ class KmsTokenVault:
         except ClientError as exc:
             # Never include the ciphertext or any plaintext; the error code is enough to diagnose.
             code = exc.response.get("Error", {}).get("Code", "unknown")
-            raise TokenUnreadable(f"stored sevDesk token cannot be decrypted for this tenant ({code})") from None
+            if code in PERMANENT_KMS_ERRORS:
+                raise TokenUnreadable(f"stored sevDesk token cannot be decrypted for this tenant ({code})") from None
+            raise TemporarilyUnavailable(f"KMS could not decrypt the token right now ({code})") from None
+        except BotoCoreError as exc:
+            raise TemporarilyUnavailable(f"KMS is not reachable right now ({type(exc).__name__})") from None
         token = response["Plaintext"].decode()
         with self._lock:
             self._cache[cache_key] = (now + self._cache_seconds, token)

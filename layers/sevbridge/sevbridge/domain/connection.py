@@ -39,6 +39,7 @@ class Connection(BaseModel):
     token_ciphertext: bytes = Field(repr=False)
     token_fingerprint: str
     token_version: int = 1
+    revision: int = Field(default=0, description="Optimistic-concurrency counter; 0 = not stored yet")
     status: ConnectionStatus = ConnectionStatus.CONNECTED
     settings: TenantSettings = Field(default_factory=TenantSettings)
     identity: SevdeskIdentity | None = None

@@ -11,7 +11,13 @@ from sevbridge.domain.connection import (
     SevdeskIdentity,
     fingerprint,
 )
-from sevbridge.domain.errors import ConnectionRejected, InvalidInput, NotFound, UpstreamUnavailable
+from sevbridge.domain.errors import (
+    ConcurrentUpdate,
+    ConnectionRejected,
+    InvalidInput,
+    NotFound,
+    UpstreamUnavailable,
+)
 from sevbridge.domain.ports import (
     Clock,
     ConnectionStore,
@@ -28,6 +34,7 @@ from sevbridge.domain.sevdesk_errors import (
 )
 
 SUPPORTED_BOOKKEEPING_VERSIONS = frozenset({"2.0"})
+MAX_WRITE_ATTEMPTS = 3
 
 Reason = Literal[
     "invalid_token",
@@ -125,87 +132,122 @@ class ConnectionService:
         The token is tested against sevDesk before anything is stored; settings are merged over the
         current ones (or the defaults), so a token rotation need not repeat them.
         """
-        existing = self.store.get(platform_id, tenant_id)
-        if existing is None and token is None:
-            raise InvalidInput(
-                "sevdesk_token is required to create a connection",
-                details=[{"field": "sevdesk_token", "problem": "required for a new connection"}],
-            )
-        base = existing.settings if existing else TenantSettings()
-        settings = _merge_settings(base, settings_patch)
-        now = self.clock.now()
-
-        if token is None:
-            assert existing is not None
-            updated = existing.model_copy(update={"settings": settings, "updated_at": now})
-            self.store.save(updated)
-            return updated, False, 0
-
-        outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
-        if not outcome.ok:
-            if outcome.reason == "sevdesk_unavailable":
-                raise UpstreamUnavailable(
-                    f"{outcome.message}; nothing was stored, try again later",
-                    details=[{"reason": outcome.reason}],
+        identity = None
+        if token is not None:
+            outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
+            if not outcome.ok:
+                if outcome.reason == "sevdesk_unavailable":
+                    raise UpstreamUnavailable(
+                        f"{outcome.message}; nothing was stored, try again later",
+                        details=[{"reason": outcome.reason}],
+                    )
+                raise ConnectionRejected(
+                    outcome.message or "sevDesk rejected the token",
+                    details=[{"field": "sevdesk_token", "reason": outcome.reason}],
                 )
-            raise ConnectionRejected(
-                outcome.message or "sevDesk rejected the token",
-                details=[{"field": "sevdesk_token", "reason": outcome.reason}],
-            )
-        was_parked = existing is not None and existing.status is ConnectionStatus.RECONNECT_REQUIRED
-        connection = Connection(
-            platform_id=platform_id,
-            tenant_id=tenant_id,
-            token_ciphertext=self.vault.seal(token, platform_id=platform_id, tenant_id=tenant_id),
-            token_fingerprint=fingerprint(token),
-            token_version=(existing.token_version + 1) if existing else 1,
-            status=ConnectionStatus.CONNECTED,
-            settings=settings,
-            identity=outcome.identity,
-            created_at=existing.created_at if existing else now,
-            updated_at=now,
-            last_checked_at=now,
-            last_error=None,
-            last_sync_at=existing.last_sync_at if existing else None,
-            reconnect_required_since=None,
-        )
-        self.store.save(connection)
-        resumed = 0
-        if was_parked and self.parked is not None:
-            # C3: the new token is stored, so the work parked under the old one can go on, in order.
-            resumed = self.parked.resume(platform_id, tenant_id)
-        return connection, existing is None, resumed
+            identity = outcome.identity
+            ciphertext = self.vault.seal(token, platform_id=platform_id, tenant_id=tenant_id)
+
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            existing = self.store.get(platform_id, tenant_id)
+            if existing is None and token is None:
+                raise InvalidInput(
+                    "sevdesk_token is required to create a connection",
+                    details=[{"field": "sevdesk_token", "problem": "required for a new connection"}],
+                )
+            settings = _merge_settings(existing.settings if existing else TenantSettings(), settings_patch)
+            now = self.clock.now()
+            if token is None:
+                assert existing is not None
+                candidate = existing.model_copy(update={"settings": settings, "updated_at": now})
+            else:
+                candidate = Connection(
+                    platform_id=platform_id,
+                    tenant_id=tenant_id,
+                    token_ciphertext=ciphertext,
+                    token_fingerprint=fingerprint(token),
+                    token_version=(existing.token_version + 1) if existing else 1,
+                    revision=existing.revision if existing else 0,
+                    status=ConnectionStatus.CONNECTED,
+                    settings=settings,
+                    identity=identity,
+                    created_at=existing.created_at if existing else now,
+                    updated_at=now,
+                    last_checked_at=now,
+                    last_error=None,
+                    last_sync_at=existing.last_sync_at if existing else None,
+                    reconnect_required_since=None,
+                )
+            try:
+                stored = self.store.save(candidate)
+            except ConcurrentUpdate:
+                continue  # a worker flagged it or another request wrote meanwhile: re-read, re-apply
+            break
+        else:
+            raise ConcurrentUpdate(f"the connection of tenant '{tenant_id}' is changing right now; try again")
+        # C3: with a working token stored, parked work goes on, in order. Always asked (not only when
+        # this request saw `reconnect_required`): a worker may have parked work while we were probing.
+        resumed = self._resume(stored)
+        return stored, existing is None, resumed
 
     def test(self, platform_id: str, tenant_id: str) -> tuple[Connection, ProbeOutcome]:
         """C2: checks the stored token and records the result; a 401 flags the connection (C3)."""
-        connection = self.get(platform_id, tenant_id)
-        token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
-        outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
-        now = self.clock.now()
-        if outcome.ok:
-            updated = connection.model_copy(
-                update={
-                    "identity": outcome.identity,
-                    "last_checked_at": now,
-                    "last_error": None,
-                    "status": ConnectionStatus.CONNECTED,
-                    "reconnect_required_since": None,
-                }
-            )
-        elif outcome.reason == "invalid_token":
-            updated = flag_reconnect_required(connection, outcome.message or "invalid token", now)
-        else:
-            updated = connection.model_copy(update={"last_checked_at": now, "last_error": outcome.message})
-        self.store.save(updated)
-        return updated, outcome
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            connection = self.get(platform_id, tenant_id)
+            token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
+            outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
+            now = self.clock.now()
+            if outcome.ok:
+                updated = connection.model_copy(
+                    update={
+                        "identity": outcome.identity,
+                        "last_checked_at": now,
+                        "last_error": None,
+                        "status": ConnectionStatus.CONNECTED,
+                        "reconnect_required_since": None,
+                    }
+                )
+            elif outcome.reason == "invalid_token":
+                updated = flag_reconnect_required(connection, outcome.message or "invalid token", now)
+            else:
+                updated = connection.model_copy(update={"last_checked_at": now, "last_error": outcome.message})
+            try:
+                # Conditional on the revision read: a token stored meanwhile is never overwritten.
+                stored = self.store.save(updated)
+            except ConcurrentUpdate:
+                continue  # test again, with whatever token is stored now
+            if outcome.ok:
+                self._resume(stored)
+            return stored, outcome
+        raise ConcurrentUpdate(f"the connection of tenant '{tenant_id}' is changing right now; try again")
 
-    def mark_reconnect_required(self, platform_id: str, tenant_id: str, reason: str) -> bool:
-        """Called by workers on a sevDesk 401. Returns True only the first time (notify once, C3)."""
+    def mark_reconnect_required(self, platform_id: str, tenant_id: str, reason: str, *, token_version: int) -> bool:
+        """Called by workers on a sevDesk 401 with the token version they used. Flags the connection
+        only if that token is still the stored one; returns True only the first time (notify once)."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            connection = self.store.get(platform_id, tenant_id)
+            if (
+                connection is None
+                or connection.token_version != token_version
+                or connection.status is ConnectionStatus.RECONNECT_REQUIRED
+            ):
+                return False
+            try:
+                self.store.save(flag_reconnect_required(connection, reason, self.clock.now()))
+            except ConcurrentUpdate:
+                continue
+            return True
+        return False
+
+    def resume_if_connected(self, platform_id: str, tenant_id: str) -> int:
+        """For workers that just parked work: if a new token arrived meanwhile, don't wait for the next."""
         connection = self.store.get(platform_id, tenant_id)
-        if connection is None or connection.status is ConnectionStatus.RECONNECT_REQUIRED:
-            return False
-        self.store.save(flag_reconnect_required(connection, reason, self.clock.now()))
-        return True
+        return 0 if connection is None else self._resume(connection)
+
+    def _resume(self, connection: Connection) -> int:
+        if self.parked is None or connection.status is not ConnectionStatus.CONNECTED:
+            return 0
+        return self.parked.resume(connection.platform_id, connection.tenant_id)
 
     def offboard(self, platform_id: str, tenant_id: str) -> int:
         """C5: deletes the token and every item the tenant owns. Returns the number of items deleted."""

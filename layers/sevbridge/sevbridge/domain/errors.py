@@ -28,6 +28,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class ConcurrentUpdate(Conflict):
+    """The item changed between our read and our write; re-read and try again."""
+
+    code = "concurrent_update"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 
@@ -48,3 +54,9 @@ class TemporarilyUnavailable(DomainError):
     """One of our own dependencies (queue, database) failed; the request can be retried as it is."""
 
     code = "temporarily_unavailable"
+
+
+class TransferGone(NotFound):
+    """The transfer's ledger row no longer exists (its tenant was offboarded while it ran)."""
+
+    code = "transfer_gone"

@@ -43,20 +43,33 @@ class TransferOps:
         parked = self.ledger.with_status(platform_id, tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS)
         return len(self._requeue(parked, "new sevDesk token stored"))
 
-    def requeue_stranded(self, platform_id: str, tenant_id: str, older_than: timedelta) -> int:
-        """Re-sends transfers that have sat in `queued` longer than any redelivery could take (their
-        message was never sent, e.g. the queue failed after the ledger write and the platform did not
-        retry). A duplicate message is harmless: the worker acknowledges finished transfers."""
-        cutoff = self.clock.now() - older_than
+    def requeue_stranded(
+        self, platform_id: str, tenant_id: str, *, queued_for: timedelta, sending_for: timedelta
+    ) -> int:
+        """Re-sends transfers stuck longer than any redelivery could take: `queued` ones whose message
+        was never sent (the queue failed after the ledger write and the platform did not retry), and
+        `sending` ones whose worker died for good (they are re-sent as uncertain, so they reconcile).
+        A duplicate message is harmless: the worker acknowledges transfers that are already done."""
+        now = self.clock.now()
         stranded = [
-            t for t in self.ledger.with_status(platform_id, tenant_id, TransferStatus.QUEUED) if t.updated_at < cutoff
+            t
+            for status, age in ((TransferStatus.QUEUED, queued_for), (TransferStatus.SENDING, sending_for))
+            for t in self.ledger.with_status(platform_id, tenant_id, status)
+            if t.updated_at < now - age
         ]
-        return len(self._requeue(stranded, "re-queued: no progress since " + cutoff.isoformat(timespec="seconds")))
+        return len(self._requeue(stranded, "re-queued: no progress for too long"))
 
     def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
         now = self.clock.now()
         requeued = [
-            t.moved_to(TransferStatus.QUEUED, now, note, requeues=t.requeues + 1, last_error=t.last_error)
+            t.moved_to(
+                TransferStatus.QUEUED,
+                now,
+                note,
+                requeues=t.requeues + 1,
+                last_error=t.last_error,
+                uncertain=t.uncertain or t.status is TransferStatus.SENDING,
+            )
             for t in sorted(transfers, key=lambda t: t.transfer_id)
         ]
         # Ledger first, then the queue: a crash in between leaves rows `queued` that a retry re-sends,

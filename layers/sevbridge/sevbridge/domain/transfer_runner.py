@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
 from sevbridge.domain.connections import ConnectionService
-from sevbridge.domain.errors import DomainError
+from sevbridge.domain.errors import DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
@@ -46,6 +46,12 @@ class TransferRunner:
     max_receives: int = 5
 
     def run(self, platform_id: str, tenant_id: str, transfer_id: str, *, receive_count: int = 1) -> Transfer | None:
+        try:
+            return self._run(platform_id, tenant_id, transfer_id, receive_count)
+        except TransferGone:
+            return None  # the tenant was offboarded while this transfer ran: nothing to record
+
+    def _run(self, platform_id: str, tenant_id: str, transfer_id: str, receive_count: int) -> Transfer | None:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
@@ -88,28 +94,35 @@ class TransferRunner:
             outcome = self._push(self.push_factory(connection, token), transfer, uncertain)
         except SevdeskAuthError as exc:
             self.connections.mark_reconnect_required(
-                platform_id, tenant_id, f"sevDesk rejected the token: {exc.message}"
+                platform_id,
+                tenant_id,
+                f"sevDesk rejected the token: {exc.message}",
+                token_version=connection.token_version,
             )
-            return self._park(transfer, "sevDesk rejected the token (401); waiting for a new token")
+            parked = self._park(transfer, "sevDesk rejected the token (401); waiting for a new token")
+            # A new token may have been stored while this attempt ran: then go on at once.
+            self.connections.resume_if_connected(platform_id, tenant_id)
+            return parked
         except SevdeskError as exc:
             if not exc.retryable:
                 # sevDesk refused the request itself: nothing was created, a person must fix the data.
                 return self._fail(transfer, f"sevDesk refused: {exc}", uncertain=uncertain)
             maybe_sent = uncertain or bool(getattr(exc, "outcome_unknown", False))
-            if receive_count >= self.max_receives:
-                return self._fail(transfer, f"gave up after {transfer.attempts} attempts: {exc}", uncertain=maybe_sent)
-            self._save(
-                transfer.moved_to(
-                    TransferStatus.QUEUED,
-                    self.clock.now(),
-                    f"will retry: {exc}",
-                    last_error=str(exc),
-                    uncertain=maybe_sent,
-                )
-            )
-            raise RetryLater(str(exc)) from None
+            return self._retry_later(transfer, str(exc), maybe_sent, receive_count)
+        except TemporarilyUnavailable as exc:
+            return self._retry_later(transfer, exc.message, uncertain, receive_count)
         except DomainError as exc:
             return self._fail(transfer, exc.message, uncertain=uncertain)
+        except Exception as exc:
+            # A bug or an unexpected outage, possibly after sevDesk answered: the row stays `sending`
+            # (so the redelivery reconciles) until the last delivery, which records it as failed.
+            if receive_count >= self.max_receives:
+                return self._fail(
+                    transfer,
+                    f"gave up after {transfer.attempts} attempts: unexpected {type(exc).__name__}",
+                    uncertain=True,
+                )
+            raise
 
         status = TransferStatus.SKIPPED if outcome.action == "skipped" else TransferStatus.TRANSFERRED
         return self._save(
@@ -124,6 +137,20 @@ class TransferRunner:
                 uncertain=False,
             )
         )
+
+    def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, receive_count: int) -> Transfer:
+        if receive_count >= self.max_receives:
+            return self._fail(transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent)
+        self._save(
+            transfer.moved_to(
+                TransferStatus.QUEUED,
+                self.clock.now(),
+                f"will retry: {error}",
+                last_error=error,
+                uncertain=maybe_sent,
+            )
+        )
+        raise RetryLater(error)
 
     def _push(self, service: PushServicePort, transfer: Transfer, uncertain: bool) -> PushOutcome:
         version = transfer.source_version

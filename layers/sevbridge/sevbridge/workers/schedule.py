@@ -1,4 +1,4 @@
-"""The 15-minute tick: per tenant, re-queue transfers stranded in `queued` (imports arrive later)."""
+"""The 15-minute tick: per connected tenant, re-queue transfers that are stuck (imports arrive later)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from sevbridge import wiring
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.connection import ConnectionStatus
 
-# Longer than any legitimate wait in the queue: the transfer queue's visibility timeout is 18 minutes.
+# Longer than any legitimate wait: the transfer queue's visibility timeout is 18 minutes, and a message
+# is delivered at most 5 times before the worker records the transfer as failed.
 STRANDED_AFTER = timedelta(minutes=30)
+STUCK_SENDING_AFTER = timedelta(hours=2)
 
 
 def tick() -> dict[str, int]:
@@ -19,7 +21,12 @@ def tick() -> dict[str, int]:
         if connection.status is not ConnectionStatus.CONNECTED or not connection.settings.enabled:
             continue  # parked work resumes when a new token arrives, not on the clock
         tenants += 1
-        count = wiring.transfer_ops().requeue_stranded(connection.platform_id, connection.tenant_id, STRANDED_AFTER)
+        ops = wiring.transfer_ops()
+        count = ops.requeue_stranded(
+            connection.platform_id, connection.tenant_id, queued_for=STRANDED_AFTER, sending_for=STUCK_SENDING_AFTER
+        )
+        # Parked work of a tenant that is connected again (normally resumed when the token is stored).
+        count += ops.resume_parked(connection.platform_id, connection.tenant_id)
         if count:
             logger.warning(
                 "re-queued stranded transfers",
