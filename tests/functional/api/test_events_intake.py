@@ -201,3 +201,32 @@ def test_queue_outage_answers_503_and_a_retry_finishes_the_enqueue_once(
     third = api.post(EVENTS, json_body=event)  # already enqueued: nothing is sent again
     assert third.json == second.json
     assert queue_depth(aws, "TransferQueue") == 1
+
+
+def test_event_too_large_to_store_is_refused_not_a_500(api: HandlerApiClient, connected: Any) -> None:
+    event = load_event("platform-invoice-upserted.json")
+    position = event["data"]["positions"][0]
+    event["data"]["positions"] = [{**position, "description": "x" * 4000} for _ in range(150)]  # ~640 KB
+    result = api.post(EVENTS, json_body=event)
+    assert result.status == 422, result.body
+    assert result.json["error"]["code"] == "event_too_large"
+    assert result.json["error"]["details"][0]["field"] == "data"
+
+
+def test_more_bad_bodies_get_4xx(api: HandlerApiClient, connected: Any) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    assert api.post(EVENTS, raw_body=deep).status == 400
+    assert api.put("/v1/tenants/school-42/connection", raw_body=deep).status == 400
+
+    extra = api.post(EVENTS, json_body={"events": [load_event("platform-invoice-upserted.json")], "dry_run": True})
+    assert extra.status == 422
+    assert extra.json["error"]["details"][0]["field"] == "dry_run"
+
+    naive = load_event("platform-invoice-upserted.json", occurred_at="2026-11-21T14:00:00")
+    result = api.post(EVENTS, json_body=naive)
+    assert result.status == 422
+    assert result.json["error"]["details"][0]["field"] == "occurred_at"
+
+    malformed = api.put("/v1/tenants/school-42/connection", raw_body='{"sevdesk_token": ')
+    assert malformed.status == 400
+    assert malformed.json["error"]["details"][0]["field"] == "body"

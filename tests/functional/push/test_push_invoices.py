@@ -356,3 +356,25 @@ def test_renumbering_a_draft_to_a_taken_number_is_refused(tenant: Tenant, versio
             invoice(status="draft", number="RE-77"), version=version(), uncertain=False, manual=True
         )
     assert [i["invoiceNumber"] for i in tenant.invoices()] == ["RE-inv-1", "RE-77"]
+
+
+def test_sub_cent_unit_price_is_sent_exactly_and_summed_by_sevdesk(tenant: Tenant, version: Version) -> None:
+    """0.0125 €/kWh × 10 000 kWh is 125 € net; rounding the price to cents would make it 100 €."""
+    kwh = tenant.sandbox.state.seed(
+        tenant.account.account_id, "Unity", {"name": "kWh", "translationCode": None, "uneceTradeUnitCode": "KWH"}
+    )
+    energy = invoice(positions=[position("Strom", quantity="10000", unit="kWh", unit_price="0.0125", tax_rate="19")])
+    outcome = tenant.service().push_invoice(energy, version=version(), uncertain=False, manual=False)
+
+    assert outcome.action == "created"
+    [save] = tenant.requests("POST", "/Invoice/Factory/saveInvoice")
+    [sent] = save.json["invoicePosSave"]
+    assert (sent["quantity"], sent["price"], sent["taxRate"]) == (10000, 0.0125, 19)
+    assert Decimal(str(sent["price"])) == Decimal("0.0125")
+    [inv] = tenant.invoices()
+    assert _positions(tenant, inv["id"]) == [("Strom", "10000", kwh["id"], "0.0125", "19.00")]
+    assert (Decimal(inv["sumNet"]), Decimal(inv["sumTax"]), Decimal(inv["sumGross"])) == (
+        Decimal("125"),
+        Decimal("23.75"),
+        Decimal("148.75"),
+    )

@@ -281,3 +281,61 @@ def test_schedule_requeues_transfers_stranded_in_queued(
     assert transfer["status"] == "transferred"
     assert any("re-queued" in (h["note"] or "") for h in transfer["history"])
     assert len(invoices(sandbox_state, connected)) == 1
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["not-base64!", "eyJwayI6IHsiUyI6ICJ4In19", "dHJfMDAw", "e30", "W10", "bnVsbA"],
+)
+def test_foreign_or_crafted_cursors_are_refused_with_422(api: HandlerApiClient, connected: Any, cursor: str) -> None:
+    result = api.get(TRANSFERS, query={"cursor": cursor})
+    assert result.status == 422, result.body
+    assert result.json["error"]["details"][0]["field"] == "query.cursor"
+
+
+def test_paging_with_a_status_filter(api: HandlerApiClient, connected: Any, aws: Any) -> None:
+    batch = [load_event("platform-invoice-upserted.json", id=f"e{i}") for i in range(5)]
+    for i, event in enumerate(batch):
+        event["data"]["source_id"] = f"inv-{i}"
+        event["data"]["positions"][0]["unit"] = "Fass"  # every one fails: unknown unit
+    api.post(EVENTS, json_body={"events": batch})
+    drain(aws)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"status": "failed", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = api.get(TRANSFERS, query=query).json
+        seen += [t["source_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == [f"inv-{i}" for i in range(5)]
+
+
+def test_p3_invoices_carry_the_contacts_billing_address(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    from datetime import date
+
+    event = load_event("platform-contact-upserted.json")
+    paid = event["data"]["invoices"][0]
+    paid["invoice_date"], paid["paid_at"] = f"{date.today().year}-03-02", f"{date.today().year}-03-10"
+    assert "customer" not in paid  # embedded invoices belong to the enclosing contact
+    api.post(EVENTS, json_body=event)
+    drain(aws)
+
+    (invoice,) = invoices(sandbox_state, connected)
+    assert "Musterstraße 1" in (invoice["address"] or "")
+    assert "10115 Berlin" in (invoice["address"] or "")
+    (contact,) = contacts(sandbox_state, connected)
+    assert str(invoice["contact"]["id"]) == str(contact["id"])
+
+
+def test_p3_invoice_of_another_customer_is_refused(api: HandlerApiClient, connected: Any) -> None:
+    event = load_event("platform-contact-upserted.json")
+    event["data"]["invoices"][1]["customer"] = {"source_id": "someone-else", "company_name": "Other GmbH"}
+    result = api.post(EVENTS, json_body=event)
+    assert result.status == 422
+    detail = result.json["error"]["details"][0]
+    assert detail["field"] == "data.invoices"
+    assert "invoices.1.customer.source_id" in detail["problem"]

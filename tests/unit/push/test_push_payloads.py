@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from sevbridge.adapters.sevdesk.envelope import dump_body
 from sevbridge.domain.events import Contact, Invoice
-from sevbridge.domain.push.documents import invoice_document
+from sevbridge.domain.push.documents import invoice_content_hash, invoice_document
 from sevbridge.domain.push.markers import MAX_MARKER, contact_marker, document_marker
 from sevbridge.domain.push.payloads import contact_fields, invoice_body, new_contact_body
 
@@ -97,7 +99,7 @@ def test_new_invoice_body() -> None:
     assert "deliveryAddressCountry" not in inv
 
 
-def test_positions_prices_rounded_to_cents_quantities_kept() -> None:
+def test_positions_carry_the_platforms_prices_and_quantities_exactly() -> None:
     first, second = _body(_invoice())["invoicePosSave"]
     assert first == {
         "objectName": "InvoicePos",
@@ -105,13 +107,47 @@ def test_positions_prices_rounded_to_cents_quantities_kept() -> None:
         "positionNumber": 0,
         "name": "Beratung",
         "quantity": Decimal("2.5"),
-        "price": Decimal("100.01"),  # ROUND_HALF_UP to cents
+        "price": Decimal("100.005"),  # never rounded to cents
         "unity": {"id": "9", "objectName": "Unity"},
         "taxRate": Decimal("19"),
         "text": "Juni",
     }
-    assert (second["positionNumber"], second["discount"], second["price"]) == (1, Decimal("10"), Decimal("25.00"))
+    assert (second["positionNumber"], second["discount"], second["price"]) == (1, Decimal("10"), Decimal("25"))
     assert "text" not in second
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("0.0125", "0.0125"),  # 0.0125 €/kWh: 10 000 kWh are 125 €, not 100 €
+        ("0.0001", "0.0001"),
+        ("1.50", "1.5"),
+        ("1.5000", "1.5"),
+        ("100.00", "100"),
+        ("100", "100"),
+        ("9999999999.9999", "9999999999.9999"),
+    ],
+)
+def test_unit_price_is_sent_exactly_only_its_notation_normalised(sent: str, expected: str) -> None:
+    inv = _invoice(
+        positions=[{"name": "Strom", "quantity": "10000", "unit": "Stk", "unit_price": sent, "tax_rate": "19"}]
+    )
+    [pos] = _body(inv)["invoicePosSave"]
+    assert str(pos["price"]) == expected  # no trailing zeros, no exponent (1E+2)
+    assert pos["price"] == Decimal(sent)  # the same value
+    assert json.loads(dump_body(pos))["price"] == float(expected)  # and the same JSON number on the wire
+
+
+def test_prices_written_with_or_without_trailing_zeros_hash_the_same() -> None:
+    plain = _invoice(positions=[{"name": "Strom", "quantity": "2", "unit": "h", "unit_price": "1.5", "tax_rate": "19"}])
+    padded = _invoice(
+        positions=[{"name": "Strom", "quantity": "2.000", "unit": "h", "unit_price": "1.5000", "tax_rate": "19.00"}]
+    )
+    finer = _invoice(
+        positions=[{"name": "Strom", "quantity": "2", "unit": "h", "unit_price": "1.5001", "tax_rate": "19"}]
+    )
+    assert invoice_content_hash(plain) == invoice_content_hash(padded)
+    assert invoice_content_hash(plain) != invoice_content_hash(finer)  # a sub-cent change is a change
 
 
 def test_rewrite_of_a_draft_deletes_the_old_positions() -> None:

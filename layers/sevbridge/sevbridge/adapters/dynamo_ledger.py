@@ -4,7 +4,7 @@ the tenant's partition. gsi1 indexes transfers by status (gsi1pk = <pk>#STATUS#<
 from __future__ import annotations
 
 import base64
-import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -177,21 +177,21 @@ class DynamoLedgerStore:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         if query.cursor:
-            start = _decode_cursor(query.cursor)
-            if start.get("pk") != {"S": pk}:  # a cursor only works for the tenant that got it
-                raise InvalidInput(
-                    "cursor is not valid",
-                    details=[{"field": "query.cursor", "problem": "belongs to another listing"}],
-                )
+            # The cursor carries only the last transfer id; the key is rebuilt here, with exactly the
+            # attributes this table or index needs, so no client-made key ever reaches DynamoDB.
+            after_id = _decode_cursor(query.cursor)
+            start = {"pk": {"S": pk}, "sk": {"S": f"TRANSFER#{after_id}"}}
+            if query.status is not None:
+                start |= {"gsi1pk": {"S": _status_key(pk, query.status)}, "gsi1sk": {"S": after_id}}
             kwargs["ExclusiveStartKey"] = start
         items: list[Transfer] = []
-        last_key: dict[str, Any] | None = None
+        last_id: str | None = None
         client = aws_clients.dynamodb()
         while True:
             response = client.query(**kwargs)
             for raw in response.get("Items", []):
                 items.append(Transfer.model_validate_json(from_item(raw)["doc"]))
-                last_key = {k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk") if k in raw}
+                last_id = items[-1].transfer_id
                 if len(items) == query.limit:
                     more = True
                     break
@@ -201,22 +201,24 @@ class DynamoLedgerStore:
                     kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
                     continue
             break
-        cursor = _encode_cursor(last_key) if more and last_key and len(items) == query.limit else None
+        cursor = _encode_cursor(last_id) if more and last_id and len(items) == query.limit else None
         return TransferPage(items=items, next_cursor=cursor)
 
 
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+_CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")
 
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
+def _encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(key, dict) or "pk" not in key:
-            raise ValueError
-    except (ValueError, json.JSONDecodeError):
+        last_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        last_id = ""
+    if not _CURSOR_ID.fullmatch(last_id):
         raise InvalidInput(
-            "cursor is not valid",
-            details=[{"field": "query.cursor", "problem": "not a cursor from this API"}],
-        ) from None
-    return key
+            "cursor is not valid", details=[{"field": "query.cursor", "problem": "not a cursor from this API"}]
+        )
+    return last_id

@@ -1,6 +1,7 @@
 """Push mappings in the tenants table: pk = "T#<platform>#<tenant>", sk = "MAP#<kind>#<source_id>".
 
-One item per pushed document: which sevDesk object it became and how far its push got. Sharing the
+One item per pushed document: which sevDesk object it became and how far its push got (or, with
+`seen_only`, just the newest version received for a document skipped so far). Sharing the
 tenant's partition means offboarding (C5) removes these rows with everything else the tenant owns.
 """
 
@@ -55,6 +56,8 @@ class DynamoMappingStore:
                     "address_hash": row.address_hash,
                     "contact_sevdesk_id": row.contact_sevdesk_id,
                     "complete": row.complete,
+                    "seen_version": row.seen_version.isoformat() if row.seen_version else None,
+                    "seen_only": row.seen_only,
                 }
             ),
         )
@@ -63,6 +66,7 @@ class DynamoMappingStore:
 def _to_row(values: dict[str, Any]) -> MappingRow:
     status = values.get("status")
     version = values.get("version")
+    seen_version = values.get("seen_version")
     return MappingRow(
         kind=values["kind"],
         source_id=values["source_id"],
@@ -74,4 +78,6 @@ def _to_row(values: dict[str, Any]) -> MappingRow:
         address_hash=values.get("address_hash"),
         contact_sevdesk_id=values.get("contact_sevdesk_id"),
         complete=bool(values.get("complete", True)),
+        seen_version=datetime.fromisoformat(seen_version) if seen_version else None,
+        seen_only=bool(values.get("seen_only", False)),  # rows written before it existed: real rows
     )

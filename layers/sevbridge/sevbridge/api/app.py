@@ -92,6 +92,16 @@ def _on_model_validation(exc: ValidationError) -> Response[str]:
     return validation_response(exc.errors(include_url=False, include_input=False))
 
 
+@app.exception_handler(RecursionError)
+def _on_too_deep(exc: RecursionError) -> Response[str]:
+    return error_response(
+        HTTPStatus.BAD_REQUEST,
+        "malformed_json",
+        "request body is nested too deeply",
+        [{"field": "body", "problem": "nested too deeply"}],
+    )
+
+
 @app.exception_handler(DomainError)
 def _on_domain_error(exc: DomainError) -> Response[str]:
     return domain_error_response(exc)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from sevbridge.api.schemas import ErrorBody, ErrorResponse
 from sevbridge.domain import errors as domain
+from sevbridge.domain.validation import problem_of
 
 STATUS_BY_ERROR: dict[type[domain.DomainError], HTTPStatus] = {
     domain.InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -54,21 +55,13 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-_PROBLEM_BY_TYPE = {
-    "missing": "is required",
-    "extra_forbidden": "is not a known field",
-    "json_invalid": "is not valid JSON",
-}
-
-
 def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     details = []
     for err in errors:
         err_type = str(err.get("type", ""))
-        problem = _PROBLEM_BY_TYPE.get(err_type) or str(err.get("msg", "is invalid"))
-        if problem.startswith("Value error, "):
-            problem = problem.removeprefix("Value error, ")
-        details.append({"field": _field_path(err.get("loc", ())), "problem": problem, "type": err_type})
+        problem = problem_of(err)
+        field = "body" if err_type == "json_invalid" else _field_path(err.get("loc", ()))
+        details.append({"field": field, "problem": problem, "type": err_type})
     return details
 
 

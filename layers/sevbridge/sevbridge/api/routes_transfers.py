@@ -43,6 +43,9 @@ TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="T
     tags=["events"],
     responses={
         202: {"description": "Accepted (see per-event results)"},
+        401: {"description": "Missing or unknown platform API key"},
+        413: {"description": "Body larger than MAX_BODY_BYTES"},
+        503: {"description": "Recorded but not queued: send the same events again (same ids)"},
         400: {"description": "Malformed JSON"},
         404: {"description": "No such tenant"},
         409: {"description": "Event id reused / integration disabled"},
@@ -54,6 +57,13 @@ def post_events(tenant_id: TenantId) -> Response[str]:
     logger.append_keys(tenant_id=tenant_id)
     try:
         raw = json.loads(router.current_event.body or "")
+    except RecursionError:
+        return error_response(
+            HTTPStatus.BAD_REQUEST,
+            "malformed_json",
+            "request body is nested too deeply",
+            [{"field": "body", "problem": "nested too deeply"}],
+        )
     except json.JSONDecodeError as exc:
         return error_response(
             HTTPStatus.BAD_REQUEST,
@@ -62,6 +72,14 @@ def post_events(tenant_id: TenantId) -> Response[str]:
             [{"field": "body", "problem": f"not valid JSON at position {exc.pos}"}],
         )
     batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
+    if batch and set(raw) != {"events"}:
+        extra = sorted(set(raw) - {"events"})
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            f"unknown fields next to events: {extra}",
+            [{"field": name, "problem": "is not a known field"} for name in extra],
+        )
     events: Any = raw["events"] if batch else [raw]
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:
         return error_response(
@@ -134,6 +152,7 @@ def list_transfers(
 )
 def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail:
     platform = current_platform(router)
+    wiring.connection_service().get(platform.platform_id, tenant_id)  # an offboarded tenant has no transfers
     return TransferDetail.of(wiring.transfer_ops().get(platform.platform_id, tenant_id, transfer_id))
 
 
@@ -145,6 +164,7 @@ def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail
 )
 def retry_transfer(tenant_id: TenantId, transfer_id: TransferId) -> Response[str]:
     platform = current_platform(router)
+    wiring.connection_service().get(platform.platform_id, tenant_id)
     transfer = wiring.transfer_ops().retry(platform.platform_id, tenant_id, transfer_id)
     body = RetryResult(retried=1, transfers=[TransferView.of(transfer)])
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from sevbridge.domain.connection import TOKEN_PATTERN, Connection, ConnectionStatus, SevdeskIdentity
+from sevbridge.domain.connections import Reason
 from sevbridge.domain.settings import TenantSettings
 
 
@@ -103,16 +104,7 @@ class ConnectionPutResult(ConnectionView):
 
 class ConnectionTestResult(BaseModel):
     ok: bool
-    reason: (
-        Literal[
-            "invalid_token",
-            "no_api_access",
-            "unsupported_bookkeeping_version",
-            "sevdesk_unavailable",
-            "sevdesk_error",
-        ]
-        | None
-    ) = Field(default=None, description="Why the test failed; null when ok.")
+    reason: Reason | None = Field(default=None, description="Why the test failed; null when ok.")
     message: str | None = None
     sevdesk: SevdeskIdentity | None = Field(
         default=None, description="Bookkeeping system version and the token's sevDesk user/client."

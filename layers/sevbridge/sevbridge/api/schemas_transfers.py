@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sevbridge.domain.events import (
     ContactWithInvoices,
@@ -58,16 +58,12 @@ class TransferView(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, t: Transfer) -> TransferView:
+    def of(cls, t: Transfer) -> Self:
         return cls(**t.model_dump(include=set(cls.model_fields)))
 
 
 class TransferDetail(TransferView):
     history: list[HistoryEntry]
-
-    @classmethod
-    def of(cls, t: Transfer) -> TransferDetail:
-        return cls(**t.model_dump(include=set(cls.model_fields)))
 
 
 class TransferList(BaseModel):
@@ -82,8 +78,10 @@ class RetryResult(BaseModel):
 
 # --- documentation-only models for the events request body (validated per event in code) --------
 class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str = Field(min_length=1, max_length=128, description="Event id; makes delivery idempotent")
-    occurred_at: datetime
+    occurred_at: AwareDatetime
 
 
 class ContactUpsertedEvent(_Event):

@@ -7,12 +7,21 @@ ignored value. Platforms keep their own ids as `source_id`.
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 SourceId = Annotated[str, Field(min_length=1, max_length=128, description="The platform's own id")]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
@@ -89,14 +98,13 @@ class Contact(_Strict):
         return self
 
 
-class Invoice(_Strict):
+class _InvoiceFields(_Strict):
     source_id: SourceId
     number: str | None = Field(default=None, max_length=64, description="The platform's invoice number")
     status: InvoiceStatus
     invoice_date: date
     delivery_date: date | None = None
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    customer: Contact
     title: str | None = Field(default=None, max_length=255, description="Invoice header")
     time_to_pay_days: int | None = Field(default=None, ge=0, le=365)
     tax_rule: Literal[1, 2, 3, 4, 5, 11, 17, 18, 19, 20, 21] = Field(
@@ -108,11 +116,41 @@ class Invoice(_Strict):
     paid_amount: Money | None = Field(default=None, description="Defaults to the invoice total")
 
 
+class Invoice(_InvoiceFields):
+    customer: Contact = Field(description="Resolved like a contact event (I3); its billing address is printed")
+
+
+class EmbeddedInvoice(_InvoiceFields):
+    """An invoice inside `contact.upserted` (P3): its customer is the enclosing contact."""
+
+    customer: Contact | None = Field(default=None, description="Omit: the enclosing contact is the customer")
+
+
 class ContactWithInvoices(Contact):
     """`contact.upserted` data: a contact, optionally with its invoices (P3)."""
 
     # At most 50: the event, its receipt and its transfers are written in one DynamoDB transaction.
-    invoices: list[Invoice] = Field(default_factory=list, max_length=50)
+    invoices: list[EmbeddedInvoice] = Field(default_factory=list, max_length=50)
+
+    @field_validator("invoices")
+    @classmethod
+    def _same_customer(cls, invoices: list[EmbeddedInvoice], info: ValidationInfo) -> list[EmbeddedInvoice]:
+        source_id = info.data.get("source_id")
+        for index, invoice in enumerate(invoices):
+            if invoice.customer is not None and invoice.customer.source_id != source_id:
+                raise ValueError(
+                    f"invoices.{index}.customer.source_id is '{invoice.customer.source_id}', but the invoices "
+                    f"of a contact event must belong to that contact ('{source_id}'); omit customer"
+                )
+        return invoices
+
+    def contact(self) -> Contact:
+        return Contact.model_validate(self.model_dump(exclude={"invoices"}))
+
+    def full_invoices(self) -> list[Invoice]:
+        """The embedded invoices with the whole contact (addresses included) as their customer."""
+        contact = self.contact()
+        return [Invoice(**invoice.model_dump(exclude={"customer"}), customer=contact) for invoice in self.invoices]
 
 
 class AppointmentState(StrEnum):
@@ -175,5 +213,7 @@ DATA_MODEL_BY_TYPE: dict[EventType, type[BaseModel]] = {
 class EventEnvelope(_Strict):
     id: str = Field(min_length=1, max_length=128, description="Event id; makes delivery idempotent")
     type: EventType
-    occurred_at: datetime = Field(description="When it happened on the platform; orders versions")
+    occurred_at: AwareDatetime = Field(
+        description="When it happened on the platform, with a UTC offset; orders versions"
+    )
     data: dict[str, Any]

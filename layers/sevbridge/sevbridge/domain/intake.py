@@ -20,7 +20,6 @@ from sevbridge.domain.connection import Connection
 from sevbridge.domain.errors import Conflict, InvalidInput
 from sevbridge.domain.events import (
     DATA_MODEL_BY_TYPE,
-    Contact,
     ContactWithInvoices,
     EventEnvelope,
     EventType,
@@ -32,8 +31,13 @@ from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, Transf
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 from sevbridge.domain.push.projects import check_project
 from sevbridge.domain.push.selection import select_invoices_for_contact
+from sevbridge.domain.validation import problem_of
 
 MAX_BATCH = 100
+# DynamoDB limits: 400 KB per item (a transfer row holds its document), 4 MB per transaction (an event's
+# receipt and transfers are written together). Kept below both, with room for the row's other attributes.
+MAX_TRANSFER_BYTES = 300_000
+MAX_EVENT_BYTES = 3_500_000
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,7 @@ def _details(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-        problem = {"missing": "is required", "extra_forbidden": "is not a known field"}.get(err["type"], err["msg"])
-        out.append({"field": path, "problem": problem.removeprefix("Value error, "), "type": err["type"]})
+        out.append({"field": path, "problem": problem_of(err), "type": err["type"]})
     return out
 
 
@@ -130,6 +133,22 @@ class Intake:
             )
         now = self.clock.now()
         transfers = self._transfers_for(envelope, data, connection, now)
+        sizes = [len(t.model_dump_json()) for t in transfers]
+        if max(sizes) > MAX_TRANSFER_BYTES or sum(sizes) > MAX_EVENT_BYTES:
+            problem = (
+                f"too large to store: {max(sizes) // 1024} KB for one document "
+                f"(limit {MAX_TRANSFER_BYTES // 1024} KB), "
+                f"{sum(sizes) // 1024} KB in all (limit {MAX_EVENT_BYTES // 1024} KB); shorten descriptions or "
+                "send the invoices in their own events"
+            )
+            error = {
+                "code": "event_too_large",
+                "message": f"event {envelope.id} is {problem}",
+                "details": [{"field": "data", "problem": problem}],
+            }
+            return EventResult(
+                index, envelope.id, "rejected", {"event_id": envelope.id, "status": "rejected", "error": error}
+            )
         answer = {
             "event_id": envelope.id,
             "status": "accepted",
@@ -206,9 +225,9 @@ class Intake:
             return transfer.model_copy(update={"history": [HistoryEntry(at=now, status=status, note="accepted")]})
 
         if isinstance(data, ContactWithInvoices):
-            contact = Contact.model_validate(data.model_dump(exclude={"invoices"}))
+            contact = data.contact()
             transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=False)]
-            selected, rejected = select_invoices_for_contact(data.invoices, _today(now))
+            selected, rejected = select_invoices_for_contact(data.full_invoices(), business_day(now))
             # P3: the selected invoices follow the contact, in the same FIFO group, so they go after it.
             transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=True) for inv in selected]
             transfers += [
@@ -226,7 +245,7 @@ class Intake:
 BUSINESS_TZ = ZoneInfo("Europe/Berlin")
 
 
-def _today(now: datetime) -> date:
+def business_day(now: datetime) -> date:
     # "Current year" (P3) is the German business year: 31 Dec 23:30 UTC is already January in Berlin.
     return now.astimezone(BUSINESS_TZ).date()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class ContactMatch(StrEnum):
@@ -24,15 +26,9 @@ class ImportKind(StrEnum):
     INVOICES = "invoices"
 
 
-def _unique(values: list[ContactMatch]) -> list[ContactMatch]:
+def _unique(values: list[E]) -> list[E]:
     if len(set(values)) != len(values):
-        raise ValueError("each matching strategy may appear only once")
-    return values
-
-
-def _unique_kinds(values: list[ImportKind]) -> list[ImportKind]:
-    if len(set(values)) != len(values):
-        raise ValueError("each import kind may appear only once")
+        raise ValueError("each entry may appear only once")
     return values
 
 
@@ -61,7 +57,7 @@ class TenantSettings(BaseModel):
         description='Platform unit name → sevDesk unit name, alias or UN/ECE code (e.g. {"h": "Std"}). '
         "Names not listed are matched against sevDesk's units directly.",
     )
-    import_kinds: Annotated[list[ImportKind], AfterValidator(_unique_kinds)] = Field(
+    import_kinds: Annotated[list[ImportKind], AfterValidator(_unique)] = Field(
         default_factory=lambda: [ImportKind.CONTACTS, ImportKind.ARTICLES, ImportKind.INVOICES],
         description="Resource kinds imported every 15 minutes. Order confirmations are imported on "
         "demand (M3) unless listed here.",

@@ -12,6 +12,7 @@ from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
 from sevbridge.domain.connections import tenant_key
+from sevbridge.domain.intake import business_day
 from sevbridge.domain.transfer_runner import PushServicePort, TransferRunner
 
 
@@ -31,7 +32,7 @@ def _push_factory(connection: Connection, token: str) -> PushServicePort:
         max_attempts=settings.sevdesk_max_attempts,
         max_backoff=settings.sevdesk_max_backoff_seconds,
     )
-    today = wiring.clock().now().date()
+    today = business_day(wiring.clock().now())
     service: PushServicePort = build_push_service(
         client, connection.platform_id, connection.tenant_id, connection.settings, today
     )

@@ -50,7 +50,7 @@ class ContactResult:
 
 def _create_in_flight(row: MappingRow | None) -> bool:
     """A create was about to be sent when the row was written: it may have reached sevDesk."""
-    return row is not None and row.sevdesk_id is None
+    return row is not None and row.create_in_flight
 
 
 class ContactSync:

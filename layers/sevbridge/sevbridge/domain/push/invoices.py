@@ -24,7 +24,7 @@ from sevbridge.domain.push.documents import (
 )
 from sevbridge.domain.push.markers import document_marker
 from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
-from sevbridge.domain.push.payloads import invoice_body, price
+from sevbridge.domain.push.payloads import cents, invoice_body
 from sevbridge.domain.push.ports import (
     DRAFT,
     OPEN,
@@ -38,7 +38,7 @@ from sevbridge.domain.push.ports import (
 from sevbridge.domain.push.projects import NO_DONE_APPOINTMENT, project_content_hash, project_document
 from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
-from sevbridge.domain.push.versions import is_stale, newest, stale_message
+from sevbridge.domain.push.versions import aware, is_stale, newest, newest_seen, stale_message
 from sevbridge.domain.settings import TenantSettings
 
 SKIP_DRAFT = "draft: transferred when it leaves draft, or on manual request"
@@ -116,7 +116,7 @@ class DocumentSync:
                 return SKIP_DRAFT
             return None if self._settings.auto_transfer else SKIP_AUTO_OFF
 
-        return self._push(job, version=version, uncertain=uncertain, skip_reason=skip_reason)
+        return self._push(job, version=version, uncertain=uncertain, skip_reason=skip_reason, manual=manual)
 
     def push_project(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome:
         if not project.done_appointments:
@@ -132,26 +132,48 @@ class DocumentSync:
             target=DRAFT,
             may_reset=False,  # a draft someone finalised in sevDesk stays final
         )
-        return self._push(job, version=version, uncertain=uncertain, skip_reason=lambda: None)
+        return self._push(job, version=version, uncertain=uncertain, skip_reason=lambda: None, manual=False)
 
     # -- flow ----------------------------------------------------------------------------------
 
     def _push(
-        self, job: Job, *, version: datetime, uncertain: bool, skip_reason: Callable[[], str | None]
+        self,
+        job: Job,
+        *,
+        version: datetime,
+        uncertain: bool,
+        skip_reason: Callable[[], str | None],
+        manual: bool,
     ) -> PushOutcome:
         row = self._rows.get(job.kind, job.source_id)
-        if row is not None and is_stale(row, version):
-            return PushOutcome(row.sevdesk_id, "skipped", stale_message(row), row.number, row.contact_sevdesk_id)
+        # A newer version skipped earlier makes an automatic event stale too (a late "sent" must not
+        # create what the platform has turned back into a draft); a manual request is explicit and is
+        # only stopped by a newer version already applied in sevDesk.
+        count_seen = not manual
+        if row is not None and is_stale(row, version, count_seen=count_seen):
+            message = stale_message(row, count_seen=count_seen)
+            return PushOutcome(row.sevdesk_id, "skipped", message, row.number, row.contact_sevdesk_id)
         reason = skip_reason()
-        if reason is not None and row is None and not uncertain:
+        if reason is not None and (row is None or row.seen_only) and not uncertain:
             # Never sent and no attempt in flight: nothing to look up in sevDesk (drafts are frequent).
-            return PushOutcome(None, "skipped", reason)
+            return self._skipped(job, row, version, reason)
         found, adopted = self._find_ours(job, row)
         if found is not None:
             return self._follow(job, found, row, version=version, uncertain=uncertain, adopted=adopted)
         if reason is not None:
-            return PushOutcome(None, "skipped", reason)
+            return self._skipped(job, row, version, reason)
         return self._create(job, row, version=version, uncertain=uncertain)
+
+    def _skipped(self, job: Job, row: MappingRow | None, version: datetime, reason: str) -> PushOutcome:
+        """Nothing in sevDesk to follow and nothing to create now: remember that this version was seen,
+        so an older automatic event delivered later is recognised as stale."""
+        seen = newest_seen(row, version)
+        if row is None:
+            self._rows.put(MappingRow(job.kind, job.source_id, seen_version=seen, seen_only=True))
+        elif row.seen_version is None or aware(row.seen_version) < seen:
+            # An attempt in flight keeps its row as it is (sevdesk_id None = look for the marker).
+            self._rows.put(replace(row, seen_version=seen))
+        return PushOutcome(None, "skipped", reason)
 
     def _find_ours(self, job: Job, row: MappingRow | None) -> tuple[SdInvoice | None, bool]:
         """(invoice, adopted): by our mapping, else by our marker in sevDesk (I8)."""
@@ -195,6 +217,7 @@ class DocumentSync:
             content_hash=job.content_hash,
             address_hash=job.address_hash,
             contact_sevdesk_id=contact_id,
+            seen_version=row.seen_version if row else None,
         )
         self._rows.put(pending)
         saved = self._port.save_invoice(self._body(job, parts, contact_id))
@@ -331,7 +354,7 @@ class DocumentSync:
             invoice = self._reread(invoice)  # right before booking: bookAmount must never run twice
             if invoice.status < PAID:
                 already = invoice.paid_amount
-                amount = price((job.paid_amount if job.paid_amount is not None else invoice.sum_gross) - already)
+                amount = cents((job.paid_amount if job.paid_amount is not None else invoice.sum_gross) - already)
                 if amount > 0:
                     day = job.paid_at or self._today
                     self._port.book_payment(invoice.id, amount=amount, day=day, check_account_id=account)
@@ -356,6 +379,7 @@ class DocumentSync:
             content_hash=row.content_hash if ours and row else None,
             address_hash=row.address_hash if ours and row else None,
             contact_sevdesk_id=(row.contact_sevdesk_id if ours and row else None) or invoice.contact_id,
+            seen_version=row.seen_version if row else None,
         )
         self._rows.put(state)
         return state

@@ -1,9 +1,9 @@
 """Request bodies in sevDesk's vocabulary (api-facts §4, §5; example-payloads.json). Pure functions.
 
-Amounts stay Decimal here; the HTTP client turns them into JSON numbers at the very edge. Prices are
-rounded to cents (ROUND_HALF_UP) because sevDesk computes and books its sums in cents and the
-platform printed cent prices: sub-cent input would only make sevDesk's totals drift from the
-platform's. Quantities keep their decimals (2.25 h is a real quantity).
+Amounts stay Decimal here; the HTTP client turns them into JSON numbers at the very edge. Unit
+prices and quantities go out exactly as the platform sent them (at most 4 decimal places, see
+events.Money): 10 000 kWh × 0.0125 € is 125 €, and sevDesk rounds the line sums to cents itself.
+Only the notation is normalised (1.50 → 1.5, 100.00 → 100). Payments are booked in cents.
 """
 
 from __future__ import annotations
@@ -39,7 +39,15 @@ def ref(object_id: str | int, object_name: str) -> dict[str, Any]:
     return {"id": object_id, "objectName": object_name}
 
 
-def price(value: Decimal) -> Decimal:
+def exact(value: Decimal) -> Decimal:
+    """The same amount without trailing zeros and never in exponent notation: 1.50 → 1.5, 1E+2 → 100.
+    The value is never rounded."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+def cents(value: Decimal) -> Decimal:
+    """A payment amount: sevDesk books money in cents."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -163,15 +171,15 @@ def invoice_body(
             "mapAll": True,
             "positionNumber": index,
             "name": line.name,
-            "quantity": line.quantity.normalize(),
-            "price": price(line.price),
+            "quantity": exact(line.quantity),
+            "price": exact(line.price),  # never rounded to cents (0.0125 €/kWh stays 0.0125)
             "unity": ref(unit_ids[line.unit], "Unity"),
-            "taxRate": line.tax_rate.normalize(),
+            "taxRate": exact(line.tax_rate),
         }
         if line.text:
             pos["text"] = line.text
         if line.discount_percent:
-            pos["discount"] = line.discount_percent.normalize()
+            pos["discount"] = exact(line.discount_percent)
         positions.append(pos)
     return {
         "invoice": invoice,

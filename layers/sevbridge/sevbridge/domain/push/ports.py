@@ -162,7 +162,8 @@ class MappingRow:
 
     kind: MappingKind
     source_id: str
-    sevdesk_id: str | None = None  # None: a create was about to be sent (outcome unknown if a retry sees it)
+    # None: a create was about to be sent (outcome unknown if a retry sees it), unless `seen_only`.
+    sevdesk_id: str | None = None
     version: datetime | None = None  # the newest source version applied
     # Invoice number / customer number in sevDesk; for a contact create in flight (sevdesk_id None)
     # the customer number it was sent with, which is how a retry finds it.
@@ -174,6 +175,17 @@ class MappingRow:
     address_hash: str | None = None  # invoices: customer name + billing address last written
     contact_sevdesk_id: str | None = None  # invoices: the customer in sevDesk
     complete: bool = True  # contacts: False until addresses etc. were written after a create
+    # Documents: the newest source version received but deliberately not applied (a draft, automatic
+    # transfer off). An automatic event older than it is stale, as if that version had been applied.
+    seen_version: datetime | None = None
+    # True for a row written only to remember `seen_version`: nothing was ever sent to sevDesk for this
+    # document and no create is in flight. Any row written by a create or an adoption has False.
+    seen_only: bool = False
+
+    @property
+    def create_in_flight(self) -> bool:
+        """A create was about to be sent when the row was written: it may have reached sevDesk."""
+        return self.sevdesk_id is None and not self.seen_only
 
 
 class MappingStore(Protocol):
