@@ -339,3 +339,22 @@ def test_p3_invoice_of_another_customer_is_refused(api: HandlerApiClient, connec
     detail = result.json["error"]["details"][0]
     assert detail["field"] == "data.invoices"
     assert "invoices.1.customer.source_id" in detail["problem"]
+
+
+def test_p3_invoices_respect_auto_transfer_off(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    from datetime import date
+
+    api.put("/v1/tenants/school-42/connection", json_body={"settings": {"auto_transfer": False}})
+    event = load_event("platform-contact-upserted.json")
+    paid = event["data"]["invoices"][0]
+    paid["invoice_date"], paid["paid_at"] = f"{date.today().year}-03-02", f"{date.today().year}-03-10"
+    api.post(EVENTS, json_body=event)
+    drain(aws)
+
+    by_source = {t["source_id"]: t for t in transfers(api)}
+    assert by_source["cust-1001"]["status"] == "transferred"
+    assert by_source["inv-2026-001"]["status"] == "skipped"
+    assert "automatic transfer is off" in by_source["inv-2026-001"]["reason"]
+    assert invoices(sandbox_state, connected) == []

@@ -229,7 +229,8 @@ class Intake:
             transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=False)]
             selected, rejected = select_invoices_for_contact(data.full_invoices(), business_day(now))
             # P3: the selected invoices follow the contact, in the same FIFO group, so they go after it.
-            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=True) for inv in selected]
+            # They are automatic transfers (auto_transfer and stale versions apply), not manual requests.
+            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=False) for inv in selected]
             transfers += [
                 make(TransferKind.INVOICE, inv.source_id, inv, manual=False, skipped=why) for inv, why in rejected
             ]
