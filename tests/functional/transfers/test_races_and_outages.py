@@ -134,3 +134,21 @@ def test_unexpected_failure_ends_as_failed_after_the_last_delivery_not_stuck_in_
     assert transfer["attempts"] == 5
     assert "unexpected RuntimeError" in transfer["reason"]
     assert "bug" not in transfer["reason"]  # exception text can carry data; the type is enough
+
+
+def test_requeue_ignores_stale_index_copies(api: HandlerApiClient, connected: Any, aws: Any) -> None:
+    from sevbridge.domain.ledger import TransferStatus
+
+    event = load_event("platform-invoice-upserted.json")
+    event["data"]["positions"][0]["unit"] = "Fass"
+    api.post(EVENTS, json_body=event)
+    drain(aws)
+    ops = wiring.transfer_ops()
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    (failed,) = wiring.ledger().with_status(platform_id, "school-42", TransferStatus.FAILED)
+    ops.retry(platform_id, "school-42", failed.transfer_id)
+    drain(aws)  # fails again (same unknown unit): a newer `failed` row
+
+    # A stale copy of the first `failed` row (as an eventually consistent index could return) changes nothing.
+    assert ops._requeue([failed], "stale copy") == []
+    assert wiring.ledger().get(platform_id, "school-42", failed.transfer_id).attempts == 2  # type: ignore[union-attr]

@@ -61,6 +61,14 @@ class TransferOps:
 
     def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
         now = self.clock.now()
+        # The status index is eventually consistent: act only on rows whose current state still matches.
+        transfers = [
+            current
+            for t in transfers
+            if (current := self.ledger.get(t.platform_id, t.tenant_id, t.transfer_id)) is not None
+            and current.status is t.status
+            and current.updated_at == t.updated_at
+        ]
         requeued = [
             t.moved_to(
                 TransferStatus.QUEUED,
