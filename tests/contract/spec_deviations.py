@@ -1,9 +1,10 @@
-"""Every known difference between sevDesk's spec and what we deliberately send, in one place.
+"""Every known difference between sevDesk's specs and what we deliberately send, in one place.
 
-The contract helper validates each recorded request against the community-corrected spec
-(`shared/sevdesk/openapi.yaml`). The real API differs from that spec in a few documented ways
-(api-facts.md §5, §6, §9); only the items below are tolerated, each with its reason. Anything else
-that fails validation is a bug in our request.
+The contract helper validates each recorded request against both specs: the community-corrected one
+(`shared/sevdesk/openapi.yaml`, "community") and the official one as sevDesk publishes it
+(`shared/sevdesk/openapi-official.yaml`, "official"). The real API differs from them in a few
+documented ways (api-facts.md §5, §6, §9); only the items below are tolerated, each with its reason and
+the spec(s) it applies to. Anything else that fails validation is a bug in our request.
 
 Each spec patch first checks that the spec still has the flaw it works around and fails loudly if
 not: when the spec gets fixed upstream, the deviation must be deleted here, not silently kept.
@@ -13,9 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 Spec = dict[str, Any]
+
+
+SpecName = Literal["community", "official"]
+BOTH: tuple[SpecName, ...] = ("community", "official")
+SPEC_FILES: dict[SpecName, str] = {"community": "openapi.yaml", "official": "openapi-official.yaml"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class UndocumentedPath:
 
     path: str
     reason: str
+    specs: tuple[SpecName, ...] = BOTH
 
     def covers(self, path: str) -> bool:
         return path == self.path or path.startswith(self.path + "/")
@@ -36,6 +43,7 @@ class SpecPatch:
     name: str
     reason: str
     apply: Callable[[Spec], None]
+    specs: tuple[SpecName, ...] = BOTH
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,17 @@ UNDOCUMENTED_PATHS: tuple[UndocumentedPath, ...] = (
         "/Invoice/Factory/getNextInvoiceNumber",
         "api-facts §5, §9: older next-number call still used by clients, missing from both specs.",
     ),
+    UndocumentedPath(
+        "/SevUser",
+        "api-facts §5, §9: the contact person's id comes from GET /SevUser; the community spec lists it "
+        "(getSevUsers), the official one does not.",
+        specs=("official",),
+    ),
 )
+
+
+# sevDesk's revenue tax rules under Update 2.0 (api-facts §5 "Revenue rules"; the official spec's enum).
+TAX_RULES = (1, 2, 3, 4, 5, 11, 17, 18, 19, 20, 21)
 
 
 def _schema(spec: Spec, name: str) -> dict[str, Any]:
@@ -112,23 +130,18 @@ def _save_invoice_pos_delete_is_an_array(spec: Spec) -> None:
 def _invoice_tax_rule_id_int_or_string(spec: Spec) -> None:
     id_schema = _schema(spec, "Model_Invoice")["properties"]["taxRule"]["properties"]
     _expect(id_schema["id"].get("type") == "integer", "Model_Invoice.taxRule.id is integer-only")
-    id_schema["id"] = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}
+    # Stricter than the spec, which takes any integer: only the revenue rules of Update 2.0 (api-facts §5).
+    id_schema["id"] = {
+        "anyOf": [{"type": "integer", "enum": list(TAX_RULES)}, {"type": "string", "enum": [str(r) for r in TAX_RULES]}]
+    }
 
 
-def _invoice_delivery_date_german_format(spec: Spec) -> None:
-    prop = _schema(spec, "Model_Invoice")["properties"]["deliveryDate"]
-    _expect(prop.get("format") == "date-time", "Model_Invoice.deliveryDate is date-time only")
-    nullable = prop.get("nullable", False)
-    prop.clear()
-    prop.update(
-        {
-            "nullable": nullable,
-            "anyOf": [
-                {"type": "string", "format": "date-time"},
-                {"type": "string", "pattern": r"^\d{2}\.\d{2}\.\d{4}$"},
-            ],
-        }
-    )
+def _invoice_tax_rule_id_also_integer(spec: Spec) -> None:
+    id_schema = _schema(spec, "Model_Invoice")["properties"]["taxRule"]["properties"]
+    rules = id_schema["id"].get("enum")
+    _expect(id_schema["id"].get("type") == "string" and bool(rules), "Model_Invoice.taxRule.id is a string enum")
+    # The same rules, as the integers the community spec (and our client, for every id) sends.
+    id_schema["id"] = {"anyOf": [id_schema["id"], {"type": "integer", "enum": [int(rule) for rule in rules]}]}
 
 
 SPEC_PATCHES: tuple[SpecPatch, ...] = (
@@ -158,18 +171,29 @@ SPEC_PATCHES: tuple[SpecPatch, ...] = (
     ),
     SpecPatch(
         "Model_Invoice.taxRule.id as integer or digit string",
-        "api-facts §5, §9: integer in the corrected spec, string enum ('1') in the official one; both are used live.",
+        "api-facts §5, §9: integer in the corrected spec, string enum ('1') in the official one; both are used live. "
+        "Limited to the known rules, so an unknown one (e.g. 6) still fails.",
         _invoice_tax_rule_id_int_or_string,
+        specs=("community",),
     ),
     SpecPatch(
-        "Model_Invoice.deliveryDate as dd.mm.yyyy",
-        "api-facts §5 recommends deliveryDate = invoiceDate ('timestamp or dd.mm.yyyy'); the spec's own "
-        "example for deliveryDate is '01.01.2022', which its 'date-time' format rejects.",
-        _invoice_delivery_date_german_format,
+        "Model_Invoice.taxRule.id also as an integer (official spec)",
+        "api-facts §5, §9: the official spec types the rule id as a string enum ('1'), the corrected one as an "
+        "integer; both are used live. We send every id as an integer (see NOTES), so the official enum is "
+        "widened by the same rules as integers: an unknown rule (e.g. 6) still fails.",
+        _invoice_tax_rule_id_also_integer,
+        specs=("official",),
     ),
 )
 
 NOTES: tuple[Note, ...] = (
+    Note(
+        "Model_Invoice.deliveryDate is sent as a date-time",
+        "Both specs type deliveryDate as 'date-time' (their example '01.01.2022' contradicts that), so we "
+        "send the form sevDesk itself answers with: Berlin midnight with its offset, "
+        "'2025-07-01T00:00:00+02:00' (payloads.sevdesk_timestamp). No tolerance needed; invoiceDate stays "
+        "dd.mm.yyyy, which its schema (a plain string: 'timestamp or dd.mm.yyyy') allows.",
+    ),
     Note(
         "Model_Invoice.status is a string",
         "api-facts §5, §10: the spec types invoice status as a string enum ('100') and sevDesk answers "
@@ -187,12 +211,13 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def undocumented(path: str) -> UndocumentedPath | None:
-    """The deviation covering this API path (relative to the server URL), if any."""
-    return next((entry for entry in UNDOCUMENTED_PATHS if entry.covers(path)), None)
+def undocumented(path: str, spec_name: SpecName = "community") -> UndocumentedPath | None:
+    """The deviation covering this API path (relative to the server URL) in that spec, if any."""
+    return next((e for e in UNDOCUMENTED_PATHS if spec_name in e.specs and e.covers(path)), None)
 
 
-def apply_spec_patches(spec: Spec) -> Spec:
+def apply_spec_patches(spec: Spec, spec_name: SpecName = "community") -> Spec:
     for patch in SPEC_PATCHES:
-        patch.apply(spec)
+        if spec_name in patch.specs:
+            patch.apply(spec)
     return spec

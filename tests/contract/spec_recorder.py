@@ -1,4 +1,7 @@
-"""Record the requests SevdeskClient sends and validate them against sevDesk's OpenAPI spec.
+"""Record the requests SevdeskClient sends and validate them against sevDesk's OpenAPI specs.
+
+Every request is checked against both specs, the community-corrected and the official one
+(spec_deviations.BOTH), each with only its own listed deviations tolerated.
 
 Typical contract test (fixtures from conftest.py):
 
@@ -29,24 +32,25 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sevbridge import USER_AGENT
 from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
-from tests.contract.spec_deviations import apply_spec_patches, undocumented
+from tests.contract.spec_deviations import BOTH, SPEC_FILES, SpecName, apply_spec_patches, undocumented
 
 SPEC_SERVER_URL = "https://my.sevdesk.de/api/v1"  # the spec's first server; requests must target it
 CONTRACT_TOKEN = "c0ffee00c0ffee00c0ffee00c0ffee00"  # 32 hex characters, like a real token
 
 
-def spec_path() -> Path:
-    """`<repo root>/../shared/sevdesk/openapi.yaml`; the repo root is found by its pyproject.toml."""
+def spec_path(spec_name: SpecName = "community") -> Path:
+    """`<repo root>/../shared/sevdesk/openapi.yaml` (or the official one); the repo root is found by its
+    pyproject.toml."""
     here = Path(__file__).resolve()
     root = next((p for p in here.parents if (p / "pyproject.toml").is_file()), None)
     if root is None:
         raise FileNotFoundError(f"no pyproject.toml above {here}")
-    return root.parent / "shared" / "sevdesk" / "openapi.yaml"
+    return root.parent / "shared" / "sevdesk" / SPEC_FILES[spec_name]
 
 
-def read_spec() -> dict[str, Any]:
+def read_spec(spec_name: SpecName = "community") -> dict[str, Any]:
     """The unpatched spec as a fresh dict (the C loader parses the ~780 KB in about 0.1 s)."""
-    path = spec_path()
+    path = spec_path(spec_name)
     if not path.is_file():
         raise FileNotFoundError(f"sevDesk spec not found at {path} (shared/ must sit beside the repo)")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,10 +60,11 @@ def read_spec() -> dict[str, Any]:
 
 
 @functools.cache
-def load_openapi() -> OpenAPI:
+def load_openapi(spec_name: SpecName = "community") -> OpenAPI:
     """The spec with our documented deviations applied, parsed once per process."""
-    # The spec fails openapi-core's self-validation (None defaults on non-nullable strings).
-    return OpenAPI.from_dict(apply_spec_patches(read_spec()), config=Config(spec_validator_cls=None))
+    # The specs fail openapi-core's self-validation (None defaults on non-nullable strings).
+    spec = apply_spec_patches(read_spec(spec_name), spec_name)
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
 
 class HttpxOpenAPIRequest:
@@ -135,20 +140,34 @@ def _spec_problems(openapi: OpenAPI, request: httpx.Request) -> list[str]:
     return []
 
 
-def request_problems(request: httpx.Request, openapi: OpenAPI | None = None) -> list[str]:
+def request_problems(
+    request: httpx.Request, openapi: OpenAPI | None = None, *, spec_name: SpecName = "community"
+) -> list[str]:
+    """Problems with one request under one spec: `openapi` defaults to that spec with its deviations
+    (pass a raw one to see what the deviations tolerate)."""
     problems = _header_problems(request)
-    if undocumented(_api_path(request)) is None:
-        problems += _spec_problems(openapi or load_openapi(), request)
+    if undocumented(_api_path(request), spec_name) is None:
+        problems += _spec_problems(openapi or load_openapi(spec_name), request)
     return problems
 
 
-def assert_requests_match_spec(recorded: Iterable[httpx.Request], openapi: OpenAPI | None = None) -> None:
+def problems_under_specs(request: httpx.Request, specs: Iterable[SpecName] = BOTH) -> list[str]:
+    """The request's problems under each spec, each prefixed with the spec's name."""
+    header = _header_problems(request)
+    problems = list(header)
+    for name in specs:
+        problems += [f"[{name} spec] {p}" for p in request_problems(request, spec_name=name) if p not in header]
+    return problems
+
+
+def assert_requests_match_spec(recorded: Iterable[httpx.Request], specs: Iterable[SpecName] = BOTH) -> None:
     """Fail with one readable line per problem (never headers: they hold the token)."""
     requests = list(recorded)
+    specs = tuple(specs)
     assert requests, "no request was recorded"
     report = []
     for request in requests:
-        problems = request_problems(request, openapi)
+        problems = problems_under_specs(request, specs)
         if problems:
             where = f"{request.method} {request.url.path}"
             if request.url.query:
@@ -239,7 +258,7 @@ class SpecRecorder:
         return SevdeskClient(CONTRACT_TOKEN, **kwargs)
 
     def assert_all_valid(self) -> None:
-        assert_requests_match_spec(self.requests, self.openapi)
+        assert_requests_match_spec(self.requests)
 
     def close(self) -> None:
         self._http.close()

@@ -230,3 +230,19 @@ def test_more_bad_bodies_get_4xx(api: HandlerApiClient, connected: Any) -> None:
     malformed = api.put("/v1/tenants/school-42/connection", raw_body='{"sevdesk_token": ')
     assert malformed.status == 400
     assert malformed.json["error"]["details"][0]["field"] == "body"
+
+
+def test_out_of_range_amounts_and_dates_get_422_naming_the_field(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    """Issue 6 §4: these used to be accepted and then failed (or silently booked nothing) later."""
+    event = load_event("platform-invoice-upserted.json", data__status="paid", data__paid_amount="-100")
+    event["data"]["invoice_date"] = "0001-01-01"
+    result = api.post(EVENTS, json_body=event)
+
+    assert result.status == 422, result.body
+    details = {d["field"]: d["problem"] for d in result.json["error"]["details"]}
+    assert set(details) == {"data.paid_amount", "data.invoice_date"}
+    assert "2000-01-01" in details["data.invoice_date"] and "2099-12-31" in details["data.invoice_date"]
+    assert queue_depth(aws, "TransferQueue") == 0
+    assert api.get("/v1/tenants/school-42/transfers").json["items"] == []

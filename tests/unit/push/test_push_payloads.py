@@ -82,7 +82,8 @@ def test_new_invoice_body() -> None:
     assert inv["status"] == "100" and inv["invoiceType"] == "RE" and inv["mapAll"] is True
     assert inv["taxRule"] == {"id": 1, "objectName": "TaxRule"} and inv["taxRate"] == 0
     assert inv["taxText"] == "Umsatzsteuer"
-    assert (inv["invoiceDate"], inv["deliveryDate"]) == ("01.07.2025", "01.07.2025")
+    # invoiceDate: "timestamp or dd.mm.yyyy"; deliveryDate: a date-time in both specs (Berlin midnight)
+    assert (inv["invoiceDate"], inv["deliveryDate"]) == ("01.07.2025", "2025-07-01T00:00:00+02:00")
     assert inv["contact"] == {"id": "1001", "objectName": "Contact"}
     assert inv["contactPerson"] == {"id": "520001", "objectName": "SevUser"}
     assert inv["addressCountry"] == {"id": "1", "objectName": "StaticCountry"}

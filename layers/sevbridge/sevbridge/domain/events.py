@@ -2,17 +2,22 @@
 
 Money is Decimal (never float); every model forbids unknown fields so a typo is a 422, not a silently
 ignored value. Platforms keep their own ids as `source_id`.
+
+Ranges are checked here, at intake, so that a bad value is a 422 naming its field instead of a transfer
+that fails later at sevDesk (docs/events.md "Valid values"): document dates lie in DATE_WINDOW; amounts
+are never negative, except a position's unit price (discount and credit lines) as long as the invoice
+as a whole does not add up to less than zero; a regular invoice is not delivered after its date.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,7 +29,23 @@ from pydantic import (
 )
 
 SourceId = Annotated[str, Field(min_length=1, max_length=128, description="The platform's own id")]
+# A unit price: negative for a discount or credit line (the invoice total must still be >= 0).
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
+# Rates, payments, article prices: a negative value makes no sense.
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+# Document dates sevDesk can book: from the euro's first year (sevDesk accounts hold no older books) to
+# the end of the century; anything outside is a typo like 0001-01-01 or 2205-03-01.
+DATE_WINDOW = (date(2000, 1, 1), date(2099, 12, 31))
+_WINDOW_TEXT = f"between {DATE_WINDOW[0].isoformat()} and {DATE_WINDOW[1].isoformat()}"
+
+
+def _in_window(day: date) -> date:
+    if not DATE_WINDOW[0] <= day <= DATE_WINDOW[1]:
+        raise ValueError(f"is {day.isoformat()}; document dates must be {_WINDOW_TEXT}")
+    return day
+
+
+DocumentDate = Annotated[date, AfterValidator(_in_window)]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
@@ -56,9 +77,19 @@ class Position(_Strict):
     description: str | None = Field(default=None, max_length=5000)
     quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
     unit: str = Field(min_length=1, max_length=64, description="Unit name or alias, e.g. 'Stk', 'h', 'm²'")
-    unit_price: Money = Field(description="Per unit; net or gross per the invoice's `prices`")
+    unit_price: Money = Field(
+        description="Per unit; net or gross per the invoice's `prices`. May be negative for a discount or "
+        "credit line, as long as the invoice total is not negative"
+    )
     tax_rate: TaxRate = Field(description="VAT rate in percent, e.g. 19")
     discount_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+
+
+def position_total(position: Position) -> Decimal:
+    """quantity × unit price less the discount: net or gross as the invoice's prices are; its sign is
+    the sign of the amount sevDesk will compute (tax rates are never negative)."""
+    full = position.quantity * position.unit_price
+    return full - full * (position.discount_percent or 0) / 100
 
 
 class Contact(_Strict):
@@ -102,8 +133,10 @@ class _InvoiceFields(_Strict):
     source_id: SourceId
     number: str | None = Field(default=None, max_length=64, description="The platform's invoice number")
     status: InvoiceStatus
-    invoice_date: date
-    delivery_date: date | None = None
+    invoice_date: DocumentDate = Field(description=f"Invoice date, {_WINDOW_TEXT}")
+    delivery_date: DocumentDate | None = Field(
+        default=None, description="Delivery date; not after invoice_date (sevDesk refuses that). Default: invoice_date"
+    )
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     title: str | None = Field(default=None, max_length=255, description="Invoice header")
     time_to_pay_days: int | None = Field(default=None, ge=0, le=365)
@@ -112,8 +145,42 @@ class _InvoiceFields(_Strict):
     )
     prices: Literal["net", "gross"] = "net"
     positions: list[Position] = Field(min_length=1, max_length=500)
-    paid_at: date | None = Field(default=None, description="Payment date when status is paid")
-    paid_amount: Money | None = Field(default=None, description="Defaults to the invoice total")
+    paid_at: DocumentDate | None = Field(
+        default=None, description=f"Payment date when status is paid, {_WINDOW_TEXT}; default: the transfer day"
+    )
+    paid_amount: Amount | None = Field(
+        default=None,
+        description="Amount paid when status is paid; greater than 0, defaults to the invoice total",
+    )
+
+    @field_validator("positions")
+    @classmethod
+    def _total_not_negative(cls, positions: list[Position]) -> list[Position]:
+        total = sum((position_total(p) for p in positions), Decimal(0))
+        if total < 0:
+            raise ValueError(
+                f"the positions add up to {total:.2f}, less than zero; negative unit prices are for discount "
+                "and credit lines within an invoice, a whole credit note is not an invoice"
+            )
+        return positions
+
+    @field_validator("delivery_date")
+    @classmethod
+    def _delivered_by_invoice_date(cls, delivery: date | None, info: ValidationInfo) -> date | None:
+        invoice_date = info.data.get("invoice_date")
+        if delivery is not None and invoice_date is not None and delivery > invoice_date:
+            raise ValueError(
+                f"is {delivery}, after invoice_date {invoice_date}; sevDesk refuses a delivery after the date of "
+                "a regular invoice"
+            )
+        return delivery
+
+    @field_validator("paid_amount")
+    @classmethod
+    def _something_paid(cls, amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if amount is not None and amount == 0 and info.data.get("status") is InvoiceStatus.PAID:
+            raise ValueError("is 0 on a paid invoice; send the amount paid, or omit it to book the invoice total")
+        return amount
 
 
 class Invoice(_InvoiceFields):
@@ -163,7 +230,7 @@ class Article(_Strict):
     name: str = Field(min_length=1, max_length=255)
     quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
     unit: str = Field(min_length=1, max_length=64)
-    unit_price: Money
+    unit_price: Amount
     tax_rate: TaxRate = Decimal(19)
 
 
@@ -171,7 +238,7 @@ class Appointment(_Strict):
     source_id: SourceId | None = None
     title: str = Field(min_length=1, max_length=255)
     state: AppointmentState
-    day: dt.date | None = Field(default=None, description="When the appointment took place")
+    day: DocumentDate | None = Field(default=None, description="When the appointment took place")
     hours: Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)] = Decimal(0)
     articles: list[Article] = Field(default_factory=list, max_length=200)
 
@@ -182,12 +249,14 @@ class Project(_Strict):
     source_id: SourceId
     title: str = Field(min_length=1, max_length=255)
     customer: Contact
-    hourly_rate: Money
+    hourly_rate: Amount
     hour_unit: str = Field(default="Std", min_length=1, max_length=64)
     tax_rate: TaxRate = Decimal(19)
     tax_rule: Literal[1, 2, 3, 4, 5, 11, 17, 18, 19, 20, 21] = 1
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    invoice_date: date | None = Field(default=None, description="Defaults to the day the draft is made")
+    invoice_date: DocumentDate | None = Field(
+        default=None, description=f"{_WINDOW_TEXT}; defaults to the day the draft is made"
+    )
     appointments: list[Appointment] = Field(min_length=1, max_length=500)
 
     @property

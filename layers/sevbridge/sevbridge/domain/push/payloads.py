@@ -9,14 +9,16 @@ Only the notation is normalised (1.50 → 1.5, 100.00 → 100). Payments are boo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sevbridge.domain.events import Address, Contact, ContactKind
 from sevbridge.domain.push.documents import DocumentSpec
 
 CENT = Decimal("0.01")
+BERLIN = ZoneInfo("Europe/Berlin")  # sevDesk's time zone: its dates are Berlin calendar days
 CONTACT_ACTIVE = 1000
 
 TAX_TEXTS = {
@@ -52,7 +54,15 @@ def cents(value: Decimal) -> Decimal:
 
 
 def sevdesk_date(day: date) -> str:
-    return day.strftime("%d.%m.%Y")
+    """dd.mm.yyyy with a four-digit year whatever the platform's libc does (strftime's %Y gives "1" for
+    the year 1 on glibc, and sevDesk then reads "01.01.1")."""
+    return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
+
+
+def sevdesk_timestamp(day: date) -> str:
+    """A calendar day as the date-time both sevDesk specs type `deliveryDate` with: local midnight in
+    Berlin, with its offset, the same form sevDesk itself answers with ("2025-07-01T00:00:00+02:00")."""
+    return datetime.combine(day, time(0, 0), tzinfo=BERLIN).isoformat(timespec="seconds")
 
 
 def display_name(contact: Contact) -> str:
@@ -138,7 +148,7 @@ def invoice_body(
         "invoiceType": "RE",
         "status": "100",  # the only status sevDesk accepts when saving (api-facts §5)
         "invoiceDate": sevdesk_date(spec.invoice_date),
-        "deliveryDate": sevdesk_date(spec.delivery_date),
+        "deliveryDate": sevdesk_timestamp(spec.delivery_date),
         "contact": ref(contact_id, "Contact"),
         "contactPerson": ref(contact_person_id, "SevUser"),
         "currency": spec.currency,

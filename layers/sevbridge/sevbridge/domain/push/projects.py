@@ -15,6 +15,7 @@ from decimal import Decimal
 from sevbridge.domain.errors import InvalidInput
 from sevbridge.domain.events import Project
 from sevbridge.domain.push.documents import DocumentSpec, Line, fingerprint
+from sevbridge.domain.push.payloads import sevdesk_date
 
 TITLE_UNIT = "pauschal"
 NO_DONE_APPOINTMENT = (
@@ -49,7 +50,7 @@ def project_document(project: Project, today: date) -> DocumentSpec:
         lines.append(
             Line(
                 name=appointment.title,
-                text=appointment.day.strftime("%d.%m.%Y") if appointment.day else None,
+                text=sevdesk_date(appointment.day) if appointment.day else None,
                 quantity=appointment.hours,
                 unit=project.hour_unit,
                 price=project.hourly_rate,
