@@ -84,7 +84,8 @@ def system_objects() -> list[dict[str, Any]]:
                 name=name,
                 translationCode=translation,
                 uneceTradeUnitCode=unece,
-                unitySystem="1",
+                unitySystem="general",  # live (api-facts §10); one recorded unit said "metric"
+                additionalInformation=None,
             )
         )
     for country_id, code, name, name_en, locale in COUNTRIES:

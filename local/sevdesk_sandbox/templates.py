@@ -32,10 +32,12 @@ _CONTACT: dict[str, Any] = {
     "taxType": None,
     "taxSet": None,
     "defaultDiscountAmount": None,
-    "defaultDiscountPercentage": "0",
+    "defaultDiscountPercentage": "1",  # sic, seen live (api-facts §10): a flag, on although no discount is set
     "buyerReference": None,
     "governmentAgency": "0",
     "additionalInformation": None,
+    "mandateReference": None,
+    "defaultShowVat": None,
 }
 
 _CONTACT_ADDRESS: dict[str, Any] = {
@@ -49,9 +51,17 @@ _CONTACT_ADDRESS: dict[str, Any] = {
     "name2": None,
     "name3": None,
     "name4": None,
+    "additionalInformation": None,
 }
 
-_COMMUNICATION_WAY: dict[str, Any] = {"contact": None, "type": None, "value": None, "key": None, "main": "0"}
+_COMMUNICATION_WAY: dict[str, Any] = {
+    "contact": None,
+    "type": None,
+    "value": None,
+    "key": None,
+    "main": "0",
+    "additionalInformation": None,
+}
 
 _INVOICE: dict[str, Any] = {
     "invoiceNumber": None,
@@ -90,7 +100,7 @@ _INVOICE: dict[str, Any] = {
     "reminderTotal": None,
     "reminderDebit": None,
     "reminderDeadline": None,
-    "reminderCharge": None,
+    "reminderCharge": "0",  # live drafts: "0", not null (api-facts §10)
     "taxSet": None,
     "address": None,
     "currency": "EUR",
@@ -109,10 +119,20 @@ _INVOICE: dict[str, Any] = {
     "customerInternalNote": None,
     "showNet": "1",
     "enshrined": None,
-    "sendType": None,
+    "sendType": "0",  # live drafts: "0", not null (api-facts §10)
     "deliveryAddressCountry": None,
     "datevConnectOnline": None,
     "sendPaymentReceivedNotificationDate": None,
+    # present live (api-facts §10); `cancelled` stays null even on a cancelled invoice
+    "cancelled": None,
+    "propertyIsEInvoice": "0",
+    "addressName2": None,
+    "addressGender": None,
+    "sumDiscountNet": "0",
+    "sumDiscountGross": "0",
+    "sumDiscountNetForeignCurrency": "0",
+    "sumDiscountGrossForeignCurrency": "0",
+    "additionalInformation": None,
 }
 
 _INVOICE_POS: dict[str, Any] = {
@@ -136,6 +156,13 @@ _INVOICE_POS: dict[str, Any] = {
     "sumNetAccounting": "0",
     "sumTaxAccounting": "0",
     "sumGrossAccounting": "0",
+    # present live (api-facts §10), with the values recorded responses show
+    "priority": "100",
+    "isPercentage": "1",
+    "discountedValue": None,
+    "createNextPart": None,
+    "temporary": "0",
+    "additionalInformation": None,
 }
 
 _PART: dict[str, Any] = {

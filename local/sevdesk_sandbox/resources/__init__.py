@@ -8,6 +8,7 @@ from . import (
     contact_addresses,
     contacts,
     custom_fields,
+    invoice_cancel,
     invoices,
     orders,
     parts,
@@ -23,6 +24,7 @@ MODULES = (
     communication_ways,
     custom_fields,
     invoices,
+    invoice_cancel,
     parts,
     orders,
 )

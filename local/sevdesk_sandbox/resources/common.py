@@ -37,9 +37,17 @@ def get_reply(ctx: RequestContext, object_name: str, object_id: str) -> Reply:
     return {"objects": [renderer(ctx)(row)]}, 200
 
 
-def saved(ctx: RequestContext, row: Row, status: int = 200) -> Reply:
-    """POST/PUT answers carry the single saved object in `objects`."""
-    return {"objects": renderer(ctx)(row)}, status
+def saved(ctx: RequestContext, row: Row, status: int = 200, *, expanded: Iterable[str] = ()) -> Reply:
+    """POST/PUT answers carry the single saved object in `objects`; `expanded` names references the
+    live answer shows expanded, as a GET with embed would (api-facts §10)."""
+    tree = {**{name: {} for name in expanded}, **parse_embed(ctx.arg("embed"))}
+    return {"objects": expand(ctx.state, ctx.account, row, tree) if tree else copy.deepcopy(row)}, status
+
+
+def single_reply(ctx: RequestContext, object_name: str, object_id: str) -> Reply:
+    """GET by id where live sevDesk answers one object in `objects`, not a one-element list."""
+    row = ctx.state.require(ctx.account, object_name, object_id)
+    return {"objects": renderer(ctx)(row)}, 200
 
 
 def resolve_ref(

@@ -9,7 +9,7 @@ from ..listing import Row, contains_filter, equals_filter, ref_filter
 from ..routing import Reply, RequestContext, ResourceRoutes
 from ..templates import blank
 from ..wire import flag, wire
-from .common import get_reply, list_reply, resolve_ref, saved
+from .common import list_reply, resolve_ref, saved, single_reply
 
 routes = ResourceRoutes()
 
@@ -51,7 +51,8 @@ def list_communication_ways(ctx: RequestContext) -> Reply:
 
 @routes.get("/CommunicationWay/<object_id>")
 def get_communication_way(ctx: RequestContext, object_id: str) -> Reply:
-    return get_reply(ctx, "CommunicationWay", object_id)
+    # Live (api-facts §10): a single object in `objects`, not a one-element list.
+    return single_reply(ctx, "CommunicationWay", object_id)
 
 
 @routes.post("/CommunicationWay")

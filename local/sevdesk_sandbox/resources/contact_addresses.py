@@ -7,7 +7,7 @@ from typing import Any
 from ..listing import Row, ref_filter
 from ..routing import Reply, RequestContext, ResourceRoutes
 from ..templates import blank
-from .common import copy_fields, get_reply, list_reply, renderer, resolve_ref, saved
+from .common import copy_fields, get_reply, list_reply, resolve_ref, saved, single_reply
 
 routes = ResourceRoutes()
 
@@ -39,8 +39,7 @@ def list_addresses(ctx: RequestContext) -> Reply:
 def get_address(ctx: RequestContext, object_id: str) -> Reply:
     if ctx.arg("embed"):
         # Seen live (api-facts §10): with embed this GET by id answers a single object, not a list.
-        row = ctx.state.require(ctx.account, "ContactAddress", object_id)
-        return {"objects": renderer(ctx)(row)}, 200
+        return single_reply(ctx, "ContactAddress", object_id)
     return get_reply(ctx, "ContactAddress", object_id)
 
 
@@ -48,7 +47,8 @@ def get_address(ctx: RequestContext, object_id: str) -> Reply:
 def create_address(ctx: RequestContext) -> Reply:
     row = blank("ContactAddress")
     _apply(ctx, ctx.json_object(), row, creating=True)
-    return saved(ctx, ctx.state.insert(ctx.account, "ContactAddress", row), 201)
+    # Live (api-facts §10): the answer carries the contact expanded.
+    return saved(ctx, ctx.state.insert(ctx.account, "ContactAddress", row), 201, expanded=("contact",))
 
 
 @routes.put("/ContactAddress/<object_id>")

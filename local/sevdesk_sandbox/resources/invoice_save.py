@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..clock import document_date_iso, dotted, iso, parse_iso
+from ..embedding import expand
 from ..errors import unprocessable
 from ..listing import Row
 from ..routing import Reply, RequestContext
@@ -251,8 +252,9 @@ def positions_of(ctx: RequestContext, invoice_id: str) -> list[Row]:
     return sorted(rows, key=lambda row: (int(to_decimal(row.get("positionNumber") or 0)), int(row["id"])))
 
 
-def answer_position(row: Row) -> Row:
-    result = copy.deepcopy(row)
+def answer_position(ctx: RequestContext, row: Row) -> Row:
+    """A position as the saveInvoice answer shows it: `unity` and `invoice` expanded (api-facts §10)."""
+    result = expand(ctx.state, ctx.account, row, {"unity": {}, "invoice": {}})
     for name in ANSWER_NUMBERS:
         if name in result:
             result[name] = json_number(result[name])
@@ -325,7 +327,7 @@ def save_invoice(ctx: RequestContext) -> Reply:
         ctx.state.insert(ctx.account, "InvoicePos", row)
     answer = {
         "invoice": copy.deepcopy(invoice),
-        "invoicePos": [answer_position(row) for row in positions_of(ctx, invoice["id"])],
+        "invoicePos": [answer_position(ctx, row) for row in positions_of(ctx, invoice["id"])],
         "vatdrop": "0",
     }
     return {"objects": answer}, 201

@@ -75,7 +75,7 @@ def save(ctx: RequestContext) -> Reply:
     return save_invoice(ctx)
 
 
-def _next_number(ctx: RequestContext, invoice_type: str) -> str:
+def next_invoice_number(ctx: RequestContext, invoice_type: str) -> str:
     pattern = re.compile(rf"^{re.escape(invoice_type)}-(\d+)$")
     used = [
         int(match.group(1))
@@ -87,7 +87,7 @@ def _next_number(ctx: RequestContext, invoice_type: str) -> str:
 
 @routes.get("/Invoice/Factory/getNextInvoiceNumber")
 def get_next_invoice_number(ctx: RequestContext) -> Reply:
-    return {"objects": _next_number(ctx, ctx.arg("invoiceType") or "RE")}, 200
+    return {"objects": next_invoice_number(ctx, ctx.arg("invoiceType") or "RE")}, 200
 
 
 def _has_address(invoice: Row) -> bool:
@@ -112,7 +112,7 @@ def send_by(ctx: RequestContext, object_id: str) -> Reply:
         if not _has_address(invoice):
             raise unprocessable("The invoice has no address and can not be sent.")
         if not invoice.get("invoiceNumber"):
-            invoice["invoiceNumber"] = _next_number(ctx, str(invoice.get("invoiceType") or "RE"))
+            invoice["invoiceNumber"] = next_invoice_number(ctx, str(invoice.get("invoiceType") or "RE"))
         invoice["status"] = "200"
     invoice["sendType"] = send_type
     invoice["sendDate"] = ctx.state.timestamp()
