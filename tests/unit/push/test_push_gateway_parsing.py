@@ -40,6 +40,25 @@ def test_draft_without_number_and_sums() -> None:
     )
 
 
+def test_cancellation_fields() -> None:
+    """api-facts §10: an SR points at what it cancels through `origin`; an order origin is no such link."""
+    sr = parse_invoice(
+        {
+            "id": "5000002",
+            "invoiceType": "SR",
+            "status": "1000",
+            "paidAmount": 0,
+            "origin": {"id": "5000001", "objectName": "Invoice"},
+            "enshrined": "2026-03-02T10:00:00+01:00",
+        }
+    )
+    assert (sr.invoice_type, sr.origin_invoice_id, sr.enshrined) == ("SR", "5000001", True)
+    from_order = parse_invoice({"id": "3", "status": "200", "origin": {"id": "8000001", "objectName": "Order"}})
+    assert (from_order.invoice_type, from_order.origin_invoice_id, from_order.enshrined) == ("RE", None, False)
+    plain = parse_invoice({"id": "4", "status": "200", "invoiceType": " re ", "enshrined": "0"})
+    assert (plain.invoice_type, plain.enshrined) == ("RE", False)
+
+
 def test_contact_values_are_strings_or_none() -> None:
     contact = parse_contact({"id": "1", "name": None, "surename": "Erika", "customerNumber": 1035, "vatNumber": ""})
     assert contact.customer_number == "1035"

@@ -113,7 +113,20 @@ def parse_invoice(row: Mapping[str, Any]) -> SdInvoice:
         contact_id=_ref_id(row.get("contact")),
         sum_gross=to_decimal(row.get("sumGross")) or Decimal(0),
         paid_amount=to_decimal(row.get("paidAmount")) or Decimal(0),
+        invoice_type=(to_str(row.get("invoiceType")) or "RE").strip().upper(),
+        origin_invoice_id=_origin_invoice(row.get("origin")),
+        enshrined=row.get("enshrined") not in (None, "", "0", 0, False),  # a timestamp when set
     )
+
+
+def _origin_invoice(origin: Any) -> str | None:
+    """`origin` is {id, objectName} of an Invoice or an Order (api-facts §9, CHANGELOG 1.4.0); only an
+    invoice origin says which document a cancellation (SR) cancels."""
+    if not isinstance(origin, Mapping):
+        return None
+    if to_str(origin.get("objectName")) not in (None, "Invoice"):
+        return None
+    return to_id(origin.get("id"))
 
 
 def parse_address(row: Mapping[str, Any]) -> SdAddress:

@@ -22,6 +22,14 @@ from sevbridge.domain.push.documents import (
     invoice_content_hash,
     invoice_document,
 )
+from sevbridge.domain.push.invoice_state import (
+    MarkerHits,
+    cancelled_message,
+    is_cancellation,
+    marker_hits,
+    may_be_cancelled,
+    status_word,
+)
 from sevbridge.domain.push.markers import document_marker
 from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
 from sevbridge.domain.push.payloads import cents, invoice_body
@@ -43,7 +51,6 @@ from sevbridge.domain.settings import TenantSettings
 
 SKIP_DRAFT = "draft: transferred when it leaves draft, or on manual request"
 SKIP_AUTO_OFF = "automatic transfer is off"
-STATUS_WORDS = {DRAFT: "a draft", OPEN: "open", PARTIALLY_PAID: "partially paid", PAID: "paid"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class DocumentSync:
         self._tenant_id = tenant_id
         self._settings = settings
         self._today = today
+        self._hits: MarkerHits | None = None  # the marker look-up of the current push, once made
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -145,6 +153,7 @@ class DocumentSync:
         skip_reason: Callable[[], str | None],
         manual: bool,
     ) -> PushOutcome:
+        self._hits = None
         row = self._rows.get(job.kind, job.source_id)
         # A newer version skipped earlier makes an automatic event stale too (a late "sent" must not
         # create what the platform has turned back into a draft); a manual request is explicit and is
@@ -158,6 +167,9 @@ class DocumentSync:
             # Never sent and no attempt in flight: nothing to look up in sevDesk (drafts are frequent).
             return self._skipped(job, row, version, reason)
         found, adopted = self._find_ours(job, row)
+        cancellation = self._cancellation_of(job, found)
+        if cancellation is not None:
+            return self._cancelled(job, found, row, cancellation, version)
         if found is not None:
             return self._follow(job, found, row, version=version, uncertain=uncertain, adopted=adopted)
         if reason is not None:
@@ -176,14 +188,37 @@ class DocumentSync:
         return PushOutcome(None, "skipped", reason)
 
     def _find_ours(self, job: Job, row: MappingRow | None) -> tuple[SdInvoice | None, bool]:
-        """(invoice, adopted): by our mapping, else by our marker in sevDesk (I8)."""
+        """(invoice, adopted): by our mapping, else by our marker in sevDesk (I8). A cancellation
+        document carries our marker too, but is never ours."""
         if row is not None and row.sevdesk_id:
             found = self._port.get_invoice(row.sevdesk_id)
-            if found is not None:
+            if found is not None and not is_cancellation(found):
                 return found, False
-        hits = [i for i in self._port.find_invoices_by_marker(job.marker) if i.marker == job.marker]
-        hits.sort(key=lambda i: (len(i.id), i.id))
-        return (hits[0], True) if hits else (None, False)
+        self._hits = marker_hits(self._port, job.marker)
+        found = self._hits.document
+        return (found, True) if found is not None else (None, False)
+
+    def _cancellation_of(self, job: Job, found: SdInvoice | None) -> SdInvoice | None:
+        """The cancellation document (SR) of our document, if it was cancelled in sevDesk. Looked up by
+        marker only when the marker search has not run yet and the status allows a cancellation."""
+        if found is None:
+            # Only a cancellation carries our marker (its original is not readable): ours, cancelled.
+            return self._hits.cancellations[0] if self._hits is not None and self._hits.cancellations else None
+        if self._hits is None:
+            if not may_be_cancelled(found):
+                return None
+            self._hits = marker_hits(self._port, job.marker)
+        return self._hits.cancellation_of(found.id)
+
+    def _cancelled(
+        self, job: Job, found: SdInvoice | None, row: MappingRow | None, cancellation: SdInvoice, version: datetime
+    ) -> PushOutcome:
+        """Ours, and cancelled in sevDesk: nothing is written or booked; the transfer says so."""
+        if found is None:
+            return PushOutcome(None, "skipped", cancelled_message(job.spec.label, None, cancellation))
+        state = self._state_for(job, found, row, version)
+        message = cancelled_message(self._label(job, found), found, cancellation)
+        return PushOutcome(found.id, "skipped", message, found.number, state.contact_sevdesk_id)
 
     def _check_number_free(self, job: Job, *, ours: SdInvoice | None = None) -> None:
         number = job.spec.number
@@ -243,7 +278,7 @@ class DocumentSync:
         if job.may_reset and job.target == DRAFT and invoice.status != DRAFT:
             if invoice.status != OPEN:
                 raise PushRefused(
-                    f"{self._label(job, invoice)} is already {_word(invoice.status)} in sevDesk; it can't be "
+                    f"{self._label(job, invoice)} is already {status_word(invoice)} in sevDesk; it can't be "
                     "reset to draft there. Cancel it in sevDesk (Stornieren) and send a new invoice."
                 )
             self._port.reset_to_draft(invoice.id)
@@ -265,7 +300,7 @@ class DocumentSync:
         invoice, state, more = self._advance(job, invoice, state)
         steps += more
         if job.target == OPEN and invoice.status in (PARTIALLY_PAID, PAID):
-            notes.append(f"already {_word(invoice.status)} in sevDesk")
+            notes.append(f"already {status_word(invoice)} in sevDesk")
         return self._followed(job, invoice, state, steps, notes, adopted=adopted)
 
     def _followed(
@@ -288,7 +323,7 @@ class DocumentSync:
         elif steps:
             action, message = "updated", f"{label} updated in sevDesk: {_sentence(steps)}"
         else:
-            action, message = "unchanged", f"{label} unchanged in sevDesk ({_word(invoice.status)})"
+            action, message = "unchanged", f"{label} unchanged in sevDesk ({status_word(invoice)})"
         if notes:
             message += " (" + "; ".join(notes) + ")"
         return PushOutcome(invoice.id, action, message, invoice.number, state.contact_sevdesk_id or invoice.contact_id)
@@ -396,17 +431,13 @@ class DocumentSync:
         return job.noun + (f" ({invoice.number})" if invoice.number else "")
 
     def _locked(self, job: Job, invoice: SdInvoice) -> str:
-        where = f"{self._label(job, invoice)} is already {_word(invoice.status)} in sevDesk"
+        where = f"{self._label(job, invoice)} is already {status_word(invoice)} in sevDesk"
         if job.kind == "invoice":
             return (
                 f"{where}; its content can't be changed there. Cancel it in sevDesk (Stornieren) and send "
                 "a new invoice."
             )
         return f"{where}; the changed project can't be applied to it. Edit or cancel it in sevDesk."
-
-
-def _word(status: int) -> str:
-    return STATUS_WORDS.get(status, f"in status {status}")
 
 
 def _number(invoice: SdInvoice) -> str:

@@ -73,6 +73,9 @@ class SdInvoice:
     contact_id: str | None
     sum_gross: Decimal
     paid_amount: Decimal
+    invoice_type: str = "RE"  # "SR": a cancellation document (invoice_state.py)
+    origin_invoice_id: str | None = None  # `origin` when it is an invoice: what an SR cancels
+    enshrined: bool = False  # locked in sevDesk: can only be cancelled, never changed
 
 
 @dataclass(frozen=True)
