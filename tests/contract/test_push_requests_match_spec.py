@@ -82,6 +82,8 @@ EXPECTED_SHAPES: frozenset[Shape] = frozenset(
         ("POST", "/ContactAddress", ""),
         ("PUT", "/ContactAddress/{id}", ""),
         ("POST", "/CommunicationWay", ""),
+        ("DELETE", "/CommunicationWay/{id}", ""),
+        ("DELETE", "/ContactAddress/{id}", ""),
         # invoices
         ("GET", "/Invoice", "customerIntenalNote&customerInternalNote"),
         ("GET", "/Invoice", "invoiceNumber"),
@@ -205,6 +207,9 @@ ORGANISATION_CHANGED = organisation(
     mobile="0171 5550100",
     billing_address={"street": "Neue Allee 9", "zip": "54321", "city": "Neustadt", "country": "AT"},
 )
+ORGANISATION_TRIMMED = ORGANISATION_CHANGED.model_copy(
+    update={"emails": ["buchhaltung@muster.example"], "mobile": None, "delivery_addresses": []}
+)
 PERSON = person()
 SENT_INVOICE = invoice(
     "inv-1",
@@ -240,6 +245,7 @@ PROJECT = project(
 SCENARIOS = (
     "organisation created",
     "organisation updated",
+    "organisation trimmed",
     "person created (uncertain, e-mail matching)",
     "invoice sent",
     "invoice paid",
@@ -261,6 +267,10 @@ def _run_scenarios(
     scenario(
         "organisation updated",  # PUT /Contact, billing address rewritten in place, one more e-mail
         lambda: service().push_contact(ORGANISATION_CHANGED, version=version(), uncertain=False),
+    )
+    scenario(
+        "organisation trimmed",  # what the platform removed goes: DELETE /CommunicationWay, /ContactAddress
+        lambda: service().push_contact(ORGANISATION_TRIMMED, version=version(), uncertain=False),
     )
     scenario(
         "person created (uncertain, e-mail matching)",  # custom field value and e-mail lookups first
@@ -299,6 +309,7 @@ def test_scenarios_did_what_they_claim(journey: Journey) -> None:
     assert actions == {
         "organisation created": ["created"],
         "organisation updated": ["updated"],
+        "organisation trimmed": ["updated"],
         "person created (uncertain, e-mail matching)": ["created"],
         "invoice sent": ["created"],
         "invoice paid": ["created"],
@@ -308,6 +319,8 @@ def test_scenarios_did_what_they_claim(journey: Journey) -> None:
     }
     assert list(journey.requests) == list(SCENARIOS)
     assert "payment booked" in journey.outcomes["invoice paid"][0].message
+    trimmed = journey.outcomes["organisation trimmed"][0].message
+    assert "email info@muster.example removed" in trimmed and "delivery address Lagerweg 2, Berlin removed" in trimmed
     assert journey.outcomes["sent invoice back to draft"][0].message.endswith("reset to draft")
 
 

@@ -58,6 +58,8 @@ class DynamoMappingStore:
                     "complete": row.complete,
                     "seen_version": row.seen_version.isoformat() if row.seen_version else None,
                     "seen_only": row.seen_only,
+                    "owned_addresses": _ids(row.owned_addresses),
+                    "owned_ways": _ids(row.owned_ways),
                 }
             ),
         )
@@ -80,4 +82,15 @@ def _to_row(values: dict[str, Any]) -> MappingRow:
         complete=bool(values.get("complete", True)),
         seen_version=datetime.fromisoformat(seen_version) if seen_version else None,
         seen_only=bool(values.get("seen_only", False)),  # rows written before it existed: real rows
+        owned_addresses=_tuple(values.get("owned_addresses")),
+        owned_ways=_tuple(values.get("owned_ways")),
     )
+
+
+def _ids(ids: tuple[str, ...] | None) -> list[str] | None:
+    # A list, not a string set: DynamoDB has no empty set, and "none owned" must differ from "unknown".
+    return None if ids is None else list(ids)
+
+
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(item) for item in value)

@@ -195,6 +195,24 @@ class _RejectionGuard:
     def put(self, path: str, json: Any = None, *, retry_unsafe: bool = True) -> Any:
         return self._guard(lambda: self._client.put(path, json=integer_ids(json), retry_unsafe=retry_unsafe))
 
+    def delete(self, path: str) -> bool:
+        """True when the object is gone: deleted now, or already (404, e.g. after a retried DELETE whose
+        first answer was lost). False when sevDesk refuses: 409, still in use (api-facts §2). Both are
+        answers about the object, not a rejected request, so the reference data stays cached."""
+        try:
+            self._client.delete(path)
+        except SevdeskNotFound:
+            return True
+        except SevdeskValidationError as exc:
+            if exc.status == 409:
+                return False
+            self._on_rejection()
+            raise
+        except SevdeskAuthError:
+            self._on_rejection()
+            raise
+        return True
+
     def current_user(self) -> SevUser:
         return self._guard(self._client.current_user)
 
@@ -378,17 +396,22 @@ class SevdeskGateway:
     def list_addresses(self, contact_id: str) -> list[SdAddress]:
         return [parse_address(r) for r in self._all("/ContactAddress", _owner("Contact", contact_id))]
 
-    def create_address(self, contact_id: str, fields: Mapping[str, object]) -> None:
-        self._client.post("/ContactAddress", json={"contact": _ref(contact_id, "Contact"), **fields})
+    def create_address(self, contact_id: str, fields: Mapping[str, object]) -> str:
+        # The answer carries the contact expanded (api-facts §10); the address's own id is what we keep.
+        answer = self._client.post("/ContactAddress", json={"contact": _ref(contact_id, "Contact"), **fields})
+        return _required_id(_single(answer, "address"), "address")
 
     def update_address(self, address_id: str, fields: Mapping[str, object]) -> None:
         self._client.put(f"/ContactAddress/{address_id}", json=dict(fields))
+
+    def delete_address(self, address_id: str) -> bool:
+        return self._client.delete(f"/ContactAddress/{address_id}")
 
     def list_communication_ways(self, contact_id: str) -> list[SdCommWay]:
         # Filter by contact only: combined with type/main some tenants answer empty (api-facts §4).
         return [parse_comm_way(r) for r in self._all("/CommunicationWay", _owner("Contact", contact_id))]
 
-    def create_communication_way(self, contact_id: str, type_: str, value: str, key_id: int, main: bool) -> None:
+    def create_communication_way(self, contact_id: str, type_: str, value: str, key_id: int, main: bool) -> str:
         body = {
             "contact": _ref(contact_id, "Contact"),
             "type": type_,
@@ -396,7 +419,11 @@ class SevdeskGateway:
             "key": {"id": key_id, "objectName": "CommunicationWayKey"},
             "main": main,
         }
-        self._client.post("/CommunicationWay", json=body)
+        answer = self._client.post("/CommunicationWay", json=body)
+        return _required_id(_single(answer, "communication way"), "communication way")
+
+    def delete_communication_way(self, way_id: str) -> bool:
+        return self._client.delete(f"/CommunicationWay/{way_id}")
 
     # invoices ------------------------------------------------------------------------------
     def get_invoice(self, invoice_id: str) -> SdInvoice | None:

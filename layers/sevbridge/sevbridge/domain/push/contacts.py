@@ -14,6 +14,9 @@ none. A create whose answer was lost is therefore found again by that number, ne
 A mapped contact whose content is unchanged since it was last fully applied (content hash in the
 mapping row) is only checked to still exist: one sevDesk call instead of reading back custom fields,
 addresses and communication ways for every document of a known customer.
+
+Under policy `update`, what the platform removed (an e-mail, phone, mobile, website, delivery address)
+is removed in sevDesk if sevbridge created it; what someone added there by hand stays (owned.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sevbridge.domain.push import normal
 from sevbridge.domain.push.documents import contact_content_hash
 from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
 from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
+from sevbridge.domain.push.owned import OwnedParts
 from sevbridge.domain.push.payloads import address_fields, contact_fields, new_contact_body
 from sevbridge.domain.push.ports import MappingRow, SdAddress, SdCommWay, SdContact, SdCustomField, SevdeskPort
 from sevbridge.domain.push.reference import Reference
@@ -113,11 +117,12 @@ class ContactSync:
         # Our own create whose follow-up steps (addresses…) were interrupted: finish it whatever the policy.
         unfinished = row is not None and row.sevdesk_id == found.id and not row.complete
         adopted = uncertain and not unfinished and (row is None or row.sevdesk_id != found.id)
+        owned = OwnedParts.for_contact(row, found.id, unfinished=unfinished)
         never = self._settings.contact_update_policy == "never"
         if never and not (unfinished or adopted):
             # Nothing written: the row keeps the content hash it had if it describes this contact.
             kept = row.content_hash if row is not None and row.sevdesk_id == found.id else None
-            self._remember(contact, found, row, version, number=found.customer_number, applied=kept)
+            self._remember(contact, found, row, version, number=found.customer_number, applied=kept, owned=owned)
             return ContactResult(
                 found.id,
                 "unchanged",
@@ -127,9 +132,10 @@ class ContactSync:
         # Adopted under "never": probably our own lost create, but it could be someone else's contact
         # with that customer number, so only what is missing is added; nothing is overwritten.
         additive = never and adopted
-        changes = self._bring_up_to_date(contact, found, additive=additive)
+        changes = self._bring_up_to_date(contact, found, additive=additive, owned=owned)
         number = contact.customer_number or found.customer_number
-        self._remember(contact, found, row, version, number=number, applied=None if additive else content)
+        applied = None if additive else content
+        self._remember(contact, found, row, version, number=number, applied=applied, owned=owned)
         action: Action
         if unfinished:
             action, message = (
@@ -192,9 +198,10 @@ class ContactSync:
         # A contact we just created has no custom fields, addresses or communication ways to read.
         self._fields[created.id] = []
         self._ensure_marker(created.id, self._marker(contact))
-        self._sync_addresses(contact, created.id, existing=[])
-        self._sync_comm_ways(contact, created.id, existing=[])
-        self._remember(contact, created, row, version, number=number, applied=content)
+        owned = OwnedParts()
+        self._sync_addresses(contact, created.id, existing=[], owned=owned)
+        self._sync_comm_ways(contact, created.id, existing=[], owned=owned)
+        self._remember(contact, created, row, version, number=number, applied=content, owned=owned)
         return ContactResult(
             created.id, "created", f"contact created in sevDesk ({created.id}) with customer number {number}", number
         )
@@ -228,15 +235,18 @@ class ContactSync:
         *,
         number: str | None,
         applied: str | None,
+        owned: OwnedParts,
     ) -> None:
         self._rows.put(
-            MappingRow(
-                "contact",
-                contact.source_id,
-                sevdesk_id=found.id,
-                version=newest(row, version),
-                number=number,
-                content_hash=applied,
+            owned.recorded(
+                MappingRow(
+                    "contact",
+                    contact.source_id,
+                    sevdesk_id=found.id,
+                    version=newest(row, version),
+                    number=number,
+                    content_hash=applied,
+                )
             )
         )
 
@@ -360,7 +370,9 @@ class ContactSync:
 
     # -- updating ------------------------------------------------------------------------------
 
-    def _bring_up_to_date(self, contact: Contact, current: SdContact, *, additive: bool = False) -> list[str]:
+    def _bring_up_to_date(
+        self, contact: Contact, current: SdContact, *, additive: bool = False, owned: OwnedParts
+    ) -> list[str]:
         self._check_countries(contact)  # a refusal must come before the first write
         changes: list[str] = []
         wanted = {} if additive else contact_fields(contact)
@@ -373,8 +385,8 @@ class ContactSync:
             self._port.update_contact(current.id, diff)
             changes.append("fields " + ", ".join(sorted(diff)))
         self._ensure_marker(current.id, self._marker(contact))
-        changes += self._sync_addresses(contact, current.id, additive=additive)
-        changes += self._sync_comm_ways(contact, current.id)
+        changes += self._sync_addresses(contact, current.id, additive=additive, owned=owned)
+        changes += self._sync_comm_ways(contact, current.id, owned=owned, remove=not additive)
         return changes
 
     def _check_countries(self, contact: Contact) -> None:
@@ -383,18 +395,27 @@ class ContactSync:
                 self._ref.country(address.country)
 
     def _sync_addresses(
-        self, contact: Contact, contact_id: str, *, additive: bool = False, existing: list[SdAddress] | None = None
+        self,
+        contact: Contact,
+        contact_id: str,
+        *,
+        owned: OwnedParts,
+        additive: bool = False,
+        existing: list[SdAddress] | None = None,
     ) -> list[str]:
         wanted: list[tuple[str, str, list[Address]]] = []
         if contact.billing_address is not None:
             wanted.append(("billing", self._ref.billing_category(), [contact.billing_address]))
-        if contact.delivery_addresses:
+        # Also when the platform sent none: delivery addresses of ours may have to go.
+        if contact.delivery_addresses or (owned.addresses and not additive) or owned.claim_existing:
             wanted.append(("delivery", self._ref.delivery_category(), list(contact.delivery_addresses)))
         if not wanted:
             return []
         if existing is None:
             existing = self._port.list_addresses(contact_id)
+        owned.claim_addresses(a.id for a in existing)
         changes: list[str] = []
+        current: list[str] = []  # ids that hold the platform's data after this sync
         for label, category, addresses in wanted:
             pool = [a for a in existing if a.category_id == category]
             if additive and pool:
@@ -402,18 +423,43 @@ class ContactSync:
             desired = [(a, self._ref.country(a.country)) for a in addresses]
             missing = [(a, c) for a, c in desired if not any(_same_address(e, a, c) for e in pool)]
             free = [e for e in pool if not any(_same_address(e, a, c) for a, c in desired)]
+            current += [e.id for e in pool if e not in free]
+            # The billing address is the contact's one invoice address: an outdated one is rewritten.
+            # Of the delivery addresses only ours are: one someone added in sevDesk is left alone.
+            reusable = free if label == "billing" else [e for e in free if owned.may_rewrite_address(e.id)]
             for address, country_id in missing:
                 fields = address_fields(address, country_id=country_id, category_id=category)
-                if free:  # rewrite an outdated address of this kind rather than piling up copies
-                    self._port.update_address(free.pop(0).id, fields)
+                if reusable:  # rewrite an outdated address of this kind rather than piling up copies
+                    target = reusable.pop(0)
+                    self._port.update_address(target.id, fields)
+                    current.append(target.id)
                     changes.append(f"{label} address updated")
                 else:
-                    self._port.create_address(contact_id, fields)
+                    created = self._port.create_address(contact_id, fields)
+                    owned.created_address(created)
+                    current.append(created)
                     changes.append(f"{label} address added")
+            if label == "delivery" and not additive:
+                changes += [self._remove_address(e, owned) for e in reusable if owned.owns_address(e.id)]
+        owned.settle_addresses(current)
         return changes
 
+    def _remove_address(self, address: SdAddress, owned: OwnedParts) -> str:
+        """A delivery address of ours the platform no longer has."""
+        owned.forget_address(address.id)  # gone, or refused: either way never tried again
+        where = ", ".join(p for p in (address.street, address.city) if p) or address.id
+        if self._port.delete_address(address.id):
+            return f"delivery address {where} removed"
+        return f"delivery address {where} kept: sevDesk refused to delete it (still in use)"
+
     def _sync_comm_ways(
-        self, contact: Contact, contact_id: str, *, existing: list[SdCommWay] | None = None
+        self,
+        contact: Contact,
+        contact_id: str,
+        *,
+        owned: OwnedParts,
+        remove: bool = True,
+        existing: list[SdCommWay] | None = None,
     ) -> list[str]:
         personal = contact.resolved_kind is ContactKind.PERSON
         key = KEY_PRIVATE if personal else KEY_WORK
@@ -424,28 +470,47 @@ class ContactSync:
             wanted.append(("MOBILE", contact.mobile, KEY_MOBILE))
         if contact.website:
             wanted.append(("WEB", contact.website, key))
-        if not wanted:
+        if not wanted and not (remove and owned.ways) and not owned.claim_existing:
             return []
+        listed = self._port.list_communication_ways(contact_id) if existing is None else existing
+        ways = [w for w in listed if w.contact_id in (None, contact_id)]
+        owned.claim_ways(w.id for w in ways)
+        keep = {_way_key(type_, value) for type_, value, _ in wanted}
+        changes: list[str] = []
+        if remove:
+            for way in [w for w in ways if owned.owns_way(w.id) and _way_key(w.type, w.value) not in keep]:
+                owned.forget_way(way.id)  # gone, or refused: either way never tried again
+                if self._port.delete_communication_way(way.id):
+                    ways.remove(way)
+                    changes.append(f"{way.type.lower()} {way.value} removed")
+                else:
+                    changes.append(f"{way.type.lower()} {way.value} kept: sevDesk refused to delete it (still in use)")
         have: dict[str, set[str]] = {}
         with_main: set[str] = set()
-        for way in self._port.list_communication_ways(contact_id) if existing is None else existing:
-            if way.contact_id not in (None, contact_id):
-                continue
+        for way in ways:
             have.setdefault(normal.comm_group(way.type), set()).add(normal.comm_value(way.type, way.value))
             if way.main:
                 with_main.add(way.type.upper())
-        changes: list[str] = []
+        current = [w.id for w in ways if _way_key(w.type, w.value) in keep]
         for type_, value, key_id in wanted:
             normalised = normal.comm_value(type_, value)
             pool = have.setdefault(normal.comm_group(type_), set())
             if not normalised or normalised in pool:
                 continue
             main = type_ not in with_main
-            self._port.create_communication_way(contact_id, type_, value, key_id, main)
+            created = self._port.create_communication_way(contact_id, type_, value, key_id, main)
+            owned.created_way(created)
+            current.append(created)
             with_main.add(type_)
             pool.add(normalised)
             changes.append(f"{type_.lower()} {value} added")
+        owned.settle_ways(current)
         return changes
+
+
+def _way_key(type_: str, value: str) -> tuple[str, str]:
+    """Phone, mobile and fax share one pool (normal.comm_group): a number moved from phone to mobile stays."""
+    return normal.comm_group(type_), normal.comm_value(type_, value)
 
 
 def _following(number: str) -> str | None:
