@@ -89,6 +89,14 @@ class ContactUpsertedEvent(_Event):
     data: ContactWithInvoices
 
 
+class ContactTransferRequestedEvent(_Event):
+    """The platform user transferred the contact on purpose: its current-year sent/paid invoices go
+    along whether or not automatic transfer is on (P3)."""
+
+    type: Literal[EventType.CONTACT_TRANSFER_REQUESTED]
+    data: ContactWithInvoices
+
+
 class InvoiceUpsertedEvent(_Event):
     type: Literal[EventType.INVOICE_UPSERTED]
     data: Invoice
@@ -105,7 +113,11 @@ class ProjectCompletedEvent(_Event):
 
 
 AnyEvent = Annotated[
-    ContactUpsertedEvent | InvoiceUpsertedEvent | InvoiceTransferRequestedEvent | ProjectCompletedEvent,
+    ContactUpsertedEvent
+    | ContactTransferRequestedEvent
+    | InvoiceUpsertedEvent
+    | InvoiceTransferRequestedEvent
+    | ProjectCompletedEvent,
     Field(discriminator="type"),
 ]
 

@@ -194,7 +194,7 @@ class EmbeddedInvoice(_InvoiceFields):
 
 
 class ContactWithInvoices(Contact):
-    """`contact.upserted` data: a contact, optionally with its invoices (P3)."""
+    """`contact.upserted` / `contact.transfer_requested` data: a contact, optionally with its invoices (P3)."""
 
     # At most 50: the event, its receipt and its transfers are written in one DynamoDB transaction.
     invoices: list[EmbeddedInvoice] = Field(default_factory=list, max_length=50)
@@ -266,6 +266,9 @@ class Project(_Strict):
 
 class EventType(StrEnum):
     CONTACT_UPSERTED = "contact.upserted"
+    # The platform user transferred the contact on purpose: its current-year sent/paid invoices go along
+    # whatever `auto_transfer` says (P3, design.md "a manual contact transfer").
+    CONTACT_TRANSFER_REQUESTED = "contact.transfer_requested"
     INVOICE_UPSERTED = "invoice.upserted"
     INVOICE_TRANSFER_REQUESTED = "invoice.transfer_requested"
     PROJECT_COMPLETED = "project.completed"
@@ -273,6 +276,7 @@ class EventType(StrEnum):
 
 DATA_MODEL_BY_TYPE: dict[EventType, type[BaseModel]] = {
     EventType.CONTACT_UPSERTED: ContactWithInvoices,
+    EventType.CONTACT_TRANSFER_REQUESTED: ContactWithInvoices,
     EventType.INVOICE_UPSERTED: Invoice,
     EventType.INVOICE_TRANSFER_REQUESTED: Invoice,
     EventType.PROJECT_COMPLETED: Project,

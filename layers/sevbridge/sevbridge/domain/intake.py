@@ -225,14 +225,17 @@ class Intake:
             return transfer.model_copy(update={"history": [HistoryEntry(at=now, status=status, note="accepted")]})
 
         if isinstance(data, ContactWithInvoices):
+            # A user's explicit "transfer this contact" (contact.transfer_requested) is manual, and so are
+            # the invoices it takes along: they go whatever auto_transfer says. With contact.upserted they
+            # are automatic transfers (auto_transfer and stale versions apply).
+            manual = envelope.type is EventType.CONTACT_TRANSFER_REQUESTED
             contact = data.contact()
-            transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=False)]
+            transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=manual)]
             selected, rejected = select_invoices_for_contact(data.full_invoices(), business_day(now))
             # P3: the selected invoices follow the contact, in the same FIFO group, so they go after it.
-            # They are automatic transfers (auto_transfer and stale versions apply), not manual requests.
-            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=False) for inv in selected]
+            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=manual) for inv in selected]
             transfers += [
-                make(TransferKind.INVOICE, inv.source_id, inv, manual=False, skipped=why) for inv, why in rejected
+                make(TransferKind.INVOICE, inv.source_id, inv, manual=manual, skipped=why) for inv, why in rejected
             ]
             return transfers
         if isinstance(data, Invoice):
