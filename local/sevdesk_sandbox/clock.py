@@ -73,4 +73,5 @@ def document_date_iso(value: Any) -> str:
 
 
 def dotted(day: date | datetime) -> str:
-    return day.strftime("%d.%m.%Y")
+    # Four-digit years on every platform (glibc's %Y gives "1" for the year 1).
+    return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
