@@ -29,8 +29,9 @@ from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attribut
 from local_stack.moto_fixes.guard import Patch
 
 SQS_LOCK = threading.RLock()
-# How often a long poll looks again; a send wakes it at once.
-POLL_SECONDS = 0.05
+# How often a long poll looks again (a send wakes it at once). moto waits only for *any* visible
+# message, which spins while a locked group is all there is.
+POLL_SECONDS = 0.1
 
 Result = TypeVar("Result")
 

@@ -1,8 +1,9 @@
 """The local stack's own AWS: a moto server started exactly the way `make run` starts it
 (`local_stack.aws.MotoService`, a ThreadedMotoServer in this process), reached over HTTP with boto3.
 
-These tests hold the local stack to guarantees AWS gives and sevbridge relies on. They do not use
-`mock_aws`: the server path (werkzeug threads, real concurrency) is where the local stack lives.
+These tests hold the local stack to guarantees AWS gives and sevbridge relies on. They run against
+the server (werkzeug threads, real concurrency: where the local stack lives); the deterministic ones
+also run under `mock_aws` (`@on_both`), which the rest of the suite uses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from local_stack.aws import FAKE_CREDENTIALS, MotoService
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 REGION = "eu-central-1"
+MOTO_SERVER, MOCK_AWS = "moto server", "mock_aws"
+on_both = pytest.mark.parametrize("endpoint", [MOTO_SERVER, MOCK_AWS], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +37,22 @@ def moto_url() -> Iterator[str]:
         service.stop()
 
 
-def client(moto_url: str, service: str) -> Any:
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """The moto server's URL; or None inside `mock_aws` when a test is marked `@on_both`."""
+    if getattr(request, "param", MOTO_SERVER) == MOTO_SERVER:
+        yield request.getfixturevalue("moto_url")
+        return
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield None
+
+
+def client(endpoint: str | None, service: str) -> Any:
     """A client of its own (one per thread in the concurrency tests)."""
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
-        endpoint_url=moto_url,
+        endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -46,14 +61,14 @@ def client(moto_url: str, service: str) -> Any:
 
 
 @pytest.fixture
-def dynamodb(moto_url: str) -> DynamoDBClient:
-    ddb: DynamoDBClient = client(moto_url, "dynamodb")
+def dynamodb(endpoint: str | None) -> DynamoDBClient:
+    ddb: DynamoDBClient = client(endpoint, "dynamodb")
     return ddb
 
 
 @pytest.fixture
-def sqs(moto_url: str) -> SQSClient:
-    queues: SQSClient = client(moto_url, "sqs")
+def sqs(endpoint: str | None) -> SQSClient:
+    queues: SQSClient = client(endpoint, "sqs")
     return queues
 
 

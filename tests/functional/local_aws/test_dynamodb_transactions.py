@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from tests.functional.local_aws.conftest import REGION, client, create_table
+from tests.functional.local_aws.conftest import REGION, client, create_table, on_both
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,7 +55,7 @@ def fill(table: str, count: int, *, pk: str = "T#p#filler") -> None:
         backend.put_item(table, {**key(pk, f"ITEM#{n:06d}"), "doc": {"S": "x" * 200}, "n": {"N": str(n)}})
 
 
-def test_a_failing_transaction_loses_no_write_made_meanwhile(moto_url: str, dynamodb: DynamoDBClient) -> None:
+def test_a_failing_transaction_loses_no_write_made_meanwhile(endpoint: str, dynamodb: DynamoDBClient) -> None:
     table = create_table(dynamodb)
     fill(table, 300)  # a table of some size: moto's copy-and-restore window grows with it
     dynamodb.put_item(TableName=table, Item=key("T#p#t", "EVENT#e-1"))
@@ -70,7 +70,7 @@ def test_a_failing_transaction_loses_no_write_made_meanwhile(moto_url: str, dyna
 
     def writer(number: int) -> None:
         # Like transfer workers: new rows and updates of an existing row, each acknowledged by DynamoDB.
-        ddb = client(moto_url, "dynamodb")
+        ddb = client(endpoint, "dynamodb")
         try:
             while not stop.is_set():
                 sk = f"TRANSFER#{number}-{increments[number]:05d}"
@@ -121,6 +121,7 @@ def test_a_failing_transaction_loses_no_write_made_meanwhile(moto_url: str, dyna
     assert "Item" not in replay, "a cancelled transaction left one of its own writes behind"
 
 
+@on_both
 def test_a_failed_transaction_leaves_none_of_its_writes_and_reports_each_reason(dynamodb: DynamoDBClient) -> None:
     table = create_table(dynamodb)
     dynamodb.put_item(TableName=table, Item={**key("a", "updated"), "v": {"N": "1"}})
@@ -156,6 +157,7 @@ def test_a_failed_transaction_leaves_none_of_its_writes_and_reports_each_reason(
     assert _all_items(dynamodb, table) == before
 
 
+@on_both
 def test_a_transaction_failing_validation_halfway_is_undone(dynamodb: DynamoDBClient) -> None:
     table = create_table(dynamodb)
     dynamodb.put_item(TableName=table, Item={**key("a", "text"), "v": {"S": "not a number"}})
@@ -215,6 +217,7 @@ def test_a_successful_transaction_applies_every_write(dynamodb: DynamoDBClient) 
     assert _all_items(dynamodb, table) == {"checked": "1", "new": "1", "updated": "2"}
 
 
+@on_both
 def test_a_transaction_does_not_slow_down_with_the_size_of_the_table(dynamodb: DynamoDBClient) -> None:
     tiny, large = create_table(dynamodb), create_table(dynamodb)
     fill(tiny, 10)

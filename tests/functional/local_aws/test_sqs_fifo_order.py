@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.functional.local_aws.conftest import client, create_fifo_queue
+from tests.functional.local_aws.conftest import client, create_fifo_queue, on_both
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -54,6 +54,7 @@ def release(sqs: SQSClient, queue: str, messages: list[Any], seconds: int = 0) -
 A = [f"a{n}" for n in range(1, 16)]
 
 
+@on_both
 def test_messages_that_come_back_after_their_visibility_timeout_are_delivered_first(sqs: SQSClient) -> None:
     # The issue's repro: a1…a15 in one group, receive 10, delete a1…a4, let the visibility pass.
     queue = create_fifo_queue(sqs)
@@ -68,6 +69,7 @@ def test_messages_that_come_back_after_their_visibility_timeout_are_delivered_fi
     assert bodies(receive(sqs, queue)) == A[4:14]
 
 
+@on_both
 def test_a_group_stays_locked_while_any_of_its_messages_is_in_flight(sqs: SQSClient) -> None:
     queue = create_fifo_queue(sqs)
     send(sqs, queue, "tenant-a", "a1", "a2", "a3", "a4")
@@ -98,6 +100,7 @@ def test_a_short_backoff_by_change_message_visibility_keeps_the_order(sqs: SQSCl
     assert bodies(receive(sqs, queue)) == ["a2", "a3", "a4"]
 
 
+@on_both
 def test_a_message_redriven_to_the_dlq_lets_the_rest_of_its_group_through_in_order(sqs: SQSClient) -> None:
     dlq = create_fifo_queue(sqs)
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -162,7 +165,7 @@ def test_random_receives_deletes_and_releases_never_break_a_groups_order(sqs: SQ
                 release(sqs, queue, [in_flight.pop(body) for body in chosen])
 
 
-def test_concurrent_consumers_never_hold_the_same_group_at_once(moto_url: str, sqs: SQSClient) -> None:
+def test_concurrent_consumers_never_hold_the_same_group_at_once(endpoint: str, sqs: SQSClient) -> None:
     """Several pollers on one queue (Lambda scales them): each group is processed by one at a time,
     in order."""
     queue = create_fifo_queue(sqs)
@@ -175,7 +178,7 @@ def test_concurrent_consumers_never_hold_the_same_group_at_once(moto_url: str, s
     lock = threading.Lock()
 
     def consumer(number: int) -> None:
-        own = client(moto_url, "sqs")
+        own = client(endpoint, "sqs")
         idle_since = time.monotonic()
         while time.monotonic() - idle_since < 1.0:
             messages = receive(own, queue, count=rng_count[number])
