@@ -257,3 +257,32 @@ def test_a_transaction_does_not_slow_down_with_the_size_of_the_table(dynamodb: D
 def _all_items(dynamodb: DynamoDBClient, table: str) -> dict[str, str]:
     items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
     return {item["sk"]["S"]: next(iter(item["v"].values())) for item in items}
+
+
+def test_a_failed_transaction_leaves_no_record_in_the_tables_stream(endpoint: str, dynamodb: DynamoDBClient) -> None:
+    table = create_table(dynamodb)
+    dynamodb.update_table(
+        TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    )
+    dynamodb.put_item(TableName=table, Item=key("a", "exists"))
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": key("a", "new")}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": key("a", "exists"),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    dynamodb.put_item(TableName=table, Item=key("a", "after"))
+
+    streams = client(endpoint, "dynamodbstreams")
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [r["dynamodb"]["Keys"]["sk"]["S"] for r in records] == ["exists", "after"]
