@@ -6,6 +6,8 @@ import os
 
 from moto.server import ThreadedMotoServer
 
+from local_stack import moto_fixes
+
 # moto accepts any credentials; fixed fake ones make sure a developer's real ones are never used.
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -20,6 +22,8 @@ class MotoService:
         self.url = ""
 
     def start(self) -> str:
+        # Before the first request: transactions and FIFO queues must keep AWS's guarantees.
+        moto_fixes.apply()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
