@@ -109,11 +109,22 @@ def _on_domain_error(exc: DomainError) -> Response[str]:
 
 @app.not_found
 def _on_not_found(exc: Exception) -> Response[str]:
-    return error_response(
-        HTTPStatus.NOT_FOUND,
-        "route_not_found",
-        f"no route {app.current_event.http_method} {app.current_event.path}",
-    )
+    # Neither the method nor the path is repeated: both are the caller's input.
+    allowed = allowed_methods(app.current_event.path)
+    if allowed:
+        return error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not support that method; the Allow header lists the ones it does",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route; see /v1/openapi.json")
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods of the routes whose path pattern matches, e.g. ["GET", "PUT"]."""
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list of routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
 
 
 @app.exception_handler(Exception)

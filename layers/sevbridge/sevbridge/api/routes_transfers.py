@@ -55,30 +55,23 @@ TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="T
 def post_events(tenant_id: TenantId) -> Response[str]:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
-    try:
-        raw = json.loads(router.current_event.body or "")
-    except RecursionError:
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "malformed_json",
-            "request body is nested too deeply",
-            [{"field": "body", "problem": "nested too deeply"}],
-        )
-    except json.JSONDecodeError as exc:
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "malformed_json",
-            f"request body is not valid JSON: {exc.msg}",
-            [{"field": "body", "problem": f"not valid JSON at position {exc.pos}"}],
-        )
-    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
-    if batch and set(raw) != {"events"}:
-        extra = sorted(set(raw) - {"events"})
+    text = router.current_event.body
+    if not text:
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_input",
-            f"unknown fields next to events: {extra}",
-            [{"field": name, "problem": "is not a known field"} for name in extra],
+            'request body is required: one event, or {"events": [...]}',
+            [{"field": "body", "problem": "is required", "type": "missing"}],
+        )
+    raw = json.loads(text)  # the gate has checked that the body is JSON (api/request_body.py)
+    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
+    if batch and set(raw) != {"events"}:
+        extra = set(raw) - {"events"}
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            f'a batch holds only "events"; it has {len(extra)} other field(s)',
+            [{"field": name, "problem": "is not a known field", "type": "extra_forbidden"} for name in sorted(extra)],
         )
     events: Any = raw["events"] if batch else [raw]
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:

@@ -116,7 +116,7 @@ class ConnectionService:
         connection = self.store.get(platform_id, tenant_id)
         if connection is None:
             # The same answer whether the tenant is missing or belongs to another platform.
-            raise NotFound(f"tenant '{tenant_id}' has no connection")
+            raise NotFound("this tenant has no connection")
         return connection
 
     def put(
