@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from sevbridge import __version__
 from sevbridge.api import routes_connections, routes_transfers
 from sevbridge.api.auth import gate
-from sevbridge.api.errors import domain_error_response, error_response, validation_response
+from sevbridge.api.errors import ApiError, domain_error_response, error_response, validation_response
+from sevbridge.api.responses import complete_operations
 from sevbridge.api.schemas_transfers import EventsRequestDoc
 from sevbridge.api.swagger import swagger_page
 from sevbridge.common.observability import logger
@@ -53,6 +54,7 @@ def openapi_document() -> str:
         )
     )
     _document_events_body(document)
+    complete_operations(document)
     return json.dumps(document)
 
 
@@ -105,6 +107,11 @@ def _on_too_deep(exc: RecursionError) -> Response[str]:
 @app.exception_handler(DomainError)
 def _on_domain_error(exc: DomainError) -> Response[str]:
     return domain_error_response(exc)
+
+
+@app.exception_handler(ApiError)
+def _on_api_error(exc: ApiError) -> Response[str]:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
 
 
 @app.not_found

@@ -37,6 +37,17 @@ _LOCATIONS = frozenset({"body", "path", "query", "header", "Content-Type", "Auth
 UNNAMED = "*"
 
 
+class ApiError(Exception):
+    """Raised by routes for an error answer that is not a domain error (the app maps it with
+    `error_response`); routes never return error responses, so their return type stays their success."""
+
+    def __init__(
+        self, status: HTTPStatus | int, code: str, message: str, details: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, list(details)
+
+
 def error_response(
     status: HTTPStatus | int,
     code: str,
@@ -55,7 +66,7 @@ def error_response(
     return Response(
         status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
-        body=redact(body.model_dump_json()),
+        body=redact(body.model_dump_json(exclude_none=True)),
         headers=out,
     )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sevbridge.api.schemas import ErrorBody
 from sevbridge.domain.events import (
     ContactWithInvoices,
     EventType,
@@ -29,7 +30,7 @@ class EventResultBody(BaseModel):
     event_id: str | None
     status: Literal["accepted", "rejected", "conflict"]
     transfers: list[TransferSummary] = Field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: ErrorBody | None = Field(default=None, description="Why the event was rejected; null when accepted")
 
 
 class EventsAccepted(BaseModel):
