@@ -240,3 +240,9 @@ def test_wrong_method_on_a_known_path_is_405_with_allow(api: HandlerApiClient) -
     unknown = api.get(f"/v1/tenants/{CANARY}/nothing-here")
     assert unknown.status == 404
     assert CANARY not in unknown.body
+
+
+def test_allow_names_the_methods_of_the_most_specific_path(api: HandlerApiClient) -> None:
+    result = api.request("GET", f"/v1/tenants/{TENANT}/transfers/retry")  # not GET …/transfers/{transfer_id}
+    assert result.status == 405
+    assert result.headers["Allow"] == "POST"

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
-from sevbridge.api.params import TenantId
+from sevbridge.api.params import OffboardedTenantId, TenantId
 from sevbridge.api.responses import link, ok
 from sevbridge.api.schemas import (
     ConnectionPut,
@@ -25,6 +25,7 @@ CONNECTED_LINKS = {
     "TestConnection": link("test_connection", "Test the stored token", tenant_id=SAME_TENANT),
     "PostEvents": link("post_events", "Send events for this tenant", tenant_id=SAME_TENANT),
     "ListTransfers": link("list_transfers", "List this tenant's transfers", tenant_id=SAME_TENANT),
+    "RetryFailedTransfers": link("retry_failed_transfers", "Send failed transfers again", tenant_id=SAME_TENANT),
     "DeleteTenant": link("delete_tenant", "Offboard the tenant", tenant_id=SAME_TENANT),
 }
 
@@ -115,7 +116,7 @@ def test_connection(tenant_id: TenantId) -> ConnectionTestResult:
     tags=["connections"],
     responses=ok(200, "Deleted", TenantDeleted),
 )
-def delete_tenant(tenant_id: TenantId) -> TenantDeleted:
+def delete_tenant(tenant_id: OffboardedTenantId) -> TenantDeleted:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
     deleted = wiring.connection_service().offboard(platform.platform_id, tenant_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
 from sevbridge.api.errors import ApiError, safe_details
-from sevbridge.api.params import TenantId
+from sevbridge.api.params import IsoDateTime, TenantId
 from sevbridge.api.responses import link, ok
 from sevbridge.api.schemas_transfers import (
     EventResultBody,
@@ -193,8 +192,8 @@ def list_transfers(
     source_id: Annotated[
         str | None, Query(max_length=128, description="Only the transfers of this platform document id")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601 with offset)")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601 with offset)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before (ISO 8601 with offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Transfers per page (1–200)")] = 50,
     cursor: Annotated[
         str | None,

@@ -11,6 +11,10 @@ from sevbridge.domain.connection import TOKEN_PATTERN, Connection, ConnectionSta
 from sevbridge.domain.connections import Reason
 from sevbridge.domain.settings import TenantSettings
 
+# Shape only: no sevDesk account has this token (the test suite's sandbox creates one that does, so
+# tools that send the document's examples reach the success paths).
+EXAMPLE_TOKEN = "e0e0e0e0a1a1a1a1b2b2b2b2c3c3c3c3"
+
 
 class ErrorDetail(BaseModel):
     """One problem. `field` is a path of documented names and list indexes (e.g. `settings.unit_mapping.*`,
@@ -46,7 +50,7 @@ class ConnectionPut(BaseModel):
     sevdesk_token: SecretStr | None = Field(
         default=None,
         description="The sevDesk API token of an administrator user: 32 hexadecimal characters.",
-        json_schema_extra={"format": "password", "pattern": "^[0-9a-fA-F]{32}$"},
+        json_schema_extra={"format": "password", "pattern": "^[0-9a-fA-F]{32}$", "examples": [EXAMPLE_TOKEN]},
     )
     settings: TenantSettings | None = Field(default=None, description="Only the fields you send are changed.")
 
