@@ -96,3 +96,12 @@ def test_the_documented_examples_are_accepted() -> None:
         value = example["value"]
         for event in value.get("events", [value]):
             parse_event(event)  # raises InvalidInput if the example drifted from the models
+
+
+def test_api_gateways_own_429_carries_retry_after_like_the_document_says() -> None:
+    from local_stack.template import load_template
+
+    template = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
+    throttled = template["Resources"]["SevbridgeApi"]["Properties"]["GatewayResponses"]["THROTTLED"]
+    assert throttled["StatusCode"] == 429
+    assert throttled["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
