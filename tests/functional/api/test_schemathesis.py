@@ -56,6 +56,7 @@ MUST_SUCCEED = {
 
 
 def run_schemathesis(url: str, api_key: str, report: Path) -> subprocess.CompletedProcess[str]:
+    """Runs in the report's folder: schemathesis keeps a cache in its working directory."""
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         f"--config-file={CONFIG}",
@@ -73,7 +74,7 @@ def run_schemathesis(url: str, api_key: str, report: Path) -> subprocess.Complet
     command += [f"--seed={SEED}"] if SECONDS else ["--generation-deterministic"]
     if SECONDS:
         command.append(f"--max-time={SECONDS}")
-    return subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, cwd=report.parent)
 
 
 def read_report(path: Path) -> tuple[list[str], Counter[tuple[str, int]]]:
