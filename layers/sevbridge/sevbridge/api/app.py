@@ -166,7 +166,7 @@ def _on_unexpected(exc: Exception) -> Response[str]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Entry point of the api function: the gate (size, auth) first, then the resolver."""
+    """Entry point of the api function: the gate (size, auth, body rule), the 405 check, then the resolver."""
     platform, early_answer = gate(event)
     if early_answer is not None:
         return early_answer
