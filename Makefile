@@ -9,7 +9,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 
 .PHONY: lock dev run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
-        openapi bench pr clean deploy
+        openapi fuzz client bench pr clean deploy
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ build: $(STAMP)  ## sam build; the Lambda runtime is python3.12, so put that int
 
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
 	$(BIN)/python -m sevbridge.api.openapi_export docs/openapi.json
+
+fuzz: $(STAMP)  ## long schemathesis run on the real api handler: make fuzz [FUZZ_SECONDS=300] [FUZZ_SEED=n]
+	SEVBRIDGE_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) SEVBRIDGE_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
+	  SEVBRIDGE_FUZZ_SEED=$(or $(FUZZ_SEED),20261201) $(BIN)/pytest tests/functional/api/test_schemathesis.py -s -q
 
 bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m benchmarks.run

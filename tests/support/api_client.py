@@ -34,12 +34,16 @@ class HandlerApiClient:
         path: str,
         *,
         json_body: Any = None,
-        raw_body: str | None = None,
+        raw_body: str | bytes | None = None,
         key: str | None = None,
         headers: dict[str, str] | None = None,
-        query: dict[str, str] | None = None,
+        query: dict[str, str] | list[tuple[str, str]] | None = None,
+        content_type: str | None = "application/json",
     ) -> ApiResult:
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        """`content_type=None` sends no Content-Type header; bytes that are not UTF-8 arrive
+        base64-encoded, as the local gateway sends them."""
+        all_headers = {"Content-Type": content_type} if content_type is not None else {}
+        all_headers.update(headers or {})
         api_key = key if key is not None else self.api_key
         if api_key:
             all_headers.setdefault("Authorization", f"Bearer {api_key}")
@@ -53,6 +57,8 @@ class HandlerApiClient:
         )
         result = self._handler(event, context)
         headers_out = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        # The REST resolver answers with multiValueHeaders; API Gateway merges both maps.
+        headers_out.update({k: ", ".join(map(str, v)) for k, v in (result.get("multiValueHeaders") or {}).items()})
         return ApiResult(status=result["statusCode"], headers=headers_out, body=result.get("body") or "")
 
     def get(self, path: str, **kw: Any) -> ApiResult:

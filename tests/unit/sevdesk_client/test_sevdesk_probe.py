@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sevbridge.adapters.sevdesk import ErrorBrake, HttpSevdeskProbe
+from sevbridge.adapters.sevdesk import HttpSevdeskProbe
+from sevbridge.adapters.sevdesk.probe_guard import ProbeGuard
 from sevbridge.domain.connection import SevdeskIdentity
 from sevbridge.domain.ports import SevdeskProbe
-from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskServerError
+from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskServerError
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk, ok, sevdesk_error
 
 pytestmark = pytest.mark.unit
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def probe(http: httpx.Client, sleeps: list[float]) -> HttpSevdeskProbe:
-    return HttpSevdeskProbe(BASE_URL, http=http, brake=ErrorBrake(), sleep=sleeps.append)
+    return HttpSevdeskProbe(BASE_URL, http=http, guard=ProbeGuard(), sleep=sleeps.append)
 
 
 def test_probe_satisfies_the_port(probe: HttpSevdeskProbe) -> None:
@@ -64,3 +65,23 @@ def test_probe_retries_little(probe: HttpSevdeskProbe, fake: FakeSevdesk, sleeps
         probe.identify(TOKEN, tenant_key="t")
     assert len(fake.requests) == 2  # a platform is waiting on this call
     assert all(s <= 2.0 for s in sleeps)
+
+
+def test_a_rejected_token_is_answered_from_memory(probe: HttpSevdeskProbe, fake: FakeSevdesk) -> None:
+    fake.always(sevdesk_error(401, "Authentication required"))
+    for _ in range(5):
+        with pytest.raises(SevdeskAuthError):
+            probe.identify(TOKEN, tenant_key="p#t")
+    assert len(fake.requests) == 1  # a client looping on the same wrong token costs sevDesk one request
+
+
+def test_token_tests_do_not_touch_the_workers_brake(probe: HttpSevdeskProbe, fake: FakeSevdesk) -> None:
+    from sevbridge.adapters.sevdesk.brake import default_brake
+
+    default_brake.reset()
+    fake.always(sevdesk_error(503))
+    for _ in range(6):
+        with pytest.raises(SevdeskError):
+            probe.identify(TOKEN, tenant_key="p#t")
+    assert default_brake.resume_in("p#t") == 0  # the stored token's brake in the workers is not engaged
+    assert probe.guard.upstream_brake.resume_in("p#t") > 0  # but token tests pause

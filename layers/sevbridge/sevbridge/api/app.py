@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from sevbridge import __version__
 from sevbridge.api import routes_connections, routes_transfers
 from sevbridge.api.auth import gate
-from sevbridge.api.errors import domain_error_response, error_response, validation_response
-from sevbridge.api.schemas_transfers import EventsRequestDoc
+from sevbridge.api.errors import ApiError, as_proxy, domain_error_response, error_response, validation_response
+from sevbridge.api.responses import complete_operations
+from sevbridge.api.schemas_transfers import EVENT_EXAMPLE, EventsRequestDoc
 from sevbridge.api.swagger import swagger_page
 from sevbridge.common.observability import logger
 from sevbridge.domain.errors import DomainError
@@ -53,6 +54,7 @@ def openapi_document() -> str:
         )
     )
     _document_events_body(document)
+    complete_operations(document)
     return json.dumps(document)
 
 
@@ -65,7 +67,15 @@ def _document_events_body(document: dict[str, Any]) -> None:
     operation = document["paths"]["/v1/tenants/{tenant_id}/events"]["post"]
     operation["requestBody"] = {
         "required": True,
-        "content": {"application/json": {"schema": schema["properties"]["body"]}},
+        "content": {
+            "application/json": {
+                "schema": schema["properties"]["body"],
+                "examples": {
+                    "invoice": {"summary": "A sent invoice", "value": EVENT_EXAMPLE},
+                    "batch": {"summary": "A batch of one", "value": {"events": [EVENT_EXAMPLE]}},
+                },
+            }
+        },
     }
 
 
@@ -107,13 +117,45 @@ def _on_domain_error(exc: DomainError) -> Response[str]:
     return domain_error_response(exc)
 
 
+@app.exception_handler(ApiError)
+def _on_api_error(exc: ApiError) -> Response[str]:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
 @app.not_found
 def _on_not_found(exc: Exception) -> Response[str]:
+    # Neither the method nor the path is repeated: both are the caller's input.
+    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route; see /v1/openapi.json")
+
+
+def method_not_allowed(event: dict[str, Any]) -> Response[str] | None:
+    """405 with Allow when the path is known but not with this method. Checked before routing, because
+    Powertools would route GET …/transfers/retry to GET …/transfers/{transfer_id} (and answer 422)."""
+    allowed = allowed_methods(str(event.get("path") or ""))
+    if not allowed or str(event.get("httpMethod") or "").upper() in allowed:
+        return None
     return error_response(
-        HTTPStatus.NOT_FOUND,
-        "route_not_found",
-        f"no route {app.current_event.http_method} {app.current_event.path}",
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not support that method; the Allow header lists the ones it does",
+        headers={"Allow": ", ".join(allowed)},
     )
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods of the routes whose path pattern matches, e.g. ["GET", "PUT"]. Where several patterns
+    match, the most specific one counts, as for a reader of the document: `/transfers/retry` is not
+    `/transfers/{transfer_id}`."""
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list of routes
+    matching = [route for route in routes if route.rule.match(path)]
+    if not matching:
+        return []
+    fixed = max(_fixed_segments(route.path) for route in matching)
+    return sorted({route.method for route in matching if _fixed_segments(route.path) == fixed})
+
+
+def _fixed_segments(template: str) -> int:
+    return sum(1 for segment in template.split("/") if segment and not segment.startswith("<"))
 
 
 @app.exception_handler(Exception)
@@ -124,10 +166,13 @@ def _on_unexpected(exc: Exception) -> Response[str]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Entry point of the api function: the gate (size, auth) first, then the resolver."""
+    """Entry point of the api function: the gate (size, auth, body rule), the 405 check, then the resolver."""
     platform, early_answer = gate(event)
     if early_answer is not None:
         return early_answer
+    wrong_method = method_not_allowed(event)
+    if wrong_method is not None:
+        return as_proxy(wrong_method)
     if platform is not None:
         app.append_context(platform=platform)
     return app.resolve(event, context)

@@ -1,17 +1,23 @@
 """Every error leaves the API as {"error": {"code", "message", "details"}} with the right status.
 
-Domain exceptions map to statuses by type, in one place. Validation errors name each field and
-problem but never echo the input (it may be a token)."""
+Domain exceptions map to statuses by type, in one place. An error body never carries the caller's input
+(it may be a token): `details[].field` is a path of documented field names and list indexes only — a
+key the caller made up (an unknown field, a key of a free-form map) shows as `*` —, problems come from
+the schema, never from the value, and as a last line of defence anything secret-shaped is masked."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import json
+import math
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from sevbridge.api.schemas import ErrorBody, ErrorResponse
+from sevbridge.common.observability import redact
 from sevbridge.domain import errors as domain
 from sevbridge.domain.validation import problem_of
 
@@ -21,33 +27,99 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], HTTPStatus] = {
     domain.Conflict: HTTPStatus.CONFLICT,
     domain.Unauthenticated: HTTPStatus.UNAUTHORIZED,
     domain.ConnectionRejected: HTTPStatus.UNPROCESSABLE_ENTITY,
+    domain.RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
     domain.UpstreamUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     domain.TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
+# Where a problem is, before any field name: parameters and headers, the body as a whole.
+_LOCATIONS = frozenset({"body", "path", "query", "header", "Content-Type", "Authorization", "*", ""})
+UNNAMED = "*"
+
+
+class ApiError(Exception):
+    """Raised by routes for an error answer that is not a domain error (the app maps it with
+    `error_response`); routes never return error responses, so their return type stays their success."""
+
+    def __init__(
+        self, status: HTTPStatus | int, code: str, message: str, details: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, list(details)
+
 
 def error_response(
-    status: HTTPStatus | int, code: str, message: str, details: Sequence[dict[str, Any]] = ()
+    status: HTTPStatus | int,
+    code: str,
+    message: str,
+    details: Sequence[dict[str, Any]] = (),
+    *,
+    retry_after: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=list(details)))
-    headers: dict[str, str | list[str]] = {}
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=safe_details(details)))
+    out: dict[str, str | list[str]] = dict(headers or {})
     if status == HTTPStatus.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Bearer realm="sevbridge"'
+        out["WWW-Authenticate"] = 'Bearer realm="sevbridge"'
+    if retry_after is not None:
+        out["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return Response(
         status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump_json(),
-        headers=headers,
+        body=redact(body.model_dump_json(exclude_none=True)),
+        headers=out,
     )
 
 
 def domain_error_response(exc: domain.DomainError) -> Response[str]:
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), HTTPStatus.UNPROCESSABLE_ENTITY)
-    return error_response(status, exc.code, exc.message, exc.details)
+    return error_response(status, exc.code, exc.message, exc.details, retry_after=exc.retry_after)
+
+
+def safe_details(details: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**d, "field": safe_field(d["field"])} if isinstance(d.get("field"), str) else d for d in details]
+
+
+def safe_field(path: str) -> str:
+    """`settings.unit_mapping.h` → `settings.unit_mapping.*`: only names the API documents survive."""
+    return ".".join(_safe_part(part) for part in path.split("."))
+
+
+def _safe_part(part: str | int) -> str:
+    if isinstance(part, int) or part.isdigit() or part in _known_names():
+        return str(part)
+    return UNNAMED
+
+
+@functools.cache
+def _known_names() -> frozenset[str]:
+    """Every property and parameter name of the OpenAPI document: the API's own vocabulary, so routes
+    added later need no list of their own."""
+    from sevbridge.api.app import openapi_document
+
+    document = json.loads(openapi_document())
+    names: set[str] = set(_LOCATIONS)
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(properties)
+            if node.get("in") in {"path", "query", "header"} and isinstance(node.get("name"), str):
+                names.add(node["name"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(document)
+    return frozenset(names)
 
 
 def _field_path(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc]
+    # Each part is checked on its own, before joining: a key sent by the caller may contain dots.
+    parts = [_safe_part(p if isinstance(p, int) else str(p)) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header"}:
         where, parts = parts[0], parts[1:]
         if where != "body" or not parts:
@@ -62,7 +134,7 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
         problem = problem_of(err)
         field = "body" if err_type == "json_invalid" else _field_path(err.get("loc", ()))
         details.append({"field": field, "problem": problem, "type": err_type})
-    return details
+    return safe_details(details)
 
 
 def validation_response(errors: Sequence[Any]) -> Response[str]:

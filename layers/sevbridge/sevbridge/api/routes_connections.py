@@ -2,54 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
-from sevbridge.api.params import TenantId
+from sevbridge.api.params import OffboardedTenantId, TenantId
+from sevbridge.api.responses import link, ok
 from sevbridge.api.schemas import (
     ConnectionPut,
     ConnectionPutResult,
     ConnectionTestResult,
     ConnectionView,
-    ErrorResponse,
     TenantDeleted,
 )
 from sevbridge.common.observability import logger
 
 router = Router()
-
-ERRORS: dict[int, Any] = {
-    401: {
-        "description": "Missing or unknown platform API key",
-        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
-    },
-    404: {
-        "description": "No such tenant for this platform",
-        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
-    },
-    422: {
-        "description": "Invalid input, or sevDesk rejected the token",
-        "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}},
-    },
+SAME_TENANT = "$request.path.tenant_id"
+CONNECTED_LINKS = {
+    "GetConnection": link("get_connection", "Read the connection back", tenant_id=SAME_TENANT),
+    "TestConnection": link("test_connection", "Test the stored token", tenant_id=SAME_TENANT),
+    "PostEvents": link("post_events", "Send events for this tenant", tenant_id=SAME_TENANT),
+    "ListTransfers": link("list_transfers", "List this tenant's transfers", tenant_id=SAME_TENANT),
+    "RetryFailedTransfers": link("retry_failed_transfers", "Send failed transfers again", tenant_id=SAME_TENANT),
+    "DeleteTenant": link("delete_tenant", "Offboard the tenant", tenant_id=SAME_TENANT),
 }
 
 
 @router.put(
     "/v1/tenants/<tenant_id>/connection",
+    operation_id="put_connection",
     summary="Store or rotate a tenant's sevDesk token and settings",
     description="Tests the token against sevDesk first; nothing is stored if sevDesk rejects it. "
     "Answers 201 when the connection was created, 200 when it was updated.",
     tags=["connections"],
-    responses={
-        200: {"description": "Updated"},
-        201: {"description": "Created"},
-        **ERRORS,
-        503: {"description": "sevDesk unreachable; nothing stored"},
-    },
+    responses=ok(200, "Updated", ConnectionPutResult, links=CONNECTED_LINKS)
+    | ok(
+        201,
+        "Created",
+        ConnectionPutResult,
+        links=CONNECTED_LINKS,
+        errors={
+            422: "Invalid input, or sevDesk rejected the token (`connection_rejected`, reason in details)",
+            429: "Too many tokens sevDesk rejected for this tenant or platform lately "
+            "(`rate_limited`); wait `Retry-After` seconds",
+            503: "sevDesk unreachable or failing (`sevdesk_unavailable`); nothing was stored",
+        },
+    ),
 )
 def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[ConnectionPutResult]:
     platform = current_platform(router)
@@ -71,9 +71,10 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
 
 @router.get(
     "/v1/tenants/<tenant_id>/connection",
+    operation_id="get_connection",
     summary="Status, token fingerprint, settings, last sync and health of a tenant's connection",
     tags=["connections"],
-    responses=ERRORS,
+    responses=ok(200, "The connection", ConnectionView),
 )
 def get_connection(tenant_id: TenantId) -> ConnectionView:
     platform = current_platform(router)
@@ -86,7 +87,13 @@ def get_connection(tenant_id: TenantId) -> ConnectionView:
     description="Reports the bookkeeping system version and the sevDesk user, or a precise reason. "
     "A rejected token flips the connection to `reconnect_required`.",
     tags=["connections"],
-    responses=ERRORS,
+    operation_id="test_connection",
+    responses=ok(
+        200,
+        "The outcome: `ok`, or a `reason` (the token was tested; a rejected one flips the connection)",
+        ConnectionTestResult,
+        errors={429: "Too many tokens sevDesk rejected lately (`rate_limited`); wait `Retry-After` seconds"},
+    ),
 )
 def test_connection(tenant_id: TenantId) -> ConnectionTestResult:
     platform = current_platform(router)
@@ -104,11 +111,12 @@ def test_connection(tenant_id: TenantId) -> ConnectionTestResult:
 
 @router.delete(
     "/v1/tenants/<tenant_id>",
+    operation_id="delete_tenant",
     summary="Offboard a tenant: delete its token and all its data (C5)",
     tags=["connections"],
-    responses=ERRORS,
+    responses=ok(200, "Deleted", TenantDeleted),
 )
-def delete_tenant(tenant_id: TenantId) -> TenantDeleted:
+def delete_tenant(tenant_id: OffboardedTenantId) -> TenantDeleted:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
     deleted = wiring.connection_service().offboard(platform.platform_id, tenant_id)

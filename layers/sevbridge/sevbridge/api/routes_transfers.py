@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -13,8 +12,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
-from sevbridge.api.errors import error_response
-from sevbridge.api.params import TenantId
+from sevbridge.api.errors import ApiError, safe_details
+from sevbridge.api.params import IsoDateTime, TenantId
+from sevbridge.api.responses import link, ok
 from sevbridge.api.schemas_transfers import (
     EventResultBody,
     EventsAccepted,
@@ -25,64 +25,74 @@ from sevbridge.api.schemas_transfers import (
 )
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.errors import Conflict
-from sevbridge.domain.intake import MAX_BATCH
+from sevbridge.domain.intake import MAX_BATCH, EventResult
 from sevbridge.domain.intake_models import TransferQuery
 from sevbridge.domain.ledger import TransferKind, TransferStatus
 
 router = Router()
+SAME_TENANT = "$request.path.tenant_id"
 EVENTS_PATH = "/v1/tenants/<tenant_id>/events"
 TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="Transfer id")]
 
 
 @router.post(
     EVENTS_PATH,
+    operation_id="post_events",
     summary="Send one event or a batch of up to 100 (contact, invoice, project events)",
     description="Answers 202 with a transfer id per document. The event id makes delivery idempotent: "
     "the same id and body get the same answer, the same id with another body gets 409. In a batch, valid "
-    "events are accepted and invalid ones reported one by one.",
+    "events are accepted and invalid ones reported one by one (202 while at least one was accepted; when "
+    "none was, 422 — or 409 if every one reused an id — with each problem under `events.<index>`).",
     tags=["events"],
-    responses={
-        202: {"description": "Accepted (see per-event results)"},
-        401: {"description": "Missing or unknown platform API key"},
-        413: {"description": "Body larger than MAX_BODY_BYTES"},
-        503: {"description": "Recorded but not queued: send the same events again (same ids)"},
-        400: {"description": "Malformed JSON"},
-        404: {"description": "No such tenant"},
-        409: {"description": "Event id reused / integration disabled"},
-        422: {"description": "Invalid event(s)"},
-    },
+    responses=ok(
+        202,
+        "Accepted (see per-event results)",
+        EventsAccepted,
+        links={
+            "GetTransfer": link(
+                "get_transfer",
+                "The first document's transfer",
+                tenant_id=SAME_TENANT,
+                transfer_id="$response.body#/results/0/transfers/0/transfer_id",
+            ),
+            "RetryTransfer": link(
+                "retry_transfer",
+                "Send the first document again once it has failed",
+                tenant_id=SAME_TENANT,
+                transfer_id="$response.body#/results/0/transfers/0/transfer_id",
+            ),
+        },
+        errors={
+            409: "The event id was used before with another body, or the integration is disabled (`conflict`)",
+            422: "Invalid event(s): each problem in `details` (in a batch, under `events.<index>`)",
+            503: "Recorded but not queued (`temporarily_unavailable`): send the same events again (same ids)",
+        },
+    ),
 )
-def post_events(tenant_id: TenantId) -> Response[str]:
+def post_events(tenant_id: TenantId) -> Response[EventsAccepted]:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
-    try:
-        raw = json.loads(router.current_event.body or "")
-    except RecursionError:
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "malformed_json",
-            "request body is nested too deeply",
-            [{"field": "body", "problem": "nested too deeply"}],
-        )
-    except json.JSONDecodeError as exc:
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "malformed_json",
-            f"request body is not valid JSON: {exc.msg}",
-            [{"field": "body", "problem": f"not valid JSON at position {exc.pos}"}],
-        )
-    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
-    if batch and set(raw) != {"events"}:
-        extra = sorted(set(raw) - {"events"})
-        return error_response(
+    text = router.current_event.body
+    if not text:
+        raise ApiError(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_input",
-            f"unknown fields next to events: {extra}",
-            [{"field": name, "problem": "is not a known field"} for name in extra],
+            'request body is required: one event, or {"events": [...]}',
+            [{"field": "body", "problem": "is required", "type": "missing"}],
+        )
+    raw = json.loads(text)  # the gate has checked that the body is JSON (api/request_body.py)
+    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
+    if batch and set(raw) != {"events"}:
+        extra = set(raw) - {"events"}
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            f'a batch holds only "events"; it has {len(extra)} other field(s)',
+            [{"field": name, "problem": "is not a known field", "type": "extra_forbidden"} for name in sorted(extra)],
         )
     events: Any = raw["events"] if batch else [raw]
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:
-        return error_response(
+        raise ApiError(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_input",
             f"events must be a list of 1 to {MAX_BATCH} events",
@@ -102,7 +112,9 @@ def post_events(tenant_id: TenantId) -> Response[str]:
         if only.status != "accepted":
             err = only.answer["error"]
             status = HTTPStatus.CONFLICT if only.status == "conflict" else HTTPStatus.UNPROCESSABLE_ENTITY
-            return error_response(status, err["code"], err["message"], err["details"])
+            raise ApiError(status, err["code"], err["message"], err["details"])
+    if not accepted:
+        raise _none_accepted(results)
     body = EventsAccepted(
         accepted=accepted,
         rejected=len(results) - accepted,
@@ -112,29 +124,84 @@ def post_events(tenant_id: TenantId) -> Response[str]:
                 event_id=r.event_id,
                 status=r.status,
                 transfers=r.answer.get("transfers", []),
-                error=r.answer.get("error"),
+                error=_safe_error(r.answer.get("error")),
             )
             for r in results
         ],
     )
-    status = HTTPStatus.ACCEPTED if accepted else HTTPStatus.UNPROCESSABLE_ENTITY
-    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _safe_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if error is None else {**error, "details": safe_details(error.get("details") or [])}
+
+
+def _none_accepted(results: list[EventResult]) -> ApiError:
+    """Every 4xx has the error body: a batch without one accepted event lists each problem under
+    `events.<index>` (the event ids are the caller's values and stay out of an error)."""
+    details = []
+    for r in results:
+        error = r.answer["error"]
+        for detail in error.get("details") or [{"problem": error["message"]}]:
+            field = ".".join(part for part in ("events", str(r.index), detail.get("field") or "") if part)
+            details.append({**detail, "field": field, "code": error["code"]})
+    conflicts = all(r.status == "conflict" for r in results)
+    return ApiError(
+        HTTPStatus.CONFLICT if conflicts else HTTPStatus.UNPROCESSABLE_ENTITY,
+        "conflict" if conflicts else "invalid_input",
+        f"none of the {len(results)} event(s) was accepted; details name each problem",
+        details,
+    )
 
 
 @router.get(
     "/v1/tenants/<tenant_id>/transfers",
+    operation_id="list_transfers",
     summary="List transfers, newest first, with filters (I6)",
     tags=["transfers"],
+    responses=ok(
+        200,
+        "One page of transfers; `next_cursor` is set while more pages follow",
+        TransferList,
+        links={
+            "GetTransfer": link(
+                "get_transfer",
+                "The first transfer of the page, with its history",
+                tenant_id=SAME_TENANT,
+                transfer_id="$response.body#/items/0/transfer_id",
+            ),
+            "NextPage": link(
+                "list_transfers",
+                "The next page (same filters)",
+                tenant_id=SAME_TENANT,
+                cursor="$response.body#/next_cursor",
+            ),
+        },
+        errors={422: "Invalid filter, or a `cursor` this list did not hand out (`invalid_input`)"},
+    ),
 )
 def list_transfers(
     tenant_id: TenantId,
-    kind: Annotated[TransferKind | None, Query(description="contact · invoice · invoice_draft")] = None,
-    status: Annotated[TransferStatus | None, Query()] = None,
-    source_id: Annotated[str | None, Query(max_length=128, description="The platform's document id")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601)")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    kind: Annotated[TransferKind | None, Query(description="Only this kind: contact · invoice · invoice_draft")] = None,
+    status: Annotated[
+        TransferStatus | None,
+        Query(
+            description="Only this state: queued · sending · transferred · failed · skipped · waiting_for_credentials"
+        ),
+    ] = None,
+    source_id: Annotated[
+        str | None, Query(max_length=128, description="Only the transfers of this platform document id")
+    ] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before (ISO 8601 with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Transfers per page (1–200)")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=2048,
+            description="Opaque: the `next_cursor` of the previous page; send the same filters with it",
+        ),
+    ] = None,
 ) -> TransferList:
     platform = current_platform(router)
     wiring.connection_service().get(platform.platform_id, tenant_id)
@@ -147,8 +214,10 @@ def list_transfers(
 
 @router.get(
     "/v1/tenants/<tenant_id>/transfers/<transfer_id>",
+    operation_id="get_transfer",
     summary="One transfer with its history",
     tags=["transfers"],
+    responses=ok(200, "The transfer", TransferDetail),
 )
 def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail:
     platform = current_platform(router)
@@ -158,26 +227,34 @@ def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail
 
 @router.post(
     "/v1/tenants/<tenant_id>/transfers/<transfer_id>/retry",
+    operation_id="retry_transfer",
     summary="Send a failed transfer again, in the background",
     tags=["transfers"],
-    responses={409: {"description": "Not failed"}},
+    responses=ok(
+        202,
+        "Queued again",
+        RetryResult,
+        errors={409: "The transfer has not failed (`conflict`); the message says what happens to it instead"},
+    ),
 )
-def retry_transfer(tenant_id: TenantId, transfer_id: TransferId) -> Response[str]:
+def retry_transfer(tenant_id: TenantId, transfer_id: TransferId) -> Response[RetryResult]:
     platform = current_platform(router)
     wiring.connection_service().get(platform.platform_id, tenant_id)
     transfer = wiring.transfer_ops().retry(platform.platform_id, tenant_id, transfer_id)
     body = RetryResult(retried=1, transfers=[TransferView.of(transfer)])
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @router.post(
     "/v1/tenants/<tenant_id>/transfers/retry",
+    operation_id="retry_failed_transfers",
     summary="Send every failed transfer of the tenant again, in order",
     tags=["transfers"],
+    responses=ok(202, "The transfers queued again (none if none had failed)", RetryResult),
 )
-def retry_all_failed(tenant_id: TenantId) -> Response[str]:
+def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
     platform = current_platform(router)
     wiring.connection_service().get(platform.platform_id, tenant_id)
     transfers = wiring.transfer_ops().retry_all_failed(platform.platform_id, tenant_id)
     body = RetryResult(retried=len(transfers), transfers=[TransferView.of(t) for t in transfers])
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)

@@ -11,11 +11,27 @@ from sevbridge.domain.connection import TOKEN_PATTERN, Connection, ConnectionSta
 from sevbridge.domain.connections import Reason
 from sevbridge.domain.settings import TenantSettings
 
+# Shape only: no sevDesk account has this token (the test suite's sandbox creates one that does, so
+# tools that send the document's examples reach the success paths).
+EXAMPLE_TOKEN = "e0e0e0e0a1a1a1a1b2b2b2b2c3c3c3c3"
+
+
+class ErrorDetail(BaseModel):
+    """One problem. `field` is a path of documented names and list indexes (e.g. `settings.unit_mapping.*`,
+    `events.2.data.positions.0.quantity`); `*` stands for a key the caller made up, which is never repeated."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None = Field(default=None, description="Where the problem is; `body` for the body as a whole.")
+    problem: str | None = Field(default=None, description="What is wrong there, for people.")
+    type: str | None = Field(default=None, description="Machine-readable kind, e.g. `missing`, `extra_forbidden`.")
+    reason: str | None = Field(default=None, description="A machine-readable cause, e.g. `invalid_token`.")
+
 
 class ErrorBody(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`, `not_found`.")
-    message: str = Field(description="What went wrong, for people.")
-    details: list[dict[str, Any]] = Field(default_factory=list, description="One entry per problem.")
+    message: str = Field(description="What went wrong, for people. Never repeats a value the caller sent.")
+    details: list[ErrorDetail] = Field(default_factory=list, description="One entry per problem.")
 
 
 class ErrorResponse(BaseModel):
@@ -34,7 +50,7 @@ class ConnectionPut(BaseModel):
     sevdesk_token: SecretStr | None = Field(
         default=None,
         description="The sevDesk API token of an administrator user: 32 hexadecimal characters.",
-        json_schema_extra={"format": "password", "pattern": "^[0-9a-fA-F]{32}$"},
+        json_schema_extra={"format": "password", "pattern": "^[0-9a-fA-F]{32}$", "examples": [EXAMPLE_TOKEN]},
     )
     settings: TenantSettings | None = Field(default=None, description="Only the fields you send are changed.")
 

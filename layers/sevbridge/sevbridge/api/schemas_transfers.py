@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sevbridge.api.schemas import ErrorBody
 from sevbridge.domain.events import (
     ContactWithInvoices,
     EventType,
@@ -29,7 +30,7 @@ class EventResultBody(BaseModel):
     event_id: str | None
     status: Literal["accepted", "rejected", "conflict"]
     transfers: list[TransferSummary] = Field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: ErrorBody | None = Field(default=None, description="Why the event was rejected; null when accepted")
 
 
 class EventsAccepted(BaseModel):
@@ -123,6 +124,8 @@ AnyEvent = Annotated[
 
 
 class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     events: list[AnyEvent] = Field(min_length=1, max_length=100)
 
 
@@ -130,3 +133,28 @@ class EventsRequestDoc(BaseModel):
     """One event, or {"events": [...]} with up to 100."""
 
     body: AnyEvent | EventBatch
+
+
+# The document's example (events/platform-invoice-upserted.json in short); tests check it is accepted.
+EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "evt-invoice-2026-020-sent",
+    "type": "invoice.upserted",
+    "occurred_at": "2026-11-21T14:00:00+01:00",
+    "data": {
+        "source_id": "inv-2026-020",
+        "number": "PL-2026-020",
+        "status": "sent",
+        "invoice_date": "2026-11-21",
+        "title": "Rechnung Kurs Herbst 2026",
+        "customer": {
+            "source_id": "cust-2002",
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "emails": ["erika@mustermann.example"],
+            "billing_address": {"street": "Lindenallee 5", "zip": "50667", "city": "Köln", "country": "DE"},
+        },
+        "positions": [
+            {"name": "Agility-Kurs", "quantity": "10", "unit": "h", "unit_price": "35.00", "tax_rate": "19"},
+        ],
+    },
+}

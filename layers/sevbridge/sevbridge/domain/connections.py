@@ -16,6 +16,7 @@ from sevbridge.domain.errors import (
     ConnectionRejected,
     InvalidInput,
     NotFound,
+    RateLimited,
     UpstreamUnavailable,
 )
 from sevbridge.domain.ports import (
@@ -31,10 +32,14 @@ from sevbridge.domain.sevdesk_errors import (
     SevdeskAuthError,
     SevdeskBrakeEngaged,
     SevdeskError,
+    SevdeskRateLimited,
+    TokenTestsExhausted,
 )
 
 SUPPORTED_BOOKKEEPING_VERSIONS = frozenset({"2.0"})
 MAX_WRITE_ATTEMPTS = 3
+# When sevDesk fails without saying when to come back: a hint for the caller, not a promise.
+UPSTREAM_RETRY_AFTER_SECONDS = 30.0
 
 Reason = Literal[
     "invalid_token",
@@ -42,16 +47,19 @@ Reason = Literal[
     "unsupported_bookkeeping_version",
     "sevdesk_unavailable",
     "sevdesk_error",
+    "too_many_rejected_tokens",
 ]
 
 
 @dataclass(frozen=True)
 class ProbeOutcome:
-    """Result of testing a token: either an identity, or a precise reason and a human message."""
+    """Result of testing a token: either an identity, or a precise reason and a human message.
+    `retry_after` (seconds) is set when the same test can be expected to get further later."""
 
     identity: SevdeskIdentity | None
     reason: Reason | None = None
     message: str | None = None
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,16 +90,25 @@ def probe_token(probe: SevdeskProbe, token: str, key: str) -> ProbeOutcome:
             "regenerated: sevDesk issues a new token when the user is saved. Copy the current token "
             "from sevDesk (Settings → Users → API token) and store it again.",
         )
+    except TokenTestsExhausted as exc:
+        return ProbeOutcome(None, "too_many_rejected_tokens", exc.message, exc.retry_after)
     except SevdeskBrakeEngaged as exc:
         return ProbeOutcome(
             None,
             "sevdesk_unavailable",
             f"calls to sevDesk for this tenant are paused for {exc.resume_in:.0f} s after repeated "
-            "errors, to protect the token from being blocked",
+            "sevDesk errors, to protect the token from being blocked",
+            exc.resume_in,
         )
     except SevdeskError as exc:
         if exc.retryable:
-            return ProbeOutcome(None, "sevdesk_unavailable", f"sevDesk is not reachable right now: {exc}")
+            hint = exc.retry_after if isinstance(exc, SevdeskRateLimited) else None
+            return ProbeOutcome(
+                None,
+                "sevdesk_unavailable",
+                f"sevDesk is not reachable right now: {exc}",
+                hint or UPSTREAM_RETRY_AFTER_SECONDS,
+            )
         return ProbeOutcome(None, "sevdesk_error", f"sevDesk answered with an error: {exc}")
     if identity.bookkeeping_system_version not in SUPPORTED_BOOKKEEPING_VERSIONS:
         return ProbeOutcome(
@@ -116,7 +133,7 @@ class ConnectionService:
         connection = self.store.get(platform_id, tenant_id)
         if connection is None:
             # The same answer whether the tenant is missing or belongs to another platform.
-            raise NotFound(f"tenant '{tenant_id}' has no connection")
+            raise NotFound("this tenant has no connection")
         return connection
 
     def put(
@@ -136,10 +153,12 @@ class ConnectionService:
         if token is not None:
             outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
             if not outcome.ok:
+                _raise_if_paused(outcome, "nothing was stored")
                 if outcome.reason == "sevdesk_unavailable":
                     raise UpstreamUnavailable(
                         f"{outcome.message}; nothing was stored, try again later",
                         details=[{"reason": outcome.reason}],
+                        retry_after=outcome.retry_after,
                     )
                 raise ConnectionRejected(
                     outcome.message or "sevDesk rejected the token",
@@ -196,6 +215,7 @@ class ConnectionService:
             connection = self.get(platform_id, tenant_id)
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             outcome = probe_token(self.probe, token, tenant_key(platform_id, tenant_id))
+            _raise_if_paused(outcome, "the connection is unchanged")  # sevDesk was not asked: nothing to record
             now = self.clock.now()
             if outcome.ok:
                 updated = connection.model_copy(
@@ -253,6 +273,15 @@ class ConnectionService:
         """C5: deletes the token and every item the tenant owns. Returns the number of items deleted."""
         self.get(platform_id, tenant_id)
         return self.eraser.erase(platform_id, tenant_id)
+
+
+def _raise_if_paused(outcome: ProbeOutcome, consequence: str) -> None:
+    if outcome.reason == "too_many_rejected_tokens":
+        raise RateLimited(
+            f"{outcome.message}; {consequence}",
+            details=[{"field": "sevdesk_token", "reason": outcome.reason}],
+            retry_after=outcome.retry_after,
+        )
 
 
 def flag_reconnect_required(connection: Connection, reason: str, now: Any) -> Connection:

@@ -6,14 +6,18 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """Base class: `code` is stable and machine-readable, `message` is safe to show to platforms."""
+    """Base class: `code` is stable and machine-readable, `message` is safe to show to platforms.
+    `retry_after` (seconds) tells the caller when the same request can succeed, where we know."""
 
     code = "error"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: list[dict[str, Any]] | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.retry_after = retry_after
 
 
 class NotFound(DomainError):
@@ -42,6 +46,13 @@ class ConnectionRejected(DomainError):
     """sevDesk refused the token offered for a connection (C2 reasons live in `details`)."""
 
     code = "connection_rejected"
+
+
+class RateLimited(DomainError):
+    """The caller did something too often (e.g. offered rejected tokens); `retry_after` says when to
+    try again. Caused by the caller, unlike UpstreamUnavailable."""
+
+    code = "rate_limited"
 
 
 class UpstreamUnavailable(DomainError):

@@ -143,7 +143,7 @@ class Intake:
             )
             error = {
                 "code": "event_too_large",
-                "message": f"event {envelope.id} is {problem}",
+                "message": f"the event is {problem}",
                 "details": [{"field": "data", "problem": problem}],
             }
             return EventResult(
@@ -170,8 +170,7 @@ class Intake:
     ) -> tuple[EventResult, tuple[EventReceipt, list[Transfer]] | None]:
         if receipt.body_hash != digest:
             conflict = Conflict(
-                f"event id '{receipt.event_id}' was already used for a different event body; "
-                "use a new id for a new event",
+                "this event id was already used for a different event body; use a new id for a new event",
                 details=[{"field": "id", "problem": "already used with a different body"}],
             )
             error = {"code": conflict.code, "message": conflict.message, "details": conflict.details}

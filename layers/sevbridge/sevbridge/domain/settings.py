@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StrictBool
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -37,8 +37,9 @@ class TenantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = Field(default=True, description="Integration on; when off, events are refused (409).")
-    auto_transfer: bool = Field(
+    # Strict: `0` or "false" for a switch is a client bug to report, not to guess (the schema says boolean).
+    enabled: StrictBool = Field(default=True, description="Integration on; when off, events are refused (409).")
+    auto_transfer: StrictBool = Field(
         default=True, description="Transfer an invoice automatically when it leaves draft (I2)."
     )
     contact_update_policy: Literal["update", "never"] = Field(

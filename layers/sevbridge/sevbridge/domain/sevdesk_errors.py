@@ -79,3 +79,12 @@ class SevdeskBrakeEngaged(SevdeskError):
     def __init__(self, message: str, *, resume_in: float) -> None:
         super().__init__(message)
         self.resume_in = resume_in
+
+
+class TokenTestsExhausted(SevdeskError):
+    """Our own limit on token tests: too many tokens sevDesk rejected for one tenant or platform in a short
+    window; sevDesk is not asked until `retry_after` seconds have passed. Caused by the caller."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -20,7 +20,7 @@ class TransferOps:
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
         if transfer is None:
-            raise NotFound(f"transfer '{transfer_id}' not found for tenant '{tenant_id}'")
+            raise NotFound("this tenant has no such transfer")
         return transfer
 
     def list_transfers(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:

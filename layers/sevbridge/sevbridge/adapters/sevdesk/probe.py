@@ -10,8 +10,9 @@ import httpx
 
 from sevbridge.adapters.sevdesk.brake import ErrorBrake
 from sevbridge.adapters.sevdesk.client import SevdeskClient
+from sevbridge.adapters.sevdesk.probe_guard import ProbeGuard
 from sevbridge.domain.connection import SevdeskIdentity
-from sevbridge.domain.sevdesk_errors import SevdeskNotFound, SevdeskValidationError
+from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound, SevdeskValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,10 @@ logger = logging.getLogger(__name__)
 class HttpSevdeskProbe:
     """Implements domain.ports.SevdeskProbe against the real API (or the sandbox).
 
-    A platform waits on this call synchronously, so retries are few and short by default.
+    A platform waits on this call synchronously, so retries are few and short by default. The guard
+    (probe_guard.py) decides whether sevDesk is asked at all; the client's own brake is a fresh one per
+    test, so token tests neither feed nor wait for the brake that protects a tenant's stored token in
+    the workers.
     """
 
     def __init__(
@@ -30,7 +34,7 @@ class HttpSevdeskProbe:
         timeout: float = 10.0,
         max_attempts: int = 2,
         max_backoff: float = 2.0,
-        brake: ErrorBrake | None = None,
+        guard: ProbeGuard | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url
@@ -38,13 +42,21 @@ class HttpSevdeskProbe:
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
-        self._brake = brake
+        self.guard = guard or ProbeGuard()
         self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"HttpSevdeskProbe(base_url={self.base_url!r})"
 
     def identify(self, token: str, *, tenant_key: str) -> SevdeskIdentity:
+        self.guard.before(token, tenant_key)
+        try:
+            return self._identify(token, tenant_key)
+        except SevdeskError as exc:
+            self.guard.failed(token, tenant_key, exc)
+            raise
+
+    def _identify(self, token: str, tenant_key: str) -> SevdeskIdentity:
         client = SevdeskClient(
             token,
             base_url=self.base_url,
@@ -53,7 +65,7 @@ class HttpSevdeskProbe:
             timeout=self._timeout,
             max_attempts=self._max_attempts,
             max_backoff=self._max_backoff,
-            brake=self._brake,
+            brake=ErrorBrake(),
             sleep=self._sleep,
         )
         # Proves the token (401 otherwise) and that the account runs Update 2.0.

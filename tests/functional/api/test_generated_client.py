@@ -1,0 +1,132 @@
+"""A client generated from docs/openapi.json (openapi-python-client) calls every route of the API.
+
+The client is generated in the test, from the committed document (tests/unit/test_openapi_document.py
+keeps that equal to what the API serves), with `--fail-on-warning`: a schema the generator cannot turn
+into types fails here. Generating costs ~2 s, so nothing generated is committed and nothing goes stale.
+Every call uses the typed models, and every answer must parse into the type the document promises.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from sevbridge.api.schemas_transfers import EVENT_EXAMPLE
+from tests.support.live_api import serve_api
+from tests.support.worker import drain
+
+pytestmark = pytest.mark.functional
+
+ROOT = Path(__file__).resolve().parents[3]
+PACKAGE = "sevbridge_api_client"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    out = tmp_path_factory.mktemp("client")
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run(
+        [
+            str(bin_dir / "openapi-python-client"),
+            "generate",
+            f"--path={ROOT / 'docs' / 'openapi.json'}",
+            f"--output-path={out / PACKAGE}",
+            "--meta=none",
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},  # it formats with ruff
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
+    sys.path.insert(0, str(out))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(out))
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+def api(name: str) -> Any:
+    """e.g. api("connections.put_connection") → the generated module with sync_detailed()."""
+    return importlib.import_module(f"{PACKAGE}.api.{name}")
+
+
+def model(name: str) -> Any:
+    return getattr(importlib.import_module(f"{PACKAGE}.models"), name)
+
+
+def test_a_generated_client_calls_every_route(
+    generated: ModuleType, aws: Any, platform: tuple[Any, str], sevdesk_account: Any
+) -> None:
+    calls: set[str] = set()
+
+    with serve_api(aws) as url:
+        client = generated.AuthenticatedClient(base_url=url, token=platform[1], raise_on_unexpected_status=True)
+
+        def call(name: str, status: int, **kwargs: Any) -> Any:
+            response = api(name).sync_detailed(client=client, **kwargs)
+            assert response.status_code == status, response.content
+            calls.add(api(name).__name__.rsplit(".", 1)[1])
+            return response.parsed
+
+        # Connections: create, read, test; the answers are the documented models.
+        put = model("ConnectionPut").from_dict({"sevdesk_token": sevdesk_account.token})
+        created = call("connections.put_connection", 201, tenant_id="school-42", body=put)
+        assert isinstance(created, model("ConnectionPutResult"))
+        assert created.created is True
+        assert call("connections.get_connection", 200, tenant_id="school-42").status.value == "connected"
+        assert call("connections.test_connection", 200, tenant_id="school-42").ok is True
+
+        # Events → transfers; a unit sevDesk does not know fails the transfer (I4), so it can be retried.
+        unknown_unit = copy.deepcopy(EVENT_EXAMPLE)
+        unknown_unit["data"]["positions"][0]["unit"] = "Fass"
+        event = model("InvoiceUpsertedEvent").from_dict(unknown_unit)
+        accepted = call("events.post_events", 202, tenant_id="school-42", body=event)
+        transfer_id = accepted.results[0].transfers[0].transfer_id
+        drain(aws)
+        page = call("transfers.list_transfers", 200, tenant_id="school-42", limit=10)
+        assert [t.transfer_id for t in page.items] == [transfer_id]
+        detail = call("transfers.get_transfer", 200, tenant_id="school-42", transfer_id=transfer_id)
+        assert detail.status.value == "failed", detail.to_dict()
+        assert "Fass" in (detail.last_error or detail.reason or "")
+        retried = call("transfers.retry_transfer", 202, tenant_id="school-42", transfer_id=transfer_id)
+        assert retried.retried == 1
+        again = call("transfers.retry_transfer", 409, tenant_id="school-42", transfer_id=transfer_id)
+        assert isinstance(again, model("ErrorResponse"))  # errors parse into the one error body
+        assert call("transfers.retry_failed_transfers", 202, tenant_id="school-42").retried == 0
+
+        # A batch, an invalid request and a wrong key: every answer is typed.
+        batch = model("EventBatch").from_dict({"events": [{**EVENT_EXAMPLE, "id": "evt-batch-1"}]})
+        assert call("events.post_events", 202, tenant_id="school-42", body=batch).accepted == 1
+        invalid = call("transfers.list_transfers", 422, tenant_id="school-42", since=None, limit=500)  # limit is 1–200
+        assert invalid.error.details[0].field == "query.limit"
+        stranger = generated.AuthenticatedClient(base_url=url, token="sbk_" + "x" * 43)
+        refused = api("connections.get_connection").sync_detailed(client=stranger, tenant_id="school-42")
+        assert refused.status_code == 401
+        assert refused.parsed.error.code == "unauthenticated"
+
+        deleted = call("connections.delete_tenant", 200, tenant_id="school-42")
+        assert deleted.deleted is True
+        assert call("connections.get_connection", 404, tenant_id="school-42").error.code == "not_found"
+
+    documented = {
+        op["operationId"]
+        for item in json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"].values()
+        for op in item.values()
+    }
+    assert calls == documented, documented - calls
