@@ -3,6 +3,7 @@ and the sandbox's admin API under /__sandbox."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import time
@@ -86,10 +87,8 @@ def _drop_connection() -> None:
     treats that as a dropped connection): the client sees the connection closed at once."""
     connection = request.environ.get("werkzeug.socket")
     if connection is not None:
-        try:
+        with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def _make_view(app: Flask, state: SandboxState, handler: Handler) -> Any:

@@ -3,7 +3,6 @@ without importing the HTTP library. Messages carry sevDesk's own text, never the
 
 from __future__ import annotations
 
-
 # A 429 without Retry-After, after the client's own retries: how long the tenant's work waits.
 DEFAULT_RATE_LIMIT_PAUSE = 30.0
 
