@@ -1,7 +1,8 @@
 """Issue 6 §1 at full scale on the local stack (`python -m local_stack`, as `make run`): 3 tenants x 100
-documents pushed while the sandbox answers 10 % of requests with 503, 5 % with 429 (Retry-After: 1) and
-drops the connection after committing 10 % of writes. Production settings throughout (retry delays
-10 s, 30 s, …; 20 s timeouts). Measured from outside: the API's ledger and the sandbox's request log."""
+documents pushed while the sandbox answers 10 % of requests with 503, 5 % with 429 (without Retry-After,
+as sevDesk documents none) and drops the connection after committing 10 % of writes. Production
+settings throughout (retry delays 10 s, 30 s, …; 20 s timeouts). Measured from outside: the API's
+ledger, the queue, and the sandbox's request log."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 
 from tests.support.fault_scenario import Verdict, build_workload, check, count_by_fault, fault_mix
@@ -36,6 +38,9 @@ class Figures:
     verdicts: list[Verdict] = field(default_factory=list)
     attempts: Counter[int] = field(default_factory=Counter)
     settled: bool = False
+    # Rows left `sending` although their message is gone: a worker's ledger write undone by moto's
+    # TransactWriteItems rollback when a replayed event's transaction failed meanwhile (issue 11).
+    orphaned_sending: int = 0
 
     def total(self, problem: str) -> int:
         return sum(len(getattr(v, problem)) for v in self.verdicts)
@@ -60,6 +65,20 @@ def _post(api: httpx.Client, tenant_id: str, body: dict[str, Any]) -> None:
             return
         time.sleep(1)
     raise RuntimeError(f"events not accepted: {response.status_code} {response.text[:200]}")
+
+
+def _queue_depth(facts: dict[str, Any]) -> int:
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=facts["moto_url"],
+        region_name=facts["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    url = facts["environment"]["TRANSFER_QUEUE_URL"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]  # type: ignore[arg-type]
+    return sum(int(attributes.get(name, 0)) for name in names)
 
 
 def measure(tenants: int = TENANTS, documents: int = DOCUMENTS, *, faults: bool = True) -> Figures:
@@ -91,7 +110,7 @@ def _run(facts: dict[str, Any], figures: Figures, tenants: int, documents: int, 
                 f"/v1/tenants/{tenant_id}/connection", json={"sevdesk_token": account["token"], "settings": settings}
             ).raise_for_status()
             if faults:
-                mix = fault_mix(account["account_id"], seed=1000 + 100 * n, retry_after=1)
+                mix = fault_mix(account["account_id"], seed=1000 + 100 * n, retry_after=None)
                 admin.post("/faults", json={"faults": mix}).raise_for_status()
             # The connection test's requests came before the faults and the events: not counted.
             tested = len(admin.get("/requests", params={"account_id": account["account_id"]}).json())
@@ -108,10 +127,12 @@ def _run(facts: dict[str, Any], figures: Figures, tenants: int, documents: int, 
         ledgers: dict[str, list[dict[str, Any]]] = {}
         while time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
             ledgers = {work.tenant_id: _transfers(api, work.tenant_id) for work, _, _ in runs}
-            if all(t["status"] not in ("queued", "sending") for items in ledgers.values() for t in items):
+            statuses = Counter(t["status"] for items in ledgers.values() for t in items)
+            if statuses["queued"] == 0 and (statuses["sending"] == 0 or _queue_depth(facts) == 0):
                 figures.settled = True
+                figures.orphaned_sending = statuses["sending"]
                 break
-            time.sleep(2)
+            time.sleep(1)
         figures.drain_seconds = time.monotonic() - started
 
         log: list[dict[str, Any]] = []
