@@ -67,7 +67,11 @@ class RunningStack:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     state_dir = tmp_path_factory.mktemp("local-stack")
     log_path = state_dir / "local-stack.log"
-    env = stack_environment(state_dir, SEVBRIDGE_SCHEDULE_SECONDS=str(SCHEDULE_SECONDS))
+    # A Retry-After longer than 1 s pauses a transfer (it comes back after that long) instead of being
+    # waited out in place, so the e2e tests see pauses in seconds.
+    env = stack_environment(
+        state_dir, SEVBRIDGE_SCHEDULE_SECONDS=str(SCHEDULE_SECONDS), SEVDESK_MAX_BACKOFF_SECONDS="1"
+    )
     process = start(state_dir, log_path, env)
     stack = RunningStack(facts={}, log_path=log_path, process=process)
     try:

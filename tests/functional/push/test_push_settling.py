@@ -4,6 +4,7 @@ it did not land), so one document completes in one attempt and nothing exists tw
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from sevbridge.adapters.sevdesk.gateway import build_push_service
 from sevbridge.domain.push.service import Patience
 from sevbridge.domain.settings import TenantSettings
-from sevbridge.domain.sevdesk_errors import SevdeskBrakeEngaged
+from sevbridge.domain.sevdesk_errors import SevdeskBrakeEngaged, SevdeskNetworkError
 from sevdesk_sandbox import Fault
 from tests.functional.push.builders import invoice, organisation, person
 from tests.functional.push.conftest import CLIENT_TIMEOUT, PLATFORM, TODAY, Tenant
@@ -211,3 +212,26 @@ def test_a_pause_while_settling_stops_at_once_and_says_the_outcome_is_unknown(te
     assert len(tenant.invoices()) == 1
     outcome = tenant.service().push_invoice(invoice(), version=version(), uncertain=True, manual=False)
     assert outcome.action == "adopted" and len(tenant.invoices()) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "path"),
+    [("sent", "draft", "/resetToDraft$"), ("draft", "sent", "/sendBy$")],
+)
+def test_the_next_attempt_after_an_interrupted_status_change_continues_from_sevdesks_state(
+    tenant: Tenant, version: Version, first: str, then: str, path: str
+) -> None:
+    """The attempt ended right after the status change was sent (the worker died, or ran out of time
+    before it could look): the next one reads the status and does not send it a second time."""
+    tenant.service().push_invoice(invoice(status=first), version=version(), uncertain=False, manual=True)
+    _fault(tenant, "drop_after_commit", "PUT", path)
+    with pytest.raises(SevdeskNetworkError) as interrupted:
+        tenant.service(settle=False).push_invoice(invoice(status=then), version=version(), uncertain=False, manual=True)
+    assert interrupted.value.outcome_unknown
+
+    outcome = tenant.service().push_invoice(invoice(status=then), version=version(), uncertain=True, manual=True)
+
+    [inv] = tenant.invoices()
+    assert inv["status"] == ("100" if then == "draft" else "200")
+    assert outcome.action == "unchanged", outcome.message
+    assert len([r for r in tenant.requests("PUT", f"/Invoice/{inv['id']}") if re.search(path, r.path)]) == 1
