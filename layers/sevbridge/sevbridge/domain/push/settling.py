@@ -236,7 +236,11 @@ class SettlingSevdesk:
     # -- invoices ------------------------------------------------------------------------------
 
     def get_invoice(self, invoice_id: str) -> SdInvoice | None:
-        invoice = self._read(lambda: self._port.get_invoice(invoice_id))
+        return self._read(lambda: self._look_at(invoice_id))
+
+    def _look_at(self, invoice_id: str) -> SdInvoice | None:
+        """One read of the invoice (a look-up's failure is retried by the settling loop around it)."""
+        invoice = self._port.get_invoice(invoice_id)
         if invoice is not None:
             self._invoices[invoice.id] = invoice
         return invoice
@@ -274,13 +278,13 @@ class SettlingSevdesk:
         def landed() -> SdInvoice | None:
             if not deleted or deleted & set(self._port.list_invoice_position_ids(invoice_id)):
                 return None
-            return self.get_invoice(invoice_id)
+            return self._look_at(invoice_id)
 
         return landed
 
     def send_invoice(self, invoice_id: str) -> SdInvoice | None:
         def landed() -> SdInvoice | None:
-            invoice = self.get_invoice(invoice_id)
+            invoice = self._look_at(invoice_id)
             return invoice if invoice is not None and invoice.status > DRAFT else None
 
         return self._settle(lambda: self._port.send_invoice(invoice_id), landed)
@@ -289,7 +293,7 @@ class SettlingSevdesk:
         before = self._invoices.get(invoice_id) or self.get_invoice(invoice_id)
 
         def landed() -> bool:
-            now = self.get_invoice(invoice_id)
+            now = self._look_at(invoice_id)
             if now is None or before is None:
                 return False
             return now.paid_amount >= before.paid_amount + amount - _HALF_CENT or (
@@ -303,7 +307,7 @@ class SettlingSevdesk:
 
     def reset_to_draft(self, invoice_id: str) -> None:
         def landed() -> bool:
-            invoice = self.get_invoice(invoice_id)
+            invoice = self._look_at(invoice_id)
             return invoice is not None and invoice.status == DRAFT
 
         self._settle_effect(lambda: self._port.reset_to_draft(invoice_id), landed)
