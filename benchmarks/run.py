@@ -277,12 +277,14 @@ def fault_scenario() -> list[Result]:
 
 
 def main() -> int:
+    load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
     results = cold_import() + with_stack(intake_and_worker) + fault_scenario()
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`benchmarks/run.py`); numbers from the last run on this machine "
-        f"(2 cores, Python {sys.version.split()[0]}), against moto `mock_aws` and the sevDesk sandbox on loopback; "
+        f"(2 cores, load average {load:.1f} when it started, Python {sys.version.split()[0]}), against moto "
+        "`mock_aws` and the sevDesk sandbox on loopback; "
         "the fault scenario runs on the local stack (`python -m local_stack`, as `make run`) with production "
         "settings and is measured from outside (API, queue, the sandbox's request log).",
         "They are for spotting regressions, not for predicting AWS latency.",
