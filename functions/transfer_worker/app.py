@@ -1,21 +1,18 @@
-"""transfer_worker function: SQS FIFO batches of transfers, per-tenant order, partial batch failures."""
+"""transfer_worker function: SQS FIFO batches of transfers, per-tenant order, partial batch failures,
+each failed tenant group held back for its own retry delay."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sevbridge.common.observability import logger, metrics, tracer
-from sevbridge.workers.transfers import handle_record
-
-# A failed record fails the rest of its tenant's group in the batch (order kept); other tenants go on.
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+from sevbridge.workers.transfers import process_batch
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return dict(process_batch(event, context))

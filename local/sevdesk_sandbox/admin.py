@@ -87,19 +87,28 @@ def admin_blueprint(state: SandboxState) -> Blueprint:
 
     @admin.post("/faults")
     def add_fault() -> tuple[Response, int]:
+        """One fault, or {"faults": [...]} to add a set at once (all or nothing)."""
+        body = _body()
+        items = body.get("faults") if "faults" in body else [body]
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return _error(400, "send one fault object or {faults: [fault, ...]}")
         try:
-            fault = Fault.from_json(_body())
+            faults = [Fault.from_json(item) for item in items]
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc))
-        return jsonify({"fault_id": state.add_fault(fault)}), 201
+        ids = [state.add_fault(fault) for fault in faults]
+        if "faults" in body:
+            return jsonify({"fault_ids": ids}), 201
+        return jsonify({"fault_id": ids[0]}), 201
 
     @admin.get("/faults")
     def list_faults() -> Response:
-        return jsonify([fault.to_json() for fault in state.faults()])
+        account_id = request.args.get("account_id") or None
+        return jsonify([fault.to_json() for fault in state.faults(account_id)])
 
     @admin.delete("/faults")
     def clear_faults() -> tuple[str, int]:
-        state.clear_faults()
+        state.clear_faults(request.args.get("account_id") or None)
         return "", 204
 
     @admin.get("/requests")

@@ -3,7 +3,9 @@ and the sandbox's admin API under /__sandbox."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import socket
 import time
 from typing import Any
 
@@ -80,6 +82,15 @@ def _fault_response(app: Flask, fault: Fault) -> Response:
     return _json(app, error_envelope(fault.status, reason), fault.status)
 
 
+def _drop_connection() -> None:
+    """Close the client's connection without an answer (the dev server then fails to write one and
+    treats that as a dropped connection): the client sees the connection closed at once."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+
+
 def _make_view(app: Flask, state: SandboxState, handler: Handler) -> Any:
     def view(**path_params: str) -> Response:
         ctx = RequestContext(state=state, account=g.account, args=request.args, body=g.body)
@@ -112,17 +123,25 @@ def create_app(state: SandboxState | None = None) -> Flask:
         g.body = _read_body()
         g.delay_after = 0.0
         g.answer_after = None
+        g.drop = False
+        g.fault = None
         # No "Bearer" handling on purpose: sevDesk expects the bare token, anything else is wrong.
         account = state.account_for_token((request.headers.get("Authorization") or "").strip())
         g.account = account
         fault = state.take_fault(account.account_id if account else None, request.method, _api_path())
         if fault is not None:
+            g.fault = fault.kind
             if fault.kind == "latency":
                 time.sleep(fault.delay_seconds)
             elif fault.kind == "timeout_after_commit":
                 g.delay_after = fault.delay_seconds
             elif fault.kind == "status_after_commit":
                 g.answer_after = fault  # served normally below; the answer is replaced afterwards
+            elif fault.kind == "drop_after_commit":
+                g.drop = True  # served normally below; the connection is closed instead of answering
+            elif fault.kind == "drop":
+                g.drop = True
+                return Response(status=503)  # never reaches the client
             else:
                 return _fault_response(app, fault)
         if account is None:
@@ -139,17 +158,24 @@ def create_app(state: SandboxState | None = None) -> Flask:
             response = _fault_response(app, replaced_by)
         account = g.get("account")
         query = {key: value for key, value in request.args.items() if key not in SECRET_QUERY_KEYS}
+        fault = g.get("fault")
         state.log_request(
             RequestLogEntry(
                 method=request.method,
                 path=_api_path(),
                 query=query,
                 json=g.get("body"),
-                status=response.status_code,
+                # What the client saw; a "drop" answered nothing (drop_after_commit keeps the status
+                # of the work that was done, the client saw nothing either).
+                status=0 if fault == "drop" else response.status_code,
                 account_id=account.account_id if account else None,
                 at=state.now(),
+                fault=fault,
             )
         )
+        if g.get("drop"):
+            _drop_connection()
+            return response
         # timeout_after_commit: the write is done and logged; only the answer is late.
         delay = float(g.get("delay_after") or 0.0)
         if delay > 0:

@@ -16,6 +16,7 @@ class RequestLogEntry:
     status: int
     account_id: str | None
     at: datetime
+    fault: str | None = None  # kind of the injected fault that hit this request, if any
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -26,4 +27,5 @@ class RequestLogEntry:
             "status": self.status,
             "account_id": self.account_id,
             "at": self.at.isoformat(timespec="milliseconds"),
+            "fault": self.fault,
         }

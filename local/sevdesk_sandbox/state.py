@@ -237,19 +237,24 @@ class SandboxState:
             self._faults.append(fault)
             return fault.fault_id
 
-    def clear_faults(self) -> None:
+    def clear_faults(self, account_id: str | None = None) -> None:
+        """Remove every fault, or only those scoped to one account."""
         with self._lock:
-            self._faults.clear()
+            if account_id is None:
+                self._faults.clear()
+            else:
+                self._faults = [fault for fault in self._faults if fault.account_id != account_id]
 
-    def faults(self) -> list[Fault]:
+    def faults(self, account_id: str | None = None) -> list[Fault]:
         with self._lock:
-            return [copy.copy(fault) for fault in self._faults]
+            return [copy.copy(f) for f in self._faults if account_id is None or f.account_id == account_id]
 
     def take_fault(self, account_id: str | None, method: str, path: str) -> Fault | None:
-        """The first matching fault, with one of its hits used up."""
+        """The first matching fault that strikes (see Fault.probability), with one of its hits used up."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(account_id, method, path):
+                if fault.matches(account_id, method, path) and fault.strikes():
+                    fault.hits += 1
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

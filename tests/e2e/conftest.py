@@ -6,11 +6,7 @@ these tests find it. Its output goes to local-stack.log in the state directory; 
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.local_stack_process import LocalStackError, interrupt, stack_environment, start, wait_until_up
+
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
 SCHEDULE_SECONDS = 2
@@ -70,21 +67,22 @@ class RunningStack:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     state_dir = tmp_path_factory.mktemp("local-stack")
     log_path = state_dir / "local-stack.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack"],
-            cwd=REPO_ROOT,
-            env=_stack_environment(state_dir),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    # A Retry-After longer than 1 s pauses a transfer (it comes back after that long) instead of being
+    # waited out in place, so the e2e tests see pauses in seconds.
+    env = stack_environment(
+        state_dir, SEVBRIDGE_SCHEDULE_SECONDS=str(SCHEDULE_SECONDS), SEVDESK_MAX_BACKOFF_SECONDS="1"
+    )
+    process = start(state_dir, log_path, env)
     stack = RunningStack(facts={}, log_path=log_path, process=process)
     try:
-        facts = _wait_until_up(process, state_dir / "stack.json", stack)
+        try:
+            facts = wait_until_up(process, state_dir / "stack.json", START_TIMEOUT_SECONDS, stack.log_tail)
+        except LocalStackError as exc:
+            pytest.fail(str(exc))
         stack = RunningStack(facts=facts, log_path=log_path, process=process)
         yield stack
     finally:
-        exit_code = _interrupt(process)
+        exit_code = interrupt(process, STOP_TIMEOUT_SECONDS)
     assert exit_code == 0, f"the local stack exited with {exit_code} after Ctrl-C\n{stack.log_tail()}"
 
 
@@ -94,55 +92,3 @@ def api(local_stack: RunningStack) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {local_stack.platform_api_key}"}
     with httpx.Client(base_url=local_stack.api_url, headers=headers, timeout=30) as client:
         yield client
-
-
-def _stack_environment(state_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    # The stack must use its own sandbox and its own moto, whatever the developer's shell says.
-    for name in ("SEVDESK_BASE_URL", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    env.update(
-        SEVBRIDGE_PORT="0",
-        SEVDESK_SANDBOX_PORT="0",
-        MOTO_PORT="0",
-        SEVBRIDGE_STATE_DIR=str(state_dir),
-        SEVBRIDGE_SCHEDULE_SECONDS=str(SCHEDULE_SECONDS),
-        PYTHONUNBUFFERED="1",
-        # Same import roots as pytest's `pythonpath`, so the subprocess does not depend on how
-        # (or when) the package was pip-installed into the virtualenv.
-        PYTHONPATH=os.pathsep.join(
-            [str(REPO_ROOT / part) for part in ("local", "layers/sevbridge", "cli")]
-            + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-        ),
-    )
-    return env
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], state_file: Path, stack: RunningStack) -> dict[str, Any]:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the local stack exited with {process.returncode} while starting\n{stack.log_tail()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"the local stack did not come up in {START_TIMEOUT_SECONDS} s\n{stack.log_tail()}")
-        if state_file.exists():
-            facts: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
-            try:
-                # Any HTTP answer means the gateway is serving.
-                httpx.get(f"{facts['api_url']}/v1/openapi.json", timeout=5)
-                return facts
-            except httpx.TransportError:
-                pass
-        time.sleep(0.2)
-
-
-def _interrupt(process: subprocess.Popen[bytes]) -> int | None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return None
-    return process.returncode

@@ -29,6 +29,8 @@ AWS_TEST_ENV = {
     "SEVDESK_TIMEOUT_SECONDS": "1.5",
     "SEVDESK_MAX_ATTEMPTS": "2",
     "SEVDESK_MAX_BACKOFF_SECONDS": "0.05",
+    # Failed transfers come back at once (in production: 10 s, 30 s, 2 min, …); tests of the delays set their own.
+    "TRANSFER_RETRY_DELAYS": "0",
 }
 
 

@@ -82,7 +82,7 @@ def test_queues_are_fifo_with_visibility_and_redrive(stack: ProvisionedStack, te
             dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
             assert json.loads(attributes["RedrivePolicy"]) == {
                 "deadLetterTargetArn": stack.queues[dlq_id].arn,
-                "maxReceiveCount": 5,
+                "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"],
             }
 
 

@@ -26,12 +26,16 @@ def make_retries_immediate(stack: ProvisionedStack, queue_logical_id: str = "Tra
     )
 
 
-def drain(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue", max_batches: int = 100) -> int:
-    """Processes batches until the queue answers empty; returns how many messages were received."""
+def _poller(stack: ProvisionedStack, queue_logical_id: str) -> SqsPoller:
     source = source_for(stack, queue_logical_id)
     function = stack.functions[source.function]
     runtime = _runtimes.setdefault(function.logical_id, FunctionRuntime(function))
-    poller = SqsPoller(source, runtime, region=stack.region, stop=threading.Event(), client=boto3.client("sqs"))
+    return SqsPoller(source, runtime, region=stack.region, stop=threading.Event(), client=boto3.client("sqs"))
+
+
+def drain(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue", max_batches: int = 100) -> int:
+    """Processes batches until the queue answers empty; returns how many messages were received."""
+    poller = _poller(stack, queue_logical_id)
     received = 0
     for _ in range(max_batches):
         got = poller.poll_once()
@@ -39,6 +43,12 @@ def drain(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue", max_
             return received
         received += got
     raise AssertionError(f"{queue_logical_id} did not drain in {max_batches} batches")
+
+
+def process_batches(stack: ProvisionedStack, batches: int, queue_logical_id: str = "TransferQueue") -> int:
+    """Processes at most this many batches (the queue may still hold more); returns the messages received."""
+    poller = _poller(stack, queue_logical_id)
+    return sum(poller.poll_once() for _ in range(batches))
 
 
 def queue_depth(stack: ProvisionedStack, queue_logical_id: str) -> int:

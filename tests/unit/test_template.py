@@ -193,7 +193,8 @@ def test_every_queue_has_a_dead_letter_queue_of_its_kind(
         queue = queues[queue_id]
         redrive = queue["RedrivePolicy"]
         dlq = queues[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
-        assert redrive["maxReceiveCount"] == 5
+        # Transfers count real attempts in the ledger; pauses and group hand-backs are extra receives.
+        assert redrive["maxReceiveCount"] == (50 if queue_id == "TransferQueue" else 5), queue_id
         assert dlq.get("FifoQueue", False) == queue.get("FifoQueue", False), queue_id
         assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
         assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
@@ -320,3 +321,8 @@ def test_outputs_name_what_tests_and_operators_need(template: dict[str, Any]) ->
     assert {f"{table}Name" for table in TABLES} <= outputs
     assert {f"{queue}Url" for queue in ("TransferQueue", "ImportQueue", "BackfillQueue", "WebhookQueue")} <= outputs
     assert {f"{fn.logical_id}Name" for fn in functions(template)} <= outputs
+
+
+def test_transfer_worker_may_hold_failed_messages_back(template: dict[str, Any]) -> None:
+    worker = next(fn for fn in functions(template) if fn.logical_id == "TransferWorkerFunction")
+    assert ("SQSPollerPolicy", "TransferQueue") in policy_grants(worker)  # sqs:ChangeMessageVisibility

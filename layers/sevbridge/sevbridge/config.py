@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 DEFAULT_SEVDESK_BASE_URL = "https://my.sevdesk.de/api/v1"
 
@@ -36,10 +36,28 @@ class Settings(BaseModel):
     sevdesk_max_attempts: int = Field(default=4, alias="SEVDESK_MAX_ATTEMPTS", ge=1, le=10)
     # Upper bound for one retry wait (Retry-After included): beyond it the message is retried by SQS.
     sevdesk_max_backoff_seconds: float = Field(default=20.0, alias="SEVDESK_MAX_BACKOFF_SECONDS", ge=0)
+    # Real attempts per transfer (pauses don't count) and the waits after failed ones, in seconds.
+    transfer_max_attempts: int = Field(default=8, alias="TRANSFER_MAX_ATTEMPTS", ge=1, le=50)
+    transfer_retry_delays: tuple[float, ...] = Field(
+        default=(10.0, 30.0, 120.0, 300.0, 900.0), alias="TRANSFER_RETRY_DELAYS", min_length=1
+    )
     token_cache_seconds: float = Field(default=300.0, alias="TOKEN_CACHE_SECONDS", ge=0)
     max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES", gt=0)
 
     model_config = {"populate_by_name": True, "frozen": True}
+
+    @field_validator("transfer_retry_delays", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """ "10,30,120" in the environment; each 0–900 s (SQS holds a message back at most that long here)."""
+        if isinstance(value, str):
+            try:
+                value = tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError("a comma-separated list of seconds, e.g. 10,30,120,300,900") from None
+        if isinstance(value, tuple) and not all(0 <= delay <= 900 for delay in value):
+            raise ValueError("every delay must be between 0 and 900 seconds")
+        return value
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.intake import Intake
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
-from sevbridge.domain.transfer_runner import PushServiceFactory, TransferRunner
+from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
 
 
 @functools.cache
@@ -86,6 +86,12 @@ def transfer_ops() -> TransferOps:
     return TransferOps(ledger=ledger(), queue=transfer_queue(), clock=clock())
 
 
+@functools.cache
+def retry_schedule() -> RetrySchedule:
+    settings = get_settings()
+    return RetrySchedule(max_attempts=settings.transfer_max_attempts, delays=settings.transfer_retry_delays)
+
+
 def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
     return TransferRunner(
         ledger=ledger(),
@@ -93,6 +99,7 @@ def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
         vault=token_vault(),
         push_factory=push_factory,
         clock=clock(),
+        schedule=retry_schedule(),
     )
 
 
@@ -109,6 +116,7 @@ def reset() -> None:
         transfer_queue,
         intake,
         transfer_ops,
+        retry_schedule,
     ):
         cached.cache_clear()
     reset_settings()

@@ -19,7 +19,7 @@ from sevbridge.adapters.dynamo_mappings import DynamoMappingStore
 from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
 from sevbridge.adapters.sevdesk.gateway import build_push_service
 from sevbridge.adapters.sevdesk.reference_cache import ReferenceCache, default_reference_cache
-from sevbridge.domain.push.service import PushService
+from sevbridge.domain.push.service import Patience, PushService
 from sevbridge.domain.settings import TenantSettings
 from sevdesk_sandbox import SandboxServer, SandboxState
 
@@ -111,8 +111,15 @@ class Tenant:
         )
 
     def service(
-        self, today: date = TODAY, *, reference_cache: ReferenceCache | None = None, **settings: Any
+        self,
+        today: date = TODAY,
+        *,
+        reference_cache: ReferenceCache | None = None,
+        settle: bool = True,
+        **settings: Any,
     ) -> PushService:
+        """`settle=False`: a write whose outcome is unknown ends the call at once, as when the
+        worker died or ran out of time before it could look; the next call must reconcile."""
         return build_push_service(
             self.client(),
             PLATFORM,
@@ -121,6 +128,7 @@ class Tenant:
             today,
             mappings=self.mappings,
             reference_cache=reference_cache,
+            patience=Patience(rounds=4 if settle else 0, sleep=lambda _: None),
         )
 
     def objects(self, name: str) -> list[dict[str, Any]]:

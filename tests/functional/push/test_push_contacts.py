@@ -290,7 +290,7 @@ def test_uncertain_create_is_adopted_by_customer_number(tenant: Tenant, version:
         )
     )
     with pytest.raises(SevdeskNetworkError) as failure:
-        tenant.service().push_contact(organisation(), version=version(), uncertain=False)
+        tenant.service(settle=False).push_contact(organisation(), version=version(), uncertain=False)
     assert failure.value.outcome_unknown
     assert len(tenant.contacts()) == 1  # sevDesk did create it
 

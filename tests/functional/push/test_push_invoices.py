@@ -126,7 +126,9 @@ def test_booking_with_unknown_outcome_is_never_repeated(tenant: Tenant, version:
         )
     )
     with pytest.raises(SevdeskNetworkError) as failure:
-        tenant.service().push_invoice(invoice(status="paid"), version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(
+            invoice(status="paid"), version=version(), uncertain=False, manual=False
+        )
     assert failure.value.outcome_unknown
 
     outcome = tenant.service().push_invoice(invoice(status="paid"), version=version(), uncertain=True, manual=False)

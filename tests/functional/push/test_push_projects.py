@@ -107,7 +107,7 @@ def test_project_draft_timeout_after_commit_is_adopted(tenant: Tenant, version: 
         )
     )
     with pytest.raises(SevdeskNetworkError):
-        tenant.service().push_project_draft(project(), version=version(), uncertain=False)
+        tenant.service(settle=False).push_project_draft(project(), version=version(), uncertain=False)
 
     outcome = tenant.service().push_project_draft(project(), version=version(), uncertain=True)
 

@@ -55,7 +55,7 @@ def test_timeout_after_commit_then_uncertain_retry_adopts(tenant: Tenant, versio
         )
     )
     with pytest.raises(SevdeskNetworkError) as failure:
-        tenant.service().push_invoice(invoice(), version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(invoice(), version=version(), uncertain=False, manual=False)
     assert failure.value.outcome_unknown
     [committed] = tenant.invoices()
     assert committed["status"] == "100"  # created, never sent
@@ -76,7 +76,7 @@ def test_5xx_after_commit_then_uncertain_retry_adopts(tenant: Tenant, version: V
     """A proxy in front of sevDesk dies after forwarding the write: sevDesk committed, we see a 502."""
     _lose_the_answer(tenant, SAVE, kind="status_after_commit", status=502, body="html")
     with pytest.raises(SevdeskServerError) as failure:
-        tenant.service().push_invoice(invoice(), version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(invoice(), version=version(), uncertain=False, manual=False)
     assert failure.value.outcome_unknown and failure.value.status == 502
     assert len(tenant.invoices()) == 1
     assert len(tenant.requests("POST", "/Invoice/Factory/saveInvoice")) == 1  # the client did not resend it
@@ -93,7 +93,7 @@ def test_5xx_before_commit_then_uncertain_retry_creates_once(tenant: Tenant, ver
         Fault(kind="status", status=503, account_id=tenant.account.account_id, method="POST", path_pattern=SAVE)
     )
     with pytest.raises(SevdeskServerError) as failure:
-        tenant.service().push_invoice(invoice(), version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(invoice(), version=version(), uncertain=False, manual=False)
     assert failure.value.outcome_unknown
     assert tenant.invoices() == []
 
@@ -152,7 +152,9 @@ def test_uncertain_contact_create_inside_an_invoice_push(tenant: Tenant, version
     )
     customer = invoice().customer.model_copy(update={"customer_number": "K-55"})
     with pytest.raises(SevdeskNetworkError):
-        tenant.service().push_invoice(invoice(customer=customer), version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(
+            invoice(customer=customer), version=version(), uncertain=False, manual=False
+        )
     assert tenant.invoices() == [] and len(tenant.contacts()) == 1
 
     outcome = tenant.service().push_invoice(invoice(customer=customer), version=version(), uncertain=True, manual=False)
@@ -174,7 +176,7 @@ def test_lost_create_of_a_contact_without_customer_number_is_adopted(
     _lose_the_answer(tenant, CONTACT_CREATE, kind=kind, status=502)
     customer = person(customer_number=None)
     with pytest.raises((SevdeskNetworkError, SevdeskServerError)) as failure:
-        tenant.service().push_contact(customer, version=version(), uncertain=False)
+        tenant.service(settle=False).push_contact(customer, version=version(), uncertain=False)
     assert failure.value.outcome_unknown
     [committed] = tenant.contacts()
     assert tenant.objects("ContactCustomField") == []  # the create's follow-up steps never ran
@@ -211,7 +213,7 @@ def test_lost_contact_create_is_adopted_even_when_the_retry_is_not_flagged_uncer
     """The mapping row left "create in flight" is reason enough to look before creating."""
     _lose_the_answer(tenant, CONTACT_CREATE)
     with pytest.raises(SevdeskNetworkError):
-        tenant.service().push_contact(person(), version=version(), uncertain=False)
+        tenant.service(settle=False).push_contact(person(), version=version(), uncertain=False)
 
     outcome = tenant.service().push_contact(person(), version=version(), uncertain=False)
 
@@ -224,7 +226,7 @@ def test_lost_contact_create_inside_an_invoice_push_without_customer_number(tena
     _lose_the_answer(tenant, CONTACT_CREATE)
     sent = invoice(customer=person(customer_number=None))
     with pytest.raises(SevdeskNetworkError) as failure:
-        tenant.service().push_invoice(sent, version=version(), uncertain=False, manual=False)
+        tenant.service(settle=False).push_invoice(sent, version=version(), uncertain=False, manual=False)
     assert failure.value.outcome_unknown
     assert tenant.invoices() == [] and len(tenant.contacts()) == 1
 
@@ -245,7 +247,7 @@ def test_a_create_that_never_arrived_reuses_its_customer_number(tenant: Tenant, 
         Fault(kind="status", status=503, account_id=tenant.account.account_id, method="POST", path_pattern="^/Contact$")
     )
     with pytest.raises(SevdeskServerError):
-        tenant.service().push_contact(person(), version=version(), uncertain=False)
+        tenant.service(settle=False).push_contact(person(), version=version(), uncertain=False)
     assert tenant.contacts() == []
     pending = tenant.mappings.get(PLATFORM, tenant.tenant_id, "contact", "c-1")
     assert pending is not None and pending.number

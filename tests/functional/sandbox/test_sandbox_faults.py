@@ -1,4 +1,5 @@
-"""Injected faults: latency, 5xx, 429 + Retry-After, and a timeout or an error answer after the write was committed."""
+"""Injected faults: latency, 5xx, 429 + Retry-After, a timeout, an error answer or a dropped connection after
+the write was committed; probabilities (seeded) and fault sets per account."""
 
 from __future__ import annotations
 
@@ -108,3 +109,85 @@ def test_bad_fault_definitions() -> None:
         Fault.from_json({"kind": "explode"})
     with pytest.raises(ValueError):
         Fault.from_json({"kind": "status", "path_pattern": "("})
+
+
+# --- probability, connection drops, fault sets -----------------------------------------------------
+
+
+def _contact_body(name: str = "Committed GmbH") -> dict[str, object]:
+    return {"name": name, "category": {"id": 3, "objectName": "Category"}}
+
+
+def test_probability_hits_that_share_reproducibly_with_a_seed(client: httpx.Client, state: SandboxState) -> None:
+    def run() -> list[int]:
+        state.clear_faults()
+        state.add_fault(Fault(kind="status", status=500, probability=0.25, seed=42, times=None))
+        codes = [client.get("/SevUser").status_code for _ in range(200)]
+        [fault] = state.faults()
+        assert fault.hits == codes.count(500)
+        return codes
+
+    first = run()
+    assert 30 <= first.count(500) <= 70  # 25 % of 200, loosely
+    assert set(first) == {200, 500}
+    assert run() == first  # same seed, same requests: the same ones are hit
+
+
+def test_probability_fault_is_unlimited_by_default_through_the_admin_api(admin: httpx.Client) -> None:
+    assert admin.post("/faults", json={"kind": "status", "probability": 0.1}).status_code == 201
+    [listed] = admin.get("/faults").json()
+    assert (listed["probability"], listed["times"], listed["hits"]) == (0.1, None, 0)
+    assert admin.post("/faults", json={"kind": "status", "probability": 0}).status_code == 400
+    assert admin.post("/faults", json={"kind": "status", "probability": 1.5}).status_code == 400
+
+
+def test_drop_after_commit_closes_the_connection_at_once(
+    server: SandboxServer, state: SandboxState, account: Account
+) -> None:
+    state.add_fault(Fault(kind="drop_after_commit", method="POST", path_pattern="^/Contact$"))
+    started = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(f"{server.url}/Contact", json=_contact_body(), headers={"Authorization": account.token}, timeout=5)
+    assert time.monotonic() - started < 2  # no waiting for a timeout
+    [stored] = state.objects(account.account_id, "Contact")  # committed all the same
+    assert stored["name"] == "Committed GmbH"
+    [logged] = state.requests(account.account_id)
+    assert (logged.status, logged.fault) == (201, "drop_after_commit")
+
+
+def test_drop_does_nothing_and_answers_nothing(server: SandboxServer, state: SandboxState, account: Account) -> None:
+    state.add_fault(Fault(kind="drop", method="POST"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(f"{server.url}/Contact", json=_contact_body(), headers={"Authorization": account.token}, timeout=5)
+    assert state.objects(account.account_id, "Contact") == []
+    [logged] = state.requests(account.account_id)
+    assert (logged.status, logged.fault) == (0, "drop")
+
+
+def test_a_fault_set_per_account_added_and_cleared_through_the_admin_api(
+    server: SandboxServer, admin: httpx.Client, state: SandboxState, account: Account
+) -> None:
+    other = state.create_account(name="Other")
+    faults = [
+        {"kind": "status", "status": 500, "probability": 1, "account_id": account.account_id},
+        {"kind": "rate_limit", "retry_after": 0, "account_id": account.account_id, "times": 3},
+        {"kind": "status", "status": 502, "account_id": other.account_id, "times": None},
+    ]
+    created = admin.post("/faults", json={"faults": faults})
+    assert created.status_code == 201 and len(created.json()["fault_ids"]) == 3
+    assert len(admin.get("/faults", params={"account_id": account.account_id}).json()) == 2
+
+    assert admin.delete("/faults", params={"account_id": account.account_id}).status_code == 204
+    assert [f["account_id"] for f in admin.get("/faults").json()] == [other.account_id]
+    assert httpx.get(f"{server.url}/Contact", headers={"Authorization": account.token}).status_code == 200
+    assert httpx.get(f"{server.url}/Contact", headers={"Authorization": other.token}).status_code == 502
+    # A bad entry adds none of the set.
+    bad = admin.post("/faults", json={"faults": [{"kind": "status"}, {"kind": "explode"}]})
+    assert bad.status_code == 400 and len(admin.get("/faults").json()) == 1
+
+
+def test_request_log_names_the_fault_that_hit(client: httpx.Client, state: SandboxState, account: Account) -> None:
+    state.add_fault(Fault(kind="rate_limit", retry_after=0))
+    assert client.get("/Contact").status_code == 429
+    assert client.get("/Contact").status_code == 200
+    assert [(r.status, r.fault) for r in state.requests(account.account_id)] == [(429, "rate_limit"), (200, None)]

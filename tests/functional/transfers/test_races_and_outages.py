@@ -81,9 +81,12 @@ def test_offboarding_while_a_transfer_runs_leaves_no_ledger_rows(
 
     real_factory = transfers._push_factory
 
-    def offboard_mid_flight(connection: Any, token: str) -> Any:
-        assert api.delete("/v1/tenants/school-42").status == 200
-        return real_factory(connection, token)
+    def offboard_mid_flight(time_left: Any) -> Any:
+        def build(connection: Any, token: str) -> Any:
+            assert api.delete("/v1/tenants/school-42").status == 200
+            return real_factory(time_left)(connection, token)
+
+        return build
 
     monkeypatch.setattr(transfers, "_push_factory", offboard_mid_flight)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
@@ -125,14 +128,16 @@ def test_unexpected_failure_ends_as_failed_after_the_last_delivery_not_stuck_in_
     def broken(connection: Any, token: str) -> Any:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(transfers, "_push_factory", broken)
+    monkeypatch.setattr(transfers, "_push_factory", lambda time_left: broken)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     drain(aws)
 
     (transfer,) = api.get("/v1/tenants/school-42/transfers").json["items"]
     assert transfer["status"] == "failed"
-    assert transfer["attempts"] == 5
+    assert transfer["attempts"] == 8  # TRANSFER_MAX_ATTEMPTS; never left `sending` in between
     assert "unexpected RuntimeError" in transfer["reason"]
+    detail = api.get(f"/v1/tenants/school-42/transfers/{transfer['transfer_id']}").json
+    assert [h["status"] for h in detail["history"]][1:] == ["sending", "queued"] * 7 + ["sending", "failed"]
     assert "bug" not in transfer["reason"]  # exception text can carry data; the type is enough
 
 

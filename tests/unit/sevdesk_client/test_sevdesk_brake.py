@@ -11,6 +11,7 @@ from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient, default_brake
 from sevbridge.domain.sevdesk_errors import (
     SevdeskAuthError,
     SevdeskBrakeEngaged,
+    SevdeskOutOfTime,
     SevdeskServerError,
     SevdeskValidationError,
 )
@@ -165,4 +166,64 @@ def test_server_errors_count_too(braked: SevdeskClient, fake: FakeSevdesk) -> No
     fake.always(sevdesk_error(503))
     with pytest.raises(SevdeskServerError):
         braked.post("/Contact", json={})  # not retried: unknown outcome of a POST
+    assert len(fake.requests) == 1
+
+
+def test_sporadic_server_trouble_does_not_pause_a_busy_tenant(small_brake: ErrorBrake, clock: FakeClock) -> None:
+    """10 % 5xx and 5 % 429 are weather, retried with backoff: pausing the tenant would only slow it."""
+    for i in range(400):
+        clock.now += 0.1
+        small_brake.record_answer("t", 503 if i % 10 == 0 else 429 if i % 20 == 5 else 200)
+        small_brake.check("t")
+
+
+def test_server_trouble_pauses_when_it_dominates(small_brake: ErrorBrake, clock: FakeClock) -> None:
+    for status in (200, 503, 200, 502):
+        small_brake.record_answer("t", status)
+    small_brake.check("t")  # 2 of 4: fewer than max_errors
+    small_brake.record_answer("t", 429)  # 3 of 5 answers are trouble, and 3 = max_errors
+    with pytest.raises(SevdeskBrakeEngaged):
+        small_brake.check("t")
+
+
+def test_refusals_pause_however_many_calls_succeed(small_brake: ErrorBrake, clock: FakeClock) -> None:
+    for _ in range(100):
+        small_brake.record_answer("t", 200)
+    small_brake.record_answer("t", 422)
+    small_brake.record_answer("t", 404)
+    small_brake.check("t")
+    small_brake.record_answer("t", 409)
+    with pytest.raises(SevdeskBrakeEngaged):
+        small_brake.check("t")
+
+
+def test_a_brake_pause_is_a_pause_not_a_failure() -> None:
+    engaged = SevdeskBrakeEngaged("paused", resume_in=42.0)
+    assert engaged.retryable and engaged.pause_seconds == 42.0
+    assert SevdeskServerError("boom").pause_seconds is None
+
+
+def test_no_call_is_started_without_time_to_finish_it(
+    make_client: Callable[..., SevdeskClient], fake: FakeSevdesk
+) -> None:
+    left = {"seconds": 30.0}
+    client = make_client(timeout=20.0, time_left=lambda: left["seconds"])
+    fake.always(ok([]))
+    assert client.get("/Contact") == []
+    left["seconds"] = 19.0
+    with pytest.raises(SevdeskOutOfTime) as caught:
+        client.get("/Contact")
+    assert len(fake.requests) == 1  # nothing sent
+    assert caught.value.retryable and not caught.value.outcome_unknown
+
+
+def test_running_out_of_time_after_an_unknown_write_still_says_so(
+    make_client: Callable[..., SevdeskClient], fake: FakeSevdesk
+) -> None:
+    left = iter([30.0, 5.0])
+    client = make_client(timeout=20.0, time_left=lambda: next(left))
+    fake.always(sevdesk_error(503))
+    with pytest.raises(SevdeskOutOfTime) as caught:
+        client.put("/Contact/1", json={"name": "x"})  # safe to resend, but no time for it
+    assert caught.value.outcome_unknown
     assert len(fake.requests) == 1

@@ -3,6 +3,9 @@ without importing the HTTP library. Messages carry sevDesk's own text, never the
 
 from __future__ import annotations
 
+# A 429 without Retry-After, after the client's own retries: how long the tenant's work waits.
+DEFAULT_RATE_LIMIT_PAUSE = 30.0
+
 
 class SevdeskError(Exception):
     """Base class. `status` is the HTTP status (None for network errors)."""
@@ -36,6 +39,11 @@ class SevdeskError(Exception):
         unknown = " (outcome unknown: sevDesk may have applied it; look it up before resending)"
         return f"{where}{status}{self.message}{unknown if self.outcome_unknown else ''}"
 
+    @property
+    def pause_seconds(self) -> float | None:
+        """Set when sevDesk (or our brake) asked us to wait: the work is delayed, it did not fail."""
+        return None
+
 
 class SevdeskAuthError(SevdeskError):
     """401/403: the tenant's token is invalid, rotated or lacks API access (C3)."""
@@ -57,6 +65,10 @@ class SevdeskRateLimited(SevdeskError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+    @property
+    def pause_seconds(self) -> float | None:
+        return self.retry_after if self.retry_after is not None else DEFAULT_RATE_LIMIT_PAUSE
 
 
 class SevdeskServerError(SevdeskError):
@@ -80,6 +92,10 @@ class SevdeskBrakeEngaged(SevdeskError):
         super().__init__(message)
         self.resume_in = resume_in
 
+    @property
+    def pause_seconds(self) -> float | None:
+        return self.resume_in
+
 
 class TokenTestsExhausted(SevdeskError):
     """Our own limit on token tests: too many tokens sevDesk rejected for one tenant or platform in a short
@@ -88,3 +104,10 @@ class TokenTestsExhausted(SevdeskError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SevdeskOutOfTime(SevdeskError):
+    """Not sent: the invocation has too little time left for another sevDesk call (the worker hands
+    the transfer back to the queue instead of being killed mid-call)."""
+
+    retryable = True

@@ -1,14 +1,21 @@
 """Runs one transfer: the ledger state machine around a push to sevDesk (I6, I8, C3).
 
 Outcomes: transferred / skipped (done), failed (needs a person: sevDesk's or our reason is kept),
-waiting_for_credentials (token rejected: parked until a new token is stored), or RetryLater (a
-transient sevDesk problem: the message is redelivered, the ledger remembers whether the attempt may
-have reached sevDesk so the next one reconciles instead of creating a duplicate).
+waiting_for_credentials (token rejected: parked until a new token is stored), or RetryLater (the
+message comes back after `delay` seconds; the ledger remembers whether the attempt may have reached
+sevDesk so the next one reconciles instead of creating a duplicate).
+
+Real attempts are counted in the ledger (`attempts`), not by the queue's receive count: after a
+transient failure the transfer waits per RetrySchedule (10 s, 30 s, 2 min, 5 min, 15 min, …) and is
+recorded as failed after `max_attempts`. A pause — our brake, or sevDesk's Retry-After — delays the
+transfer by that long and is not an attempt: it never uses one up and never fails a transfer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -19,11 +26,33 @@ from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
 from sevbridge.domain.push.service import PushOutcome
-from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError
+from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskOutOfTime
+
+# The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).
+LONGEST_DELAY = 900.0
 
 
 class RetryLater(Exception):
-    """Transient failure: the queue should deliver this transfer again later."""
+    """Transient failure or pause: the queue should deliver this transfer again after `delay` seconds."""
+
+    def __init__(self, reason: str, *, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """How many real attempts a transfer gets, and how long it waits after each failed one (the last
+    delay repeats). A little jitter keeps tenants that failed together from coming back together."""
+
+    max_attempts: int = 8
+    delays: Sequence[float] = (10.0, 30.0, 120.0, 300.0, 900.0)
+    jitter: float = 0.1
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay_after(self, attempt: int) -> float:
+        base = self.delays[min(max(attempt, 1), len(self.delays)) - 1] if self.delays else 0.0
+        return min(LONGEST_DELAY, base * (1 + self.rng.uniform(-self.jitter, self.jitter)))
 
 
 class PushServicePort(Protocol):
@@ -43,15 +72,15 @@ class TransferRunner:
     vault: TokenVault
     push_factory: PushServiceFactory
     clock: Clock
-    max_receives: int = 5
+    schedule: RetrySchedule = field(default_factory=RetrySchedule)
 
-    def run(self, platform_id: str, tenant_id: str, transfer_id: str, *, receive_count: int = 1) -> Transfer | None:
+    def run(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
         try:
-            return self._run(platform_id, tenant_id, transfer_id, receive_count)
+            return self._run(platform_id, tenant_id, transfer_id)
         except TransferGone:
             return None  # the tenant was offboarded while this transfer ran: nothing to record
 
-    def _run(self, platform_id: str, tenant_id: str, transfer_id: str, receive_count: int) -> Transfer | None:
+    def _run(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
@@ -107,22 +136,25 @@ class TransferRunner:
             if not exc.retryable:
                 # sevDesk refused the request itself: nothing was created, a person must fix the data.
                 return self._fail(transfer, f"sevDesk refused: {exc}", uncertain=uncertain)
-            maybe_sent = uncertain or bool(getattr(exc, "outcome_unknown", False))
-            return self._retry_later(transfer, str(exc), maybe_sent, receive_count)
+            maybe_sent = uncertain or exc.outcome_unknown
+            pause = exc.pause_seconds
+            if pause is not None:
+                return self._pause(transfer, str(exc), pause, maybe_sent)
+            # Out of time: the invocation ends; come back at once (still an attempt, so it is bounded).
+            delay = 0.0 if isinstance(exc, SevdeskOutOfTime) else None
+            return self._retry_later(transfer, str(exc), maybe_sent, delay=delay)
         except TemporarilyUnavailable as exc:
-            return self._retry_later(transfer, exc.message, uncertain, receive_count)
+            return self._retry_later(transfer, exc.message, uncertain)
         except DomainError as exc:
             return self._fail(transfer, exc.message, uncertain=uncertain)
         except Exception as exc:
-            # A bug or an unexpected outage, possibly after sevDesk answered: the row stays `sending`
-            # (so the redelivery reconciles) until the last delivery, which records it as failed.
-            if receive_count >= self.max_receives:
-                return self._fail(
-                    transfer,
-                    f"gave up after {transfer.attempts} attempts: unexpected {type(exc).__name__}",
-                    uncertain=True,
-                )
-            raise
+            # A bug or an unexpected outage, possibly after sevDesk answered: never left `sending`;
+            # retried like a transient failure (uncertain, so it reconciles) and failed in the end.
+            # Only the type is recorded: exception text can carry data.
+            try:
+                return self._retry_later(transfer, f"unexpected {type(exc).__name__}", True)
+            except RetryLater as retry:
+                raise retry from exc
 
         status = TransferStatus.SKIPPED if outcome.action == "skipped" else TransferStatus.TRANSFERRED
         return self._save(
@@ -138,19 +170,35 @@ class TransferRunner:
             )
         )
 
-    def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, receive_count: int) -> Transfer:
-        if receive_count >= self.max_receives:
+    def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, *, delay: float | None = None) -> Transfer:
+        if transfer.attempts >= self.schedule.max_attempts:
             return self._fail(transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent)
+        wait = self.schedule.delay_after(transfer.attempts) if delay is None else delay
         self._save(
             transfer.moved_to(
                 TransferStatus.QUEUED,
                 self.clock.now(),
-                f"will retry: {error}",
+                f"will retry in {wait:.0f}s: {error}",
                 last_error=error,
                 uncertain=maybe_sent,
             )
         )
-        raise RetryLater(error)
+        raise RetryLater(error, delay=wait)
+
+    def _pause(self, transfer: Transfer, error: str, pause: float, maybe_sent: bool) -> Transfer:
+        """sevDesk or our brake asked to wait: the transfer waits that long; this was no attempt."""
+        wait = min(LONGEST_DELAY, max(0.0, pause))
+        self._save(
+            transfer.moved_to(
+                TransferStatus.QUEUED,
+                self.clock.now(),
+                f"paused for {wait:.0f}s: {error}",
+                attempts=transfer.attempts - 1,
+                last_error=error,
+                uncertain=maybe_sent,
+            )
+        )
+        raise RetryLater(error, delay=wait)
 
     def _push(self, service: PushServicePort, transfer: Transfer, uncertain: bool) -> PushOutcome:
         version = transfer.source_version

@@ -8,8 +8,9 @@ from sevbridge import wiring
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.connection import ConnectionStatus
 
-# Longer than any legitimate wait: the transfer queue's visibility timeout is 18 minutes, and a message
-# is delivered at most 5 times before the worker records the transfer as failed.
+# Longer than any wait between two attempts of a transfer (at most 15 minutes, see RetrySchedule). A
+# transfer queued behind a tenant's failing one can wait longer; re-sending it then is harmless (the
+# worker acknowledges messages of transfers that are already done).
 STRANDED_AFTER = timedelta(minutes=30)
 STUCK_SENDING_AFTER = timedelta(hours=2)
 

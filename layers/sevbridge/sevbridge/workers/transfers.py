@@ -1,19 +1,47 @@
-"""Transfer worker: one SQS FIFO record = one transfer to run (the ledger holds the payload)."""
+"""Transfer worker: one SQS FIFO record = one transfer to run (the ledger holds the payload).
+
+A failed record is held back for the delay its failure asked for (RetryLater.delay: a growing backoff
+per real attempt, or the length of a pause) by changing its visibility, instead of waiting out the
+queue's 18-minute visibility timeout. With `skip_group_on_error` the later records of the same tenant
+(message group) in the batch fail too, unprocessed, to keep their order; SQS FIFO holds a group back
+while any of its messages is in flight, so every failed record of a group gets the same delay and the
+group comes back together, in order.
+
+The invocation's remaining time is watched: a transfer is not started without time for it, and the
+sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays
+`sending`: the transfer is handed back and comes again at once.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
 
 from sevbridge import wiring
 from sevbridge.adapters.sevdesk.client import SevdeskClient
 from sevbridge.adapters.sevdesk.gateway import build_push_service
+from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
 from sevbridge.domain.connections import tenant_key
 from sevbridge.domain.intake import business_day
-from sevbridge.domain.transfer_runner import PushServicePort, TransferRunner
+from sevbridge.domain.push.service import Patience
+from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
+
+# Kept for the ledger write and the visibility change after the last transfer of an invocation.
+RESERVE_SECONDS = 5.0
+# A transfer is started only with time for this many sevDesk calls of the longest allowed duration.
+CALLS_TO_START = 2
 
 
 class TransferMessage(BaseModel):
@@ -22,33 +50,99 @@ class TransferMessage(BaseModel):
     transfer_id: str
 
 
-def _push_factory(connection: Connection, token: str) -> PushServicePort:
-    settings = get_settings()
-    client = SevdeskClient(
-        token,
-        base_url=settings.sevdesk_base_url,
-        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
-        timeout=settings.sevdesk_timeout_seconds,
-        max_attempts=settings.sevdesk_max_attempts,
-        max_backoff=settings.sevdesk_max_backoff_seconds,
-    )
-    today = business_day(wiring.clock().now())
-    service: PushServicePort = build_push_service(
-        client, connection.platform_id, connection.tenant_id, connection.settings, today
-    )
-    return service
+class NoTimeToStart(RuntimeError):
+    """Too little time left in this invocation to start the transfer; it comes back at once."""
 
 
-def runner() -> TransferRunner:
+@dataclass
+class _Invocation:
+    """What one batch invocation knows: its deadline and the delay each failed message group asked for."""
+
+    deadline: float  # time.monotonic() value, the reserve already taken off
+    delays: dict[str, float] = field(default_factory=dict)
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def hold_back(self, group: str, seconds: float) -> None:
+        self.delays.setdefault(group, seconds)  # the group's first failure decides
+
+
+_invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar("transfer_invocation", default=None)
+
+
+def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
+    def build(connection: Connection, token: str) -> PushServicePort:
+        settings = get_settings()
+        client = SevdeskClient(
+            token,
+            base_url=settings.sevdesk_base_url,
+            tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
+            timeout=settings.sevdesk_timeout_seconds,
+            max_attempts=settings.sevdesk_max_attempts,
+            max_backoff=settings.sevdesk_max_backoff_seconds,
+            time_left=time_left,
+        )
+        today = business_day(wiring.clock().now())
+        patience = Patience(longest_wait=settings.sevdesk_max_backoff_seconds, time_left=time_left)
+        service: PushServicePort = build_push_service(
+            client, connection.platform_id, connection.tenant_id, connection.settings, today, patience=patience
+        )
+        return service
+
+    return build
+
+
+def runner(time_left: Callable[[], float] | None = None) -> TransferRunner:
     # Built from the composition root's cached parts, so wiring.reset() reaches it too.
-    return wiring.transfer_runner(_push_factory)
+    return wiring.transfer_runner(_push_factory(time_left))
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Runs a batch like Lambda's partial batch response expects, then holds failed records back."""
+    remaining = context.get_remaining_time_in_millis() / 1000
+    invocation = _Invocation(deadline=time.monotonic() + remaining - RESERVE_SECONDS)
+    # A processor per invocation: it keeps per-batch state. All-failed batches are reported per
+    # record like partial ones (not raised), so their delays apply too.
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    processor.raise_on_entire_batch_failure = False
+    token = _invocation.set(invocation)
+    try:
+        response = process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+    finally:
+        _invocation.reset(token)
+    _hold_back_failed(event, response, invocation)
+    return response
 
 
 def handle_record(record: SQSRecord) -> None:
-    message = TransferMessage.model_validate_json(record.body)
+    invocation = _invocation.get() or _Invocation(deadline=float("inf"))
+    group = record.attributes.message_group_id or ""
+    try:
+        message = TransferMessage.model_validate_json(record.body)
+    except ValidationError:
+        # Never ours to run: straight back, so it reaches the dead-letter queue in a few receives.
+        invocation.hold_back(group, 0)
+        raise
     logger.append_keys(platform_id=message.platform_id, tenant_id=message.tenant_id, transfer_id=message.transfer_id)
-    receive_count = int(record.attributes.approximate_receive_count or 1)
-    transfer = runner().run(message.platform_id, message.tenant_id, message.transfer_id, receive_count=receive_count)
+    settings = get_settings()
+    time_left = invocation.time_left if invocation.deadline != float("inf") else None
+    if time_left is not None and time_left() < CALLS_TO_START * settings.sevdesk_timeout_seconds:
+        invocation.hold_back(group, 0)
+        raise NoTimeToStart("too little time left in this invocation; the transfer comes back at once")
+    try:
+        transfer = runner(time_left).run(message.platform_id, message.tenant_id, message.transfer_id)
+    except RetryLater as exc:
+        invocation.hold_back(group, exc.delay)
+        metrics.add_metric(name="TransferRetried", unit="Count", value=1)
+        raise
+    except Exception:
+        # The ledger itself failed (e.g. DynamoDB throttled): back off by how often it came already.
+        receives = int(record.attributes.approximate_receive_count or 1)
+        invocation.hold_back(group, wiring.retry_schedule().delay_after(receives))
+        raise
     if transfer is not None:
         logger.info(
             "transfer processed",
@@ -60,3 +154,23 @@ def handle_record(record: SQSRecord) -> None:
             },
         )
         metrics.add_metric(name=f"Transfer_{transfer.status.value}", unit="Count", value=1)
+
+
+def _hold_back_failed(event: dict[str, Any], response: PartialItemFailureResponse, invocation: _Invocation) -> None:
+    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    receipts = []
+    for record in event.get("Records", []):
+        if record.get("messageId") not in failed:
+            continue
+        group = (record.get("attributes") or {}).get("MessageGroupId") or ""
+        delay = invocation.delays.get(group)
+        if delay is not None:
+            receipts.append((record["receiptHandle"], delay))
+    if not receipts:
+        return
+    missed = SqsVisibility(get_settings().transfer_queue_url).hold_back(receipts)
+    if missed:
+        logger.warning(
+            "could not set the retry delay of failed messages; they come back after the visibility timeout",
+            extra={"count": missed},
+        )

@@ -2,6 +2,9 @@
 
 One instance serves one tenant's token. It is cheap to create; the connection pool behind it is the
 process-wide `default_http_client` unless the caller injects its own httpx.Client.
+
+`time_left` (seconds, e.g. what the Lambda invocation has left minus a reserve) stops the client from
+starting a call that might not finish in time: it raises SevdeskOutOfTime instead, having sent nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sevbridge.adapters.sevdesk.normalize import to_id
 from sevbridge.adapters.sevdesk.params import QueryParams, encode_params
 from sevbridge.adapters.sevdesk.retry import CallState, Failure, RetryPolicy
 from sevbridge.adapters.sevdesk.transport import default_http_client, make_timeout
-from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound
+from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound, SevdeskOutOfTime
 
 __all__ = ["SevdeskClient", "default_http_client"]
 
@@ -53,6 +56,7 @@ class SevdeskClient:
         max_backoff: float = 20.0,
         brake: ErrorBrake | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         if not token or not token.strip():
             raise ValueError("a sevDesk token is required")
@@ -62,6 +66,8 @@ class SevdeskClient:
         self.tenant_key = tenant_key
         self._http = http if http is not None else default_http_client(timeout)
         self._timeout = make_timeout(timeout)
+        self._longest_call = timeout
+        self._time_left = time_left
         self._retry = RetryPolicy(max_attempts=max_attempts, max_backoff=max_backoff, sleep=sleep)
         self._brake = brake if brake is not None else default_brake
 
@@ -181,6 +187,7 @@ class SevdeskClient:
         state.attempts += 1
         try:
             self._brake.check(self.tenant_key)
+            self._check_time()
         except SevdeskError as exc:
             state.failed(Failure.FINAL)
             exc.method, exc.path = state.method, state.path
@@ -206,10 +213,9 @@ class SevdeskClient:
             # `from None`: the httpx exception holds the request, headers and token included.
             raise network_error(exc, method=state.method, path=state.path) from None
         self._log(state, response.status_code, started)
+        self._brake.record_answer(self.tenant_key, response.status_code)
         if response.is_success:
             return response
-        if response.status_code >= 400:
-            self._brake.record_error(self.tenant_key)
         if response.status_code == 429:
             state.failed(Failure.THROTTLED)
         elif response.status_code >= 500:
@@ -222,6 +228,10 @@ class SevdeskClient:
             path=state.path,
             secrets=(self._token.get_secret_value(),),
         )
+
+    def _check_time(self) -> None:
+        if self._time_left is not None and self._time_left() < self._longest_call:
+            raise SevdeskOutOfTime("too little time left in this invocation for another sevDesk call")
 
     def _unwrap(self, response: httpx.Response, state: CallState) -> Any:
         if not response.content:

@@ -35,7 +35,7 @@ from sevbridge.domain.push.ports import (
     SdInvoice,
     SdUnit,
 )
-from sevbridge.domain.push.service import PushService
+from sevbridge.domain.push.service import Patience, PushService
 from sevbridge.domain.settings import TenantSettings
 from sevbridge.domain.sevdesk_errors import (
     SevdeskAuthError,
@@ -453,7 +453,10 @@ class SevdeskGateway:
 
     def send_invoice(self, invoice_id: str) -> SdInvoice | None:
         # Marks it sent (100 → 200) without e-mailing anyone: the platform delivers its own invoices.
-        answer = self._client.put(f"/Invoice/{invoice_id}/sendBy", json={"sendType": "VPDF", "sendDraft": False})
+        # Never resent after an unknown outcome: the domain reads the status back instead.
+        answer = self._client.put(
+            f"/Invoice/{invoice_id}/sendBy", json={"sendType": "VPDF", "sendDraft": False}, retry_unsafe=False
+        )
         # The spec's schema is the invoice, its text says "invoice log entry": use the answer only
         # when it is this invoice, never a log entry (another objectName, its own id).
         rows = _rows(answer)
@@ -478,7 +481,8 @@ class SevdeskGateway:
         self._client.put(f"/Invoice/{invoice_id}/bookAmount", json=body, retry_unsafe=False)
 
     def reset_to_draft(self, invoice_id: str) -> None:
-        self._client.put(f"/Invoice/{invoice_id}/resetToDraft")
+        # A resend after it went through answers 422 ("only open invoices…"): the domain reads the status back.
+        self._client.put(f"/Invoice/{invoice_id}/resetToDraft", retry_unsafe=False)
 
 
 def build_push_service(
@@ -490,9 +494,10 @@ def build_push_service(
     *,
     mappings: MappingStore | None = None,
     reference_cache: ReferenceCache | None = None,
+    patience: Patience | None = None,
 ) -> PushService:
     """PushService for one tenant; the mapping store defaults to the TENANTS table, the reference
-    cache to the process-wide one."""
+    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased."""
     if mappings is None:
         mappings = DynamoMappingStore(get_settings().tenants_table)
     return PushService(
@@ -502,4 +507,5 @@ def build_push_service(
         tenant_id=tenant_id,
         settings=settings,
         today=today,
+        patience=patience,
     )

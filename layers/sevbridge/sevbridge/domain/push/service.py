@@ -1,7 +1,8 @@
 """PushService: makes one platform contact / invoice / project draft appear correctly in one tenant's
 sevDesk account, exactly once (P1-P3, I1-I5, I7, I8).
 
-sevDesk errors propagate unchanged (the transfer runner decides about retries and parking);
+Writes whose outcome is unknown are looked up and adopted or redone inside the call (settling.py);
+sevDesk errors that remain propagate (the transfer runner decides about retries, pauses and parking);
 PushRefused means a person has to act. One instance serves one transfer: reference data is memoised
 for its lifetime (the port may add a short-lived per-tenant cache across transfers, see ports.py).
 """
@@ -17,9 +18,10 @@ from sevbridge.domain.push.outcome import PushOutcome, PushRefused
 from sevbridge.domain.push.ports import MappingStore, SevdeskPort
 from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
+from sevbridge.domain.push.settling import Patience, SettlingSevdesk
 from sevbridge.domain.settings import TenantSettings
 
-__all__ = ["PushOutcome", "PushRefused", "PushService"]
+__all__ = ["Patience", "PushOutcome", "PushRefused", "PushService"]
 
 
 class PushService:
@@ -32,7 +34,10 @@ class PushService:
         tenant_id: str,
         settings: TenantSettings,
         today: date,
+        patience: Patience | None = None,
     ) -> None:
+        # Every write whose outcome is unknown is settled in place (settling.py), not left to a retry.
+        sevdesk = SettlingSevdesk(sevdesk, patience if patience is not None else Patience())
         rows = TenantRows(mappings, platform_id, tenant_id)
         ref = Reference(sevdesk, settings)
         self._contacts = ContactSync(sevdesk, rows, ref, platform_id=platform_id, settings=settings)
