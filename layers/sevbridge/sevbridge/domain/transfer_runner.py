@@ -17,6 +17,7 @@ from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
+from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
 from sevbridge.domain.push.service import PushOutcome
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError
@@ -44,6 +45,7 @@ class TransferRunner:
     push_factory: PushServiceFactory
     clock: Clock
     max_receives: int = 5
+    notifier: Notifier | None = None  # transfer.succeeded / transfer.failed, written with the ledger row
 
     def run(self, platform_id: str, tenant_id: str, transfer_id: str, *, receive_count: int = 1) -> Transfer | None:
         try:
@@ -121,6 +123,7 @@ class TransferRunner:
                     transfer,
                     f"gave up after {transfer.attempts} attempts: unexpected {type(exc).__name__}",
                     uncertain=True,
+                    retryable=True,
                 )
             raise
 
@@ -140,7 +143,9 @@ class TransferRunner:
 
     def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, receive_count: int) -> Transfer:
         if receive_count >= self.max_receives:
-            return self._fail(transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent)
+            return self._fail(
+                transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent, retryable=True
+            )
         self._save(
             transfer.moved_to(
                 TransferStatus.QUEUED,
@@ -172,7 +177,7 @@ class TransferRunner:
             transfer.moved_to(TransferStatus.WAITING_FOR_CREDENTIALS, self.clock.now(), note, reason=note)
         )
 
-    def _fail(self, transfer: Transfer, message: str, *, uncertain: bool) -> Transfer:
+    def _fail(self, transfer: Transfer, message: str, *, uncertain: bool, retryable: bool = False) -> Transfer:
         return self._save(
             transfer.moved_to(
                 TransferStatus.FAILED,
@@ -181,9 +186,17 @@ class TransferRunner:
                 last_error=message,
                 reason=message,
                 uncertain=uncertain,
-            )
+            ),
+            retryable=retryable,
         )
 
-    def _save(self, transfer: Transfer) -> Transfer:
-        self.ledger.save(transfer)
+    def _save(self, transfer: Transfer, *, retryable: bool = False) -> Transfer:
+        # A terminal state and the webhook about it commit together; the dispatcher is woken afterwards
+        # (if that wake-up is lost, the schedule tick sends the webhook).
+        notices = self.notifier.for_transfer(transfer, retryable=retryable) if self.notifier else None
+        if self.notifier and notices:
+            self.ledger.save(transfer, notices)
+            self.notifier.dispatch_soon(notices)
+        else:
+            self.ledger.save(transfer)
         return transfer
