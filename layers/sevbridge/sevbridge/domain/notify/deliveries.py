@@ -118,7 +118,7 @@ class Delivery(BaseModel):
         # The caller sends a queue message right after the write; if it cannot, the tick finds the
         # delivery overdue and sends it then.
         return cls(
-            delivery_id=sortable_id("dlv"),
+            delivery_id=sortable_id("dlv", now),
             platform_id=platform_id,
             tenant_id=tenant_id,
             endpoint_id=endpoint_id,
@@ -208,5 +208,5 @@ class Delivery(BaseModel):
         return self.updated_at + RETENTION
 
 
-def new_message_id() -> str:
-    return sortable_id("msg")
+def new_message_id(now: datetime) -> str:
+    return sortable_id("msg", now)

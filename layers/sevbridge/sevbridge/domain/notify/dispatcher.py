@@ -125,6 +125,8 @@ class Dispatcher:
             self.endpoints.save(updated, notices)
         except ConcurrentUpdate:
             return  # someone changed the endpoint meanwhile; the next attempt looks again
+        if not updated.enabled:
+            self.notifier.catalog.forget(endpoint.platform_id, endpoint.tenant_id)  # stop recording for it here
         if notices:
             self.notifier.dispatch_soon(notices)
 

@@ -16,15 +16,17 @@ _last_ms = 0
 _seq = 0
 
 
-def sortable_id(prefix: str) -> str:
+def sortable_id(prefix: str, at: datetime | None = None) -> str:
+    """Ids made in the same millisecond are ordered by a sequence number; `at` (default: now) lets ids
+    follow the domain's clock."""
     global _last_ms, _seq
+    ms = int(at.timestamp() * 1000) if at is not None else time.time_ns() // 1_000_000
     with _lock:
-        now_ms = time.time_ns() // 1_000_000
-        if now_ms <= _last_ms:
-            _seq += 1
+        if ms == _last_ms:
+            _seq = (_seq + 1) % 0x10000
         else:
-            _last_ms, _seq = now_ms, 0
-        return f"{prefix}_{_last_ms:012x}{_seq:04x}{secrets.token_hex(3)}"
+            _last_ms, _seq = ms, 0
+        return f"{prefix}_{ms:012x}{_seq:04x}{secrets.token_hex(3)}"
 
 
 def id_floor(prefix: str, at: datetime) -> str:

@@ -189,9 +189,9 @@ class Notifier:
     ) -> Notices:
         if not targets:
             return NO_NOTICES
-        message_id = new_message_id()
-        body = t.message_body(message_id, type_, occurred_at, tenant_id, data)
         now = self.clock.now()
+        message_id = new_message_id(now)
+        body = t.message_body(message_id, type_, occurred_at, tenant_id, data)
         return Notices(
             tuple(
                 Delivery.new(
