@@ -63,11 +63,7 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
     )
     logger.info("connection stored", extra={"connection_created": created, "token_version": connection.token_version})
     # A tenant's URL override signs with its own secret, created (and shown) the first time a URL is set.
-    webhook_secret = (
-        wiring.webhook_endpoints().ensure_tenant_secret(platform.platform_id, tenant_id)
-        if connection.settings.webhook_url is not None
-        else None
-    )
+    webhook_secret = wiring.webhook_endpoints().tenant_settings_changed(platform.platform_id, tenant_id)
     result = ConnectionPutResult(
         **ConnectionView.of(connection).model_dump(),
         created=created,

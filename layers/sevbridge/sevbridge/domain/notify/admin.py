@@ -150,9 +150,11 @@ class WebhookEndpoints:
         rotated = endpoint.with_new_secret(self._seal(secret, platform_id, endpoint_id, now), now)
         return self.store.save(rotated), secret
 
-    def ensure_tenant_secret(self, platform_id: str, tenant_id: str) -> str | None:
-        """Called after a tenant's settings.webhook_url was set: creates the override's signing secret the
-        first time (returned to be shown once); None when it already has one."""
+    def tenant_settings_changed(self, platform_id: str, tenant_id: str) -> str | None:
+        """After a tenant's settings were stored: routing for the tenant is re-read at once (this process;
+        others within the catalog's minute), and an override URL gets its signing secret the first time —
+        returned to be shown once; None when there is no URL or it has a secret already."""
+        self.catalog.forget(platform_id, tenant_id)
         endpoint = self.store.get(platform_id, override_id(tenant_id))
         if endpoint is None or endpoint.secrets:
             return None
