@@ -200,7 +200,9 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
 
 
 def main() -> int:
-    results = cold_import() + with_stack(intake_and_worker)
+    from benchmarks import webhooks
+
+    results = cold_import() + with_stack(intake_and_worker) + with_stack(webhooks.bench)
     lines = [
         "# Benchmarks",
         "",

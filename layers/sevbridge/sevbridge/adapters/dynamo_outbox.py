@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +67,8 @@ def delivery_item(delivery: Delivery) -> dict[str, Any]:
         "round": delivery.round,
         "attempts_made": delivery.attempts_made,
         "enqueued_for": _iso(delivery.enqueued_for) if delivery.enqueued_for else None,
-        "doc": delivery.model_dump_json(),
+        # Compressed: a delivery is ~1.5 KB as JSON and ~0.7 KB zipped, so each write costs 1 unit, not 2.
+        "doc": zlib.compress(delivery.model_dump_json().encode(), 6),
         "expires_at": int(delivery.expires_at.timestamp()),
     }
     if delivery.status is DeliveryStatus.PENDING and delivery.next_attempt_at is not None:
@@ -144,7 +146,7 @@ class DynamoDeliveryStore:
             )
             .get("Item")
         )
-        return None if item is None else Delivery.model_validate_json(from_item(item)["doc"])
+        return None if item is None else _delivery(item)
 
     def find(self, platform_id: str, delivery_id: str) -> Delivery | None:
         if not _ID.fullmatch(delivery_id):
@@ -297,7 +299,7 @@ class DynamoDeliveryStore:
             while request:
                 response = client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
-                    delivery = Delivery.model_validate_json(from_item(item)["doc"])
+                    delivery = _delivery(item)
                     found[delivery.delivery_id] = delivery
                 request = response.get("UnprocessedKeys") or None
         ordered = [str(from_item(k)["sk"]).removeprefix("DLV#") for k in keys]
@@ -321,6 +323,10 @@ class DynamoGuardStore:
         if item is None:
             return None
         return datetime.fromtimestamp(int(from_item(item)["last_at"]), tz=UTC)
+
+
+def _delivery(item: dict[str, Any]) -> Delivery:
+    return Delivery.model_validate_json(zlib.decompress(bytes(from_item(item)["doc"])))
 
 
 def _encode_cursor(delivery_id: str) -> str:
