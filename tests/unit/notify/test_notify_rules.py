@@ -191,3 +191,11 @@ def test_fifty_workers_seeing_the_same_401_produce_one_reconnect_required() -> N
     assert len(queue.sent) == 1
     # A 401 seen with an older token (one replaced meanwhile) is not this incident.
     assert service.mark_reconnect_required("plt", "t1", "401", token_version=0) is False
+
+
+def test_the_log_serializer_masks_signing_secrets_as_a_last_line_of_defence() -> None:
+    from sevbridge.common.observability import redact
+    from sevbridge.domain.notify.endpoints import new_signing_secret
+
+    secret = new_signing_secret()
+    assert secret not in redact(f"oops: {secret} leaked")
