@@ -97,7 +97,12 @@ def create_endpoint(body: EndpointCreate) -> Response[str]:
     tags=TAGS,
     responses=ERRORS,
 )
-def list_endpoints(limit: Limit = 50, cursor: Cursor = None) -> EndpointList:
+def list_endpoints(
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="Page size for tenants' overrides; your endpoints (≤ 20) come first")
+    ] = 50,
+    cursor: Cursor = None,
+) -> EndpointList:
     platform = current_platform(router)
     items, last_tenant = wiring.webhook_endpoints().list_page(
         platform.platform_id, cursor=_tenant_cursor(cursor), limit=limit
