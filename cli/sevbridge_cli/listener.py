@@ -38,6 +38,7 @@ class Listener:
         self._report = report
         self._fail_left = fail_first
         self._lock = threading.Lock()
+        self._serving = threading.Event()
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,8 +94,10 @@ class Listener:
         return status, Delivery(now, True, headers.get("webhook-id"), payload, None, status)
 
     def serve_forever(self) -> None:
+        self._serving.set()
         self._server.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:
-        self._server.shutdown()
+        if self._serving.is_set():  # shutdown() waits for the serving loop: only ask a running one
+            self._server.shutdown()
         self._server.server_close()

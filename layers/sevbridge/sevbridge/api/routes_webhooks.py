@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel
 
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
@@ -36,6 +37,7 @@ from sevbridge.domain.notify.deliveries import DeliveryStatus
 from sevbridge.domain.notify.ports import DeliveryQuery
 from sevbridge.domain.notify.types import NotificationType
 
+M = TypeVar("M", bound=BaseModel)
 router = Router()
 TAGS = ["webhooks"]
 ENDPOINTS = "/v1/webhooks/endpoints"
@@ -56,6 +58,7 @@ def _error(description: str) -> Any:
     return {"description": description, "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}}}
 
 
+OK: dict[int, Any] = {200: {"description": "OK"}}
 ERRORS: dict[int, Any] = {
     401: _error("Missing or unknown platform API key"),
     404: _error("No such endpoint or delivery for this platform"),
@@ -63,8 +66,8 @@ ERRORS: dict[int, Any] = {
 }
 
 
-def _json(status: int, body: Any) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+def _json(status: int, body: M) -> Response[M]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 # --- endpoints --------------------------------------------------------------------------------------
@@ -76,7 +79,7 @@ def _json(status: int, body: Any) -> Response[str]:
     tags=TAGS,
     responses={201: {"description": "Created"}, **ERRORS, 409: _error("The platform has 20 endpoints already")},
 )
-def create_endpoint(body: EndpointCreate) -> Response[str]:
+def create_endpoint(body: EndpointCreate) -> Response[EndpointCreated]:
     platform = current_platform(router)
     endpoint, secret = wiring.webhook_endpoints().create(
         platform.platform_id,
@@ -95,7 +98,7 @@ def create_endpoint(body: EndpointCreate) -> Response[str]:
     ENDPOINTS,
     summary="List webhook endpoints, then tenants' URL overrides",
     tags=TAGS,
-    responses=ERRORS,
+    responses={**OK, **ERRORS},
 )
 def list_endpoints(
     limit: Annotated[
@@ -112,7 +115,7 @@ def list_endpoints(
     return EndpointList(items=[EndpointView.of(e, now) for e in items], next_cursor=next_cursor)
 
 
-@router.get(f"{ENDPOINTS}/<endpoint_id>", summary="One webhook endpoint", tags=TAGS, responses=ERRORS)
+@router.get(f"{ENDPOINTS}/<endpoint_id>", summary="One webhook endpoint", tags=TAGS, responses={**OK, **ERRORS})
 def get_endpoint(endpoint_id: EndpointId) -> EndpointView:
     platform = current_platform(router)
     return EndpointView.of(wiring.webhook_endpoints().get(platform.platform_id, endpoint_id), wiring.clock().now())
@@ -125,7 +128,7 @@ def get_endpoint(endpoint_id: EndpointId) -> EndpointView:
     "failing for days. A tenant override (`tenant:<id>`) only takes `enabled`; its URL is the tenant's "
     "settings.webhook_url.",
     tags=TAGS,
-    responses={**ERRORS, 409: _error("Changed concurrently; try again")},
+    responses={**OK, **ERRORS, 409: _error("Changed concurrently; try again")},
 )
 def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch) -> EndpointView:
     platform = current_platform(router)
@@ -138,7 +141,7 @@ def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch) -> EndpointView
     f"{ENDPOINTS}/<endpoint_id>",
     summary="Delete an endpoint (its pending deliveries end as failed)",
     tags=TAGS,
-    responses={**ERRORS, 409: _error("A tenant override is removed through the tenant's settings")},
+    responses={**OK, **ERRORS, 409: _error("A tenant override is removed through the tenant's settings")},
 )
 def delete_endpoint(endpoint_id: EndpointId) -> EndpointDeleted:
     platform = current_platform(router)
@@ -153,7 +156,7 @@ def delete_endpoint(endpoint_id: EndpointId) -> EndpointDeleted:
     description="The new secret is shown only in this answer. For 24 h every delivery carries two signatures "
     "(`webhook-signature: v1,<new> v1,<old>`), so receivers can switch without missing a delivery.",
     tags=TAGS,
-    responses={**ERRORS, 409: _error("Changed concurrently; try again")},
+    responses={**OK, **ERRORS, 409: _error("Changed concurrently; try again")},
 )
 def rotate_secret(endpoint_id: EndpointId) -> SecretRotated:
     platform = current_platform(router)
@@ -170,7 +173,7 @@ def rotate_secret(endpoint_id: EndpointId) -> SecretRotated:
     tags=TAGS,
     responses={202: {"description": "Queued"}, **ERRORS},
 )
-def send_test(endpoint_id: EndpointId) -> Response[str]:
+def send_test(endpoint_id: EndpointId) -> Response[DeliveryView]:
     platform = current_platform(router)
     delivery = wiring.webhook_endpoints().send_test(platform.platform_id, endpoint_id)
     return _json(202, DeliveryView.of(delivery))
@@ -181,7 +184,7 @@ def send_test(endpoint_id: EndpointId) -> Response[str]:
     DELIVERIES,
     summary="The delivery log, newest first, with filters",
     tags=TAGS,
-    responses=ERRORS,
+    responses={**OK, **ERRORS},
 )
 def list_deliveries(
     endpoint_id: Annotated[str | None, Query(max_length=160, description="Only this endpoint")] = None,
@@ -216,7 +219,7 @@ def list_deliveries(
     tags=TAGS,
     responses={202: {"description": "Queued"}, **ERRORS},
 )
-def replay_failed(body: BulkReplay) -> Response[str]:
+def replay_failed(body: BulkReplay) -> Response[BulkReplayResult]:
     platform = current_platform(router)
     statuses = frozenset(DeliveryStatus(s) for s in (body.statuses or ["failed", "exhausted"]))
     report = wiring.webhook_deliveries().replay_failed(
@@ -241,7 +244,7 @@ def replay_failed(body: BulkReplay) -> Response[str]:
     f"{DELIVERIES}/<delivery_id>",
     summary="One delivery with every attempt and the payload",
     tags=TAGS,
-    responses=ERRORS,
+    responses={**OK, **ERRORS},
 )
 def get_delivery(delivery_id: DeliveryId) -> DeliveryDetail:
     platform = current_platform(router)
@@ -254,7 +257,7 @@ def get_delivery(delivery_id: DeliveryId) -> DeliveryDetail:
     tags=TAGS,
     responses={202: {"description": "Queued"}, **ERRORS, 409: _error("Endpoint deleted or disabled")},
 )
-def replay_delivery(delivery_id: DeliveryId) -> Response[str]:
+def replay_delivery(delivery_id: DeliveryId) -> Response[DeliveryView]:
     platform = current_platform(router)
     delivery = wiring.webhook_deliveries().replay(platform.platform_id, delivery_id)
     logger.info("webhook delivery replayed", extra={"delivery_id": delivery_id})
