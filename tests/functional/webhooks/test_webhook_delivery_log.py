@@ -74,6 +74,7 @@ def test_offboarding_deletes_the_tenants_deliveries_and_override(
     receiver: Receiver,
     sevdesk_account: Any,
     caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     register(api, receiver.url)
@@ -86,7 +87,8 @@ def test_offboarding_deletes_the_tenants_deliveries_and_override(
     drain(aws)
     dispatch(aws)
     assert len(deliveries(api, tenant_id="school-42")) == 1
-    assert tenant_secret not in caplog.text
+    captured = capfd.readouterr()
+    assert tenant_secret not in captured.out + captured.err + caplog.text
 
     assert api.delete("/v1/tenants/school-42").status == 200
     assert deliveries(api, tenant_id="school-42") == [] and deliveries(api) == []

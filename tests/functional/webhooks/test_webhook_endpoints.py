@@ -4,6 +4,7 @@ event with the official standardwebhooks library, as a platform would."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -24,7 +25,12 @@ def outbox_items(aws: Any) -> str:
 
 
 def test_register_shows_the_secret_once_and_stores_it_sealed(
-    api: HandlerApiClient, aws: Any, loopback: None, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    api: HandlerApiClient,
+    aws: Any,
+    loopback: None,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     created = register(api, receiver.url, event_types=["transfer.failed"], description="ops")
@@ -40,7 +46,10 @@ def test_register_shows_the_secret_once_and_stores_it_sealed(
         assert secret not in answer.body and "whsec_" not in answer.body
     assert secret not in outbox_items(aws)
     assert secret.removeprefix("whsec_") not in outbox_items(aws)
-    assert secret not in caplog.text
+    captured = capfd.readouterr()
+    everything = captured.out + captured.err + caplog.text
+    assert secret not in everything
+    assert base64.b64encode(secret.encode()).decode()[:40] not in everything  # e.g. a KMS request body
 
 
 def test_patch_and_delete(api: HandlerApiClient, loopback: None, receiver: Receiver) -> None:
@@ -92,7 +101,12 @@ def test_unknown_endpoint_and_platform_isolation(api: HandlerApiClient, api_hand
 
 
 def test_test_event_is_signed_as_standard_webhooks_and_logged(
-    api: HandlerApiClient, aws: Any, loopback: None, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    api: HandlerApiClient,
+    aws: Any,
+    loopback: None,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     created = register(api, receiver.url, event_types=["transfer.failed"])
@@ -116,4 +130,8 @@ def test_test_event_is_signed_as_standard_webhooks_and_logged(
     assert detail["payload"] == payload
     listed = api.get(DELIVERIES, query={"endpoint_id": created["endpoint_id"]}).json["items"]
     assert [d["delivery_id"] for d in listed] == [queued.json["delivery_id"]]
-    assert created["secret"] not in caplog.text
+    captured = capfd.readouterr()
+    everything = captured.out + captured.err + caplog.text
+    assert "webhook attempt" in everything  # the dispatcher's log lines were captured ...
+    assert created["secret"] not in everything  # ... without the secret
+    assert base64.b64encode(created["secret"].encode()).decode()[:40] not in everything  # (KMS Decrypt answer)
