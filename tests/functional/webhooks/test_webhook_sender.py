@@ -3,9 +3,12 @@ connection pinned to the checked address, no redirects, timeouts, capped answers
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -143,3 +146,53 @@ def test_status_codes_decide_retry_or_not(receiver: Receiver, status: int, outco
     assert result.outcome == outcome
     if status == 429:
         assert result.retry_after_seconds == 120
+
+
+def _tls_receiver(tmp_path: Any, hostname: str) -> tuple[Receiver, ssl.SSLContext]:
+    """A receiver serving https with a certificate for `hostname` only, and a client context trusting it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    receiver = Receiver(tls=(str(cert_file), str(key_file)))
+    client_context = ssl.create_default_context(cafile=str(cert_file))
+    return receiver, client_context
+
+
+def test_https_to_the_pinned_address_verifies_the_certificate_for_the_original_name(tmp_path: Any) -> None:
+    receiver, trust = _tls_receiver(tmp_path, "hooks.example.test")
+    try:
+        resolver = Resolver({"hooks.example.test": [["127.0.0.1"]], "evil.example.test": [["127.0.0.1"]]})
+        client = httpx.Client(verify=trust, follow_redirects=False, trust_env=False, timeout=2)
+        sender = HttpWebhookSender(resolver=resolver, allow_loopback=True, timeout=2, http=client)
+        ok = sender.send(webhook(f"https://hooks.example.test:{receiver.port}/in"))
+        assert ok.outcome == "succeeded", ok  # connected to 127.0.0.1, certificate checked for the name
+        (got,) = receiver.requests
+        assert got.headers["host"] == f"hooks.example.test:{receiver.port}"
+        # Another name pointing at the same address does not pass as hooks.example.test.
+        wrong = sender.send(webhook(f"https://evil.example.test:{receiver.port}/in"))
+        assert wrong.outcome == "retry" and "network error" in (wrong.error or "")
+        assert len(receiver.requests) == 1
+    finally:
+        receiver.close()
