@@ -277,8 +277,10 @@ def fault_scenario() -> list[Result]:
 
 
 def main() -> int:
+    from benchmarks import webhooks
+
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
-    results = cold_import() + with_stack(intake_and_worker) + fault_scenario()
+    results = cold_import() + with_stack(intake_and_worker) + with_stack(webhooks.bench) + fault_scenario()
     lines = [
         "# Benchmarks",
         "",

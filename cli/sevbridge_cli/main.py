@@ -1,4 +1,5 @@
-"""Operator CLI. `sevbridge platforms create NAME` prints a new platform API key once."""
+"""Operator CLI. `sevbridge platforms create NAME` prints a new platform API key once;
+`sevbridge webhooks listen` receives, verifies and prints webhook deliveries (development)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sevbridge_cli import environment
+from sevbridge_cli import environment, webhooks
 
 app = typer.Typer(help="sevbridge operator CLI", no_args_is_help=True, add_completion=False)
 platforms = typer.Typer(help="Platforms and their API keys", no_args_is_help=True)
 app.add_typer(platforms, name="platforms")
+app.add_typer(webhooks.app, name="webhooks")
 console = Console()
 err = Console(stderr=True)
 

@@ -1,4 +1,4 @@
-"""webhook_dispatcher function: SQS batches with partial failures (ReportBatchItemFailures)."""
+"""webhook_dispatcher function: delivers signed webhooks, one attempt per SQS record (partial batch failures)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sevbridge.common.observability import logger, metrics, tracer
-from sevbridge.workers.pending import not_built_yet
+from sevbridge.workers.webhooks import handle_record
 
 processor = BatchProcessor(event_type=EventType.SQS)
-record_handler = not_built_yet("webhooks")
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

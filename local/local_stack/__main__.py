@@ -86,6 +86,8 @@ def _print_banner(facts: StackFacts, options: Options) -> None:
         f"  handlers use    SEVDESK_BASE_URL={facts.sevdesk_base_url}",
         f"  AWS (moto)      {facts.moto_url}   region {facts.region}",
         f"  schedules       {schedules or 'none'}",
+        "  webhooks        .venv/bin/sevbridge webhooks listen   (a receiver on 127.0.0.1:8765 that registers",
+        f"                  itself and prints verified deliveries; log: {facts.api_url}/v1/webhooks/deliveries)",
         f"  facts           {options.state_file}",
         "Ctrl-C stops everything.",
         "",

@@ -30,6 +30,9 @@ LOCAL_POWERTOOLS_DEFAULTS = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
+# Webhooks may go to receivers on this machine (http://127.0.0.1, e.g. `sevbridge webhooks listen`).
+# Only the local stack sets this; it is no default anywhere, so deployed webhooks go to public https URLs.
+LOCAL_SETTINGS = {"WEBHOOK_ALLOW_LOOPBACK": "true"}
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ class LocalStack:
 
 def _apply_environment(stack: ProvisionedStack) -> None:
     os.environ.update(stack.environment())
-    for name, value in LOCAL_POWERTOOLS_DEFAULTS.items():
+    for name, value in (LOCAL_POWERTOOLS_DEFAULTS | LOCAL_SETTINGS).items():
         os.environ.setdefault(name, value)
     # The handlers cache settings and clients per execution environment; start from a clean slate.
     from sevbridge import wiring

@@ -50,9 +50,10 @@ def test_tables_have_keys_gsi_ttl_pitr_and_sse(stack: ProvisionedStack, template
         assert table["SSEDescription"]["Status"] == "ENABLED"
         indexes = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
         assert set(indexes) == {index["IndexName"] for index in props.get("GlobalSecondaryIndexes", [])}
-        if indexes:
-            assert indexes["gsi1"]["KeySchema"][0] == {"AttributeName": "gsi1pk", "KeyType": "HASH"}
-            assert indexes["gsi1"]["Projection"] == {"ProjectionType": "ALL"}
+        for declared in props.get("GlobalSecondaryIndexes", []):
+            index = indexes[declared["IndexName"]]
+            assert index["KeySchema"] == declared["KeySchema"]
+            assert index["Projection"] == declared["Projection"]
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if "TimeToLiveSpecification" in props:
             assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}

@@ -54,6 +54,11 @@ def test_sqs_sample_reaches_the_transfer_worker(aws: Any) -> None:
     assert result == {"batchItemFailures": []}  # an unknown transfer is acknowledged, not retried forever
 
 
+def test_sqs_sample_reaches_the_webhook_dispatcher(aws: Any) -> None:
+    result = load_function("webhook_dispatcher").lambda_handler(load("sqs-webhook-delivery.json"), context("wd"))
+    assert result == {"batchItemFailures": []}  # an unknown delivery (offboarded tenant) is acknowledged
+
+
 def test_schedule_sample_reaches_the_import_scheduler(aws: Any) -> None:
     result = load_function("import_scheduler").lambda_handler(load("schedule-import-tick.json"), context("is"))
     assert result == {"tenants": 0, "requeued": 0, "scheduled": 0}

@@ -242,6 +242,37 @@ def test_expiring_tables_have_ttl(resources: dict[str, dict[str, Any]], table_id
     }
 
 
+def test_outbox_indexes_list_deliveries_and_hold_only_pending_ones_for_the_tick(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    gsi1, gsi2 = props(resources, "OutboxTable")["GlobalSecondaryIndexes"]
+    assert (gsi1["IndexName"], gsi2["IndexName"]) == ("gsi1", "gsi2")
+    for index, prefix in ((gsi1, "gsi1"), (gsi2, "gsi2")):
+        assert index["KeySchema"] == [
+            {"AttributeName": f"{prefix}pk", "KeyType": "HASH"},
+            {"AttributeName": f"{prefix}sk", "KeyType": "RANGE"},
+        ]
+        # Only small attributes are copied: status changes cost index writes of bytes, not whole payloads.
+        assert index["Projection"]["ProjectionType"] == "INCLUDE"
+        assert "doc" not in index["Projection"]["NonKeyAttributes"]
+
+
+def test_webhook_dispatcher_has_exactly_what_delivery_needs(template: dict[str, Any]) -> None:
+    dispatcher = next(fn for fn in functions(template) if fn.logical_id == "WebhookDispatcherFunction")
+    assert policy_grants(dispatcher) == {
+        ("DynamoDBCrudPolicy", "OutboxTable"),
+        ("DynamoDBReadPolicy", "TenantsTable"),
+        ("KMSDecryptPolicy", "TokenKey"),
+        ("SQSSendMessagePolicy", "WebhookQueue"),
+    }
+
+
+def test_every_function_that_notifies_can_write_the_outbox_and_wake_the_dispatcher(template: dict[str, Any]) -> None:
+    for logical_id in ("ApiFunction", "TransferWorkerFunction", "ImportSchedulerFunction", "ImportWorkerFunction"):
+        fn = next(f for f in functions(template) if f.logical_id == logical_id)
+        assert {("DynamoDBCrudPolicy", "OutboxTable"), ("SQSSendMessagePolicy", "WebhookQueue")} <= policy_grants(fn)
+
+
 @pytest.mark.parametrize("table_id", ["LedgerTable", "JobsTable", "ChangesTable"])
 def test_queryable_tables_have_gsi1(resources: dict[str, dict[str, Any]], table_id: str) -> None:
     (index,) = props(resources, table_id)["GlobalSecondaryIndexes"]

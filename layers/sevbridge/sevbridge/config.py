@@ -43,6 +43,10 @@ class Settings(BaseModel):
     )
     token_cache_seconds: float = Field(default=300.0, alias="TOKEN_CACHE_SECONDS", ge=0)
     max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES", gt=0)
+    # Webhooks: connect ≤ 3 s, read/write this long. Loopback/http only where explicitly allowed (the
+    # local stack sets it); deployed, webhooks go to public https URLs only.
+    webhook_timeout_seconds: float = Field(default=5.0, alias="WEBHOOK_TIMEOUT_SECONDS", gt=0, le=10)
+    webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
 
     model_config = {"populate_by_name": True, "frozen": True}
 

@@ -7,16 +7,26 @@ import functools
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
+from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
 from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
 from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
+from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore, DynamoGuardStore
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
+from sevbridge.adapters.kms_secrets import KmsSecretSealer
 from sevbridge.adapters.kms_vault import KmsTokenVault
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
 from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
+from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
+from sevbridge.adapters.webhook_http import HttpWebhookSender
 from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.intake import Intake
+from sevbridge.domain.notify.admin import WebhookDeliveries, WebhookEndpoints
+from sevbridge.domain.notify.dispatcher import Dispatcher
+from sevbridge.domain.notify.notifier import Notifier
+from sevbridge.domain.notify.sweeper import Sweeper
+from sevbridge.domain.notify.urls import UrlPolicy
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
 from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
 
@@ -33,7 +43,8 @@ def platform_store() -> DynamoPlatformStore:
 
 @functools.cache
 def connection_store() -> DynamoConnectionStore:
-    return DynamoConnectionStore(get_settings().tenants_table)
+    s = get_settings()
+    return DynamoConnectionStore(s.tenants_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
@@ -63,12 +74,14 @@ def connection_service() -> ConnectionService:
         eraser=tenant_eraser(),
         clock=clock(),
         parked=LedgerParkedWork(transfer_ops()),
+        notifier=notifier(),
     )
 
 
 @functools.cache
 def ledger() -> DynamoLedgerStore:
-    return DynamoLedgerStore(get_settings().ledger_table)
+    s = get_settings()
+    return DynamoLedgerStore(s.ledger_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
@@ -100,7 +113,87 @@ def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
         push_factory=push_factory,
         clock=clock(),
         schedule=retry_schedule(),
+        notifier=notifier(),
     )
+
+
+# --- notify: webhooks -------------------------------------------------------------------------------
+@functools.cache
+def endpoint_store() -> DynamoEndpointStore:
+    return DynamoEndpointStore(get_settings().outbox_table, connection_store())
+
+
+@functools.cache
+def endpoint_catalog() -> CachedEndpointCatalog:
+    return CachedEndpointCatalog(endpoint_store())
+
+
+@functools.cache
+def delivery_store() -> DynamoDeliveryStore:
+    return DynamoDeliveryStore(get_settings().outbox_table)
+
+
+@functools.cache
+def dispatch_queue() -> SqsDispatchQueue:
+    return SqsDispatchQueue(get_settings().webhook_queue_url)
+
+
+@functools.cache
+def notifier() -> Notifier:
+    """What every state change that notifies needs: the cached catalog, the guards, the queue."""
+    return Notifier(
+        catalog=endpoint_catalog(),
+        guards=DynamoGuardStore(get_settings().outbox_table),
+        queue=dispatch_queue(),
+        clock=clock(),
+    )
+
+
+@functools.cache
+def secret_sealer() -> KmsSecretSealer:
+    return KmsSecretSealer(get_settings().token_key_id)
+
+
+@functools.cache
+def webhook_sender() -> HttpWebhookSender:
+    s = get_settings()
+    return HttpWebhookSender(allow_loopback=s.webhook_allow_loopback, timeout=s.webhook_timeout_seconds)
+
+
+@functools.cache
+def webhook_dispatcher() -> Dispatcher:
+    return Dispatcher(
+        deliveries=delivery_store(),
+        endpoints=endpoint_store(),
+        sealer=secret_sealer(),
+        sender=webhook_sender(),
+        queue=dispatch_queue(),
+        notifier=notifier(),
+        clock=clock(),
+    )
+
+
+@functools.cache
+def webhook_sweeper() -> Sweeper:
+    return Sweeper(deliveries=delivery_store(), queue=dispatch_queue(), clock=clock())
+
+
+@functools.cache
+def webhook_endpoints() -> WebhookEndpoints:
+    return WebhookEndpoints(
+        store=endpoint_store(),
+        catalog=endpoint_catalog(),
+        sealer=secret_sealer(),
+        notifier=notifier(),
+        deliveries=delivery_store(),
+        clock=clock(),
+        url_policy=UrlPolicy(allow_loopback=get_settings().webhook_allow_loopback),
+    )
+
+
+@functools.cache
+def webhook_deliveries() -> WebhookDeliveries:
+    return WebhookDeliveries(store=delivery_store(), endpoints=endpoint_store(), queue=dispatch_queue(), clock=clock())
 
 
 def reset() -> None:
@@ -117,6 +210,17 @@ def reset() -> None:
         intake,
         transfer_ops,
         retry_schedule,
+        endpoint_store,
+        endpoint_catalog,
+        delivery_store,
+        dispatch_queue,
+        notifier,
+        secret_sealer,
+        webhook_sender,
+        webhook_dispatcher,
+        webhook_sweeper,
+        webhook_endpoints,
+        webhook_deliveries,
     ):
         cached.cache_clear()
     reset_settings()

@@ -7,6 +7,7 @@ the local stack start over after changing the environment (AWS_ENDPOINT_URL, cre
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,6 +17,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
+
+# At DEBUG, botocore logs whole request and response bodies — KMS plaintexts among them (sevDesk tokens,
+# webhook signing secrets, base64-encoded). Keep those two loggers at INFO unless an operator configured
+# them explicitly; a DEBUG root logger then still shows everything else.
+for _name in ("botocore.endpoint", "botocore.parsers"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.INFO)
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
 

@@ -12,9 +12,11 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
+from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.domain.errors import InvalidInput, TransferGone
 from sevbridge.domain.intake_models import RECEIPT_DAYS, EventReceipt, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.notify.notices import Notices
 
 
 def _status_key(pk: str, status: TransferStatus) -> str:
@@ -22,8 +24,9 @@ def _status_key(pk: str, status: TransferStatus) -> str:
 
 
 class DynamoLedgerStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, outbox_table: str | None = None) -> None:
         self._table = table
+        self._outbox_table = outbox_table
 
     # --- event receipts -------------------------------------------------------------------------
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
@@ -111,9 +114,13 @@ class DynamoLedgerStore:
         values = self._read(platform_id, tenant_id, f"TRANSFER#{transfer_id}")
         return None if values is None else Transfer.model_validate_json(values["doc"])
 
-    def save(self, transfer: Transfer) -> None:
+    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
         """Updates an existing transfer (they are created only by record_event). Conditional, so a
-        transfer still running when its tenant is offboarded cannot bring its row back."""
+        transfer still running when its tenant is offboarded cannot bring its row back. Notices go into
+        the Outbox table in the same transaction."""
+        if notices:
+            self._save_with_notices(transfer, notices)
+            return
         try:
             aws_clients.dynamodb().put_item(
                 TableName=self._table,
@@ -124,6 +131,21 @@ class DynamoLedgerStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
             raise
+
+    def _save_with_notices(self, transfer: Transfer, notices: Notices) -> None:
+        if self._outbox_table is None:
+            raise RuntimeError("DynamoLedgerStore was built without the outbox table")
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": self._transfer_item(transfer),
+                "ConditionExpression": "attribute_exists(sk)",
+            }
+        }
+        try:
+            write_with_notices(self._outbox_table, [put], notices)
+        except StateConditionFailed:
+            raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
 
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         found: list[Transfer] = []

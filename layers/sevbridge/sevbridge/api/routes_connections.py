@@ -55,12 +55,20 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
     token = body.sevdesk_token.get_secret_value() if body.sevdesk_token else None
+    if body.settings and body.settings.webhook_url is not None:
+        # Deployed: a public https URL only (the same rules as for webhook endpoints).
+        wiring.webhook_endpoints().check_url(str(body.settings.webhook_url), field="settings.webhook_url")
     connection, created, resumed = wiring.connection_service().put(
         platform.platform_id, tenant_id, token=token, settings_patch=body.settings_patch()
     )
     logger.info("connection stored", extra={"connection_created": created, "token_version": connection.token_version})
+    # A tenant's URL override signs with its own secret, created (and shown) the first time a URL is set.
+    webhook_secret = wiring.webhook_endpoints().tenant_settings_changed(platform.platform_id, tenant_id)
     result = ConnectionPutResult(
-        **ConnectionView.of(connection).model_dump(), created=created, resumed_transfers=resumed
+        **ConnectionView.of(connection).model_dump(),
+        created=created,
+        resumed_transfers=resumed,
+        webhook_secret=webhook_secret,
     )
     return Response(
         status_code=201 if created else 200,

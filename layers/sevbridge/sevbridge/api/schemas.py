@@ -116,6 +116,11 @@ class ConnectionPutResult(ConnectionView):
     resumed_transfers: int = Field(
         default=0, description="Transfers parked while the token was invalid and now resumed (C3)."
     )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Signing secret (`whsec_…`) of the tenant's URL override (settings.webhook_url): shown only "
+        "in the answer that first sets a URL. Rotate: POST /v1/webhooks/endpoints/tenant:{tenant_id}/rotate-secret.",
+    )
 
 
 class ConnectionTestResult(BaseModel):

@@ -1,7 +1,8 @@
 """Powertools Logger, Tracer and Metrics shared by every function.
 
 Secrets are never logged on purpose; as a last line of defence the log serializer also masks anything
-shaped like a sevDesk token (32 hex characters) or a platform API key (sbk_…) before a line is written.
+shaped like a sevDesk token (32 hex characters), a platform API key (sbk_…) or a webhook signing secret
+(whsec_…) before a line is written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ SERVICE = "sevbridge"
 _SECRET_PATTERNS = (
     re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
     re.compile(r"sbk_[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"whsec_[A-Za-z0-9+/=]{20,}"),
 )
 
 

@@ -19,6 +19,8 @@ from sevbridge.domain.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
+from sevbridge.domain.notify.notices import NO_NOTICES, Notices
+from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import (
     Clock,
     ConnectionStore,
@@ -128,6 +130,7 @@ class ConnectionService:
     eraser: TenantEraser
     clock: Clock
     parked: ParkedWork | None = None
+    notifier: Notifier | None = None  # connection.reconnect_required / .restored, written with the status
 
     def get(self, platform_id: str, tenant_id: str) -> Connection:
         connection = self.store.get(platform_id, tenant_id)
@@ -198,7 +201,7 @@ class ConnectionService:
                     reconnect_required_since=None,
                 )
             try:
-                stored = self.store.save(candidate)
+                stored = self._save(existing, candidate)
             except ConcurrentUpdate:
                 continue  # a worker flagged it or another request wrote meanwhile: re-read, re-apply
             break
@@ -233,7 +236,7 @@ class ConnectionService:
                 updated = connection.model_copy(update={"last_checked_at": now, "last_error": outcome.message})
             try:
                 # Conditional on the revision read: a token stored meanwhile is never overwritten.
-                stored = self.store.save(updated)
+                stored = self._save(connection, updated)
             except ConcurrentUpdate:
                 continue  # test again, with whatever token is stored now
             if outcome.ok:
@@ -253,11 +256,21 @@ class ConnectionService:
             ):
                 return False
             try:
-                self.store.save(flag_reconnect_required(connection, reason, self.clock.now()))
+                # The revision-conditional write lets exactly one of many concurrent 401s flip the status,
+                # and the one notice (C3 "notify once") is part of that write.
+                self._save(connection, flag_reconnect_required(connection, reason, self.clock.now()))
             except ConcurrentUpdate:
                 continue
             return True
         return False
+
+    def _save(self, before: Connection | None, after: Connection) -> Connection:
+        notices: Notices = self.notifier.for_connection(before, after) if self.notifier else NO_NOTICES
+        if not (self.notifier and notices):
+            return self.store.save(after)
+        stored = self.store.save(after, notices)
+        self.notifier.dispatch_soon(notices)
+        return stored
 
     def resume_if_connected(self, platform_id: str, tenant_id: str) -> int:
         """For workers that just parked work: if a new token arrived meanwhile, don't wait for the next."""

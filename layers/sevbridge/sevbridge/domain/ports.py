@@ -8,6 +8,7 @@ from typing import Protocol
 from sevbridge.domain.connection import Connection, SevdeskIdentity
 from sevbridge.domain.intake_models import EventReceipt, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.notify.notices import Notices
 from sevbridge.domain.platform import Platform
 
 
@@ -23,9 +24,9 @@ class PlatformStore(Protocol):
 
 class ConnectionStore(Protocol):
     def get(self, platform_id: str, tenant_id: str) -> Connection | None: ...
-    def save(self, connection: Connection) -> Connection:
+    def save(self, connection: Connection, notices: Notices | None = None) -> Connection:
         """Writes if nobody else wrote since `connection` was read (its `revision`); returns the stored
-        version. Raises ConcurrentUpdate otherwise."""
+        version. Raises ConcurrentUpdate otherwise. `notices` are written in the same transaction."""
         ...
 
     def list_connections(self) -> list[Connection]: ...
@@ -68,7 +69,10 @@ class LedgerStore(Protocol):
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None: ...
     def mark_receipts_enqueued(self, receipts: list[EventReceipt]) -> None: ...
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None: ...
-    def save(self, transfer: Transfer) -> None: ...
+    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
+        """Updates a transfer; `notices` (webhooks about this change) are written in the same transaction."""
+        ...
+
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage: ...
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         """All the tenant's transfers in a status, oldest first."""

@@ -64,7 +64,13 @@ class TenantSettings(BaseModel):
         "demand (M3) unless listed here.",
     )
     webhook_url: HttpUrl | None = Field(
-        default=None, description="Where signed change and problem notifications are POSTed."
+        default=None,
+        description="This tenant's notifications (every event type) go to this URL instead of the platform's "
+        "webhook endpoints, signed with the tenant's own secret (docs/webhooks.md).",
+    )
+    webhook_unchanged_imports: bool = Field(
+        default=False,
+        description="Also send `import.completed` when an import found nothing new (default: only with changes).",
     )
     check_account_id: str | None = Field(
         default=None,

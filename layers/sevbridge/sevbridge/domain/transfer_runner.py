@@ -24,6 +24,7 @@ from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
+from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
 from sevbridge.domain.push.service import PushOutcome
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskOutOfTime
@@ -73,6 +74,7 @@ class TransferRunner:
     push_factory: PushServiceFactory
     clock: Clock
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    notifier: Notifier | None = None  # transfer.succeeded / transfer.failed, written with the ledger row
 
     def run(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
         try:
@@ -172,7 +174,9 @@ class TransferRunner:
 
     def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, *, delay: float | None = None) -> Transfer:
         if transfer.attempts >= self.schedule.max_attempts:
-            return self._fail(transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent)
+            return self._fail(
+                transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent, retryable=True
+            )
         wait = self.schedule.delay_after(transfer.attempts) if delay is None else delay
         self._save(
             transfer.moved_to(
@@ -220,7 +224,7 @@ class TransferRunner:
             transfer.moved_to(TransferStatus.WAITING_FOR_CREDENTIALS, self.clock.now(), note, reason=note)
         )
 
-    def _fail(self, transfer: Transfer, message: str, *, uncertain: bool) -> Transfer:
+    def _fail(self, transfer: Transfer, message: str, *, uncertain: bool, retryable: bool = False) -> Transfer:
         return self._save(
             transfer.moved_to(
                 TransferStatus.FAILED,
@@ -229,9 +233,17 @@ class TransferRunner:
                 last_error=message,
                 reason=message,
                 uncertain=uncertain,
-            )
+            ),
+            retryable=retryable,
         )
 
-    def _save(self, transfer: Transfer) -> Transfer:
-        self.ledger.save(transfer)
+    def _save(self, transfer: Transfer, *, retryable: bool = False) -> Transfer:
+        # A terminal state and the webhook about it commit together; the dispatcher is woken afterwards
+        # (if that wake-up is lost, the schedule tick sends the webhook).
+        notices = self.notifier.for_transfer(transfer, retryable=retryable) if self.notifier else None
+        if self.notifier and notices:
+            self.ledger.save(transfer, notices)
+            self.notifier.dispatch_soon(notices)
+        else:
+            self.ledger.save(transfer)
         return transfer

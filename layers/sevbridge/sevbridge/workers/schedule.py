@@ -1,4 +1,5 @@
-"""The 15-minute tick: per connected tenant, re-queue transfers that are stuck (imports arrive later)."""
+"""The 15-minute tick: per connected tenant, re-queue transfers that are stuck (imports arrive later);
+then wake webhook deliveries that are due or overdue (workers/webhook_sweep.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from sevbridge import wiring
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.connection import ConnectionStatus
+from sevbridge.workers.webhook_sweep import sweep_webhooks
 
 # Longer than any wait between two attempts of a transfer (at most 15 minutes, see RetrySchedule). A
 # transfer queued behind a tenant's failing one can wait longer; re-sending it then is harmless (the
@@ -35,4 +37,5 @@ def tick() -> dict[str, int]:
             )
         requeued += count
     metrics.add_metric(name="TransfersRequeued", unit="Count", value=requeued)
+    sweep_webhooks()
     return {"tenants": tenants, "requeued": requeued, "scheduled": 0}
