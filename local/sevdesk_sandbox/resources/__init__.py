@@ -8,6 +8,7 @@ from . import (
     contact_addresses,
     contacts,
     custom_fields,
+    documents_delete,
     invoices,
     orders,
     parts,
@@ -25,6 +26,7 @@ MODULES = (
     invoices,
     parts,
     orders,
+    documents_delete,
 )
 
 ALL_ROUTES: list[Route] = [route for module in MODULES for route in module.routes.routes]
