@@ -38,6 +38,9 @@ class Settings(BaseModel):
     sevdesk_max_backoff_seconds: float = Field(default=20.0, alias="SEVDESK_MAX_BACKOFF_SECONDS", ge=0)
     token_cache_seconds: float = Field(default=300.0, alias="TOKEN_CACHE_SECONDS", ge=0)
     max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES", gt=0)
+    # < 1 shortens tenants' import intervals and reconciliation periods alike; the local stack sets it
+    # from SEVBRIDGE_SCHEDULE_SECONDS so a demo imports every few seconds. Never set on AWS.
+    import_time_scale: float = Field(default=1.0, alias="IMPORT_TIME_SCALE", gt=0, le=1)
 
     model_config = {"populate_by_name": True, "frozen": True}
 

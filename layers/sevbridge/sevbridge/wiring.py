@@ -8,15 +8,18 @@ import functools
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
 from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+from sevbridge.adapters.dynamo_import_schedule import DynamoImportSchedule
 from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
 from sevbridge.adapters.kms_vault import KmsTokenVault
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+from sevbridge.adapters.sqs_import_queue import SqsImportQueue
 from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
 from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.intake import Intake
+from sevbridge.domain.pull.scheduling import ImportScheduler
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
 from sevbridge.domain.transfer_runner import PushServiceFactory, TransferRunner
 
@@ -96,6 +99,25 @@ def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
     )
 
 
+# --- imports (pull) ---------------------------------------------------------------------------
+
+
+@functools.cache
+def import_queue() -> SqsImportQueue:
+    return SqsImportQueue(get_settings().import_queue_url)
+
+
+@functools.cache
+def import_scheduler() -> ImportScheduler:
+    settings = get_settings()
+    return ImportScheduler(
+        schedule=DynamoImportSchedule(settings.tenants_table),
+        queue=import_queue(),
+        clock=clock(),
+        time_scale=settings.import_time_scale,
+    )
+
+
 def reset() -> None:
     for cached in (
         clock,
@@ -109,6 +131,8 @@ def reset() -> None:
         transfer_queue,
         intake,
         transfer_ops,
+        import_queue,
+        import_scheduler,
     ):
         cached.cache_clear()
     reset_settings()

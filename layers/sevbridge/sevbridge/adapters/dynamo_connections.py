@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_import_schedule import DUE, SHARD, due_text, index_attributes, shard_of
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
 from sevbridge.domain.connection import Connection
 from sevbridge.domain.errors import ConcurrentUpdate
@@ -33,32 +34,47 @@ class DynamoConnectionStore:
         return None if item is None else _to_connection(item)
 
     def save(self, connection: Connection) -> Connection:
+        """An update, not a put: the import tick owns `import_due` on the same item (sparse import
+        index, see dynamo_import_schedule.py) and must not be overwritten by a connection write."""
         stored = connection.model_copy(update={"revision": connection.revision + 1})
         doc = stored.model_dump(mode="json", exclude={"token_ciphertext"})
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if connection.revision == 0
-            else {
-                "ConditionExpression": "revision = :seen",
-                "ExpressionAttributeValues": {":seen": {"N": str(connection.revision)}},
-            }
-        )
+        imports, listed = index_attributes(connection)
+        values = {
+            "platform_id": connection.platform_id,
+            "tenant_id": connection.tenant_id,
+            "status": connection.status.value,
+            "revision": stored.revision,
+            "token_ciphertext": connection.token_ciphertext,
+            "doc": json.dumps(doc, separators=(",", ":")),
+            **imports,
+        }
+        if listed:
+            values[SHARD] = shard_of(connection.platform_id, connection.tenant_id)
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        placeholders = {name: f":a{i}" for i, name in enumerate(values)}
+        assignments = [f"#a{i} = :a{i}" for i in range(len(values))]
+        names["#due"] = DUE
+        # First listing (or a connection from before the index): due now.
+        assignments.append("#due = if_not_exists(#due, :now)")
+        update = "SET " + ", ".join(assignments)
+        if not listed:
+            names["#shard"] = SHARD
+            update += " REMOVE #shard"
+        attribute_values = {placeholders[name]: value for name, value in to_item(values).items()}
+        attribute_values[":now"] = {"S": due_text(connection.updated_at)}
+        if connection.revision == 0:
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = "revision = :seen"
+            attribute_values[":seen"] = {"N": str(connection.revision)}
         try:
-            aws_clients.dynamodb().put_item(
+            aws_clients.dynamodb().update_item(
                 TableName=self._table,
-                Item=to_item(
-                    {
-                        "pk": tenant_pk(connection.platform_id, connection.tenant_id),
-                        "sk": SK,
-                        "platform_id": connection.platform_id,
-                        "tenant_id": connection.tenant_id,
-                        "status": connection.status.value,
-                        "revision": stored.revision,
-                        "token_ciphertext": connection.token_ciphertext,
-                        "doc": json.dumps(doc, separators=(",", ":")),
-                    }
-                ),
-                **condition,
+                Key=to_item({"pk": tenant_pk(connection.platform_id, connection.tenant_id), "sk": SK}),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attribute_values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
