@@ -6,10 +6,13 @@ from __future__ import annotations
 import functools
 
 from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
 from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
 from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
 from sevbridge.adapters.dynamo_import_schedule import DynamoImportSchedule
+from sevbridge.adapters.dynamo_imports import DynamoImportStore
 from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
+from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
 from sevbridge.adapters.kms_vault import KmsTokenVault
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
@@ -19,7 +22,9 @@ from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.intake import Intake
+from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
 from sevbridge.domain.pull.scheduling import ImportScheduler
+from sevbridge.domain.pull.service import ImportService, ParkedImports, ParkedTransfersAndImports
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
 from sevbridge.domain.transfer_runner import PushServiceFactory, TransferRunner
 
@@ -65,7 +70,10 @@ def connection_service() -> ConnectionService:
         probe=sevdesk_probe(),
         eraser=tenant_eraser(),
         clock=clock(),
-        parked=LedgerParkedWork(transfer_ops()),
+        # A new token resumes parked transfers and parked imports (C3).
+        parked=ParkedTransfersAndImports(
+            LedgerParkedWork(transfer_ops()), ParkedImports(import_store(), import_queue())
+        ),
     )
 
 
@@ -118,6 +126,41 @@ def import_scheduler() -> ImportScheduler:
     )
 
 
+@functools.cache
+def import_store() -> DynamoImportStore:
+    return DynamoImportStore(get_settings().jobs_table)
+
+
+@functools.cache
+def change_feed() -> DynamoChangeFeed:
+    return DynamoChangeFeed(get_settings().changes_table)
+
+
+@functools.cache
+def import_service() -> ImportService:
+    return ImportService(
+        store=import_store(), feed=change_feed(), queue=import_queue(), connections=connection_service(), clock=clock()
+    )
+
+
+def platform_side(platform_id: str, tenant_id: str) -> DynamoPlatformSide:
+    return DynamoPlatformSide(get_settings().tenants_table, ledger(), platform_id, tenant_id)
+
+
+def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
+    return ImportRunner(
+        store=import_store(),
+        feed=change_feed(),
+        connections=connection_service(),
+        vault=token_vault(),
+        reader_factory=reader_factory,
+        platform_side_factory=platform_side,
+        queue=import_queue(),
+        clock=clock(),
+        time_scale=get_settings().import_time_scale,
+    )
+
+
 def reset() -> None:
     for cached in (
         clock,
@@ -133,6 +176,9 @@ def reset() -> None:
         transfer_ops,
         import_queue,
         import_scheduler,
+        import_store,
+        change_feed,
+        import_service,
     ):
         cached.cache_clear()
     reset_settings()

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], HTTPStatus] = {
     domain.ConnectionRejected: HTTPStatus.UNPROCESSABLE_ENTITY,
     domain.UpstreamUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     domain.TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    domain.Gone: HTTPStatus.GONE,
 }
 
 

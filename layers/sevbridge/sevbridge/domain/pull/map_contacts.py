@@ -38,7 +38,6 @@ def map_address(row: Row) -> AddressRecord:
     code = text(country.get("code")) if country else None
     name = " ".join(part for part in (text(row.get(f)) for f in ("name", "name2", "name3", "name4")) if part)
     return AddressRecord(
-        sevdesk_id=ref_id(row.get("id")),
         name=name or None,
         street=text(row.get("street")),
         zip=text(row.get("zip")),

@@ -8,7 +8,7 @@ Decimal (a string in JSON), dates are calendar dates, times carry their offset.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sevbridge.domain.settings import ImportKind
 
 __all__ = ["ImportKind"]
+
+# How long a change stays readable in the feed (DynamoDB TTL); a cursor older than that gets 410.
+CHANGE_RETENTION = timedelta(days=30)
 
 
 class Action(StrEnum):
@@ -38,7 +41,6 @@ class _Record(BaseModel):
 
 
 class AddressRecord(_Record):
-    sevdesk_id: str | None = None
     name: str | None = Field(default=None, description="Recipient line, when the address has one")
     street: str | None = None
     zip: str | None = None
