@@ -51,9 +51,7 @@ def test_organisation_with_several_addresses_and_ways() -> None:
         "Stammkunde seit 2019",
     )
     # Two invoice addresses: the first by id (no main address marked), the other one is not reported.
-    assert record.billing_address == AddressRecord(
-        street="Hauptstr. 5", zip="10115", city="Berlin", country="DE"
-    )
+    assert record.billing_address == AddressRecord(street="Hauptstr. 5", zip="10115", city="Berlin", country="DE")
     assert [a.street for a in record.delivery_addresses] == ["Lagerweg 2", "Baustelle 9"]
     assert record.delivery_addresses[1].name == "Baustelle Haus B"
     # At most two e-mails, main first; one phone, the main one; two mobiles (MOBILE or a PHONE with key Mobil).

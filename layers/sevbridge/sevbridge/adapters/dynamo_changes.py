@@ -165,8 +165,22 @@ class DynamoChangeFeed:
             raise
 
     def release(self, platform_id: str, tenant_id: str, reservation: Reservation) -> None:
+        """Gives up an unpublished reservation: the writer's items in it are removed (nobody ever saw
+        them), then its lease is freed so the next writer need not wait for it to run out."""
+        client = aws_clients.dynamodb()
+        for seq in range(reservation.seq_from, reservation.seq_to + 1):
+            try:
+                client.delete_item(
+                    TableName=self._table,
+                    Key=self._key(platform_id, tenant_id, _sk(seq)),
+                    ConditionExpression="writer = :me",
+                    ExpressionAttributeValues={":me": {"S": reservation.writer}},
+                )
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise
         try:
-            aws_clients.dynamodb().update_item(
+            client.update_item(
                 TableName=self._table,
                 Key=self._key(platform_id, tenant_id, HEAD),
                 UpdateExpression="REMOVE #owner, #until",

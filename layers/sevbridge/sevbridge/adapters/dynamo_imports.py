@@ -110,12 +110,11 @@ class DynamoImportStore:
         return {"state": run.state.value, "expires_at": int((run.created_at + timedelta(days=RUN_DAYS)).timestamp())}
 
     def create_run(self, run: ImportRun) -> ImportRun:
-        stored = run.model_copy(update={"revision": 1})
         try:
             self._put_doc(
                 tenant_pk(run.platform_id, run.tenant_id),
                 _run_sk(run.run_id),
-                stored.model_dump_json(exclude={"revision"}),
+                run.model_dump_json(exclude={"revision"}),
                 0,
                 self._run_extra(run),
             )
@@ -125,7 +124,8 @@ class DynamoImportStore:
             existing = self.get_run(run.platform_id, run.tenant_id, run.run_id)
             assert existing is not None
             return existing
-        return stored
+        run.revision = 1
+        return run
 
     def get_run(self, platform_id: str, tenant_id: str, run_id: str) -> ImportRun | None:
         item = (
@@ -140,12 +140,12 @@ class DynamoImportStore:
         return None if item is None else _run(item)
 
     def save_run(self, run: ImportRun) -> ImportRun:
-        stored = run.model_copy(update={"revision": run.revision + 1})
+        """Bumps the revision of `run` itself (see ImportRun.touched) and returns it."""
         try:
             self._put_doc(
                 tenant_pk(run.platform_id, run.tenant_id),
                 _run_sk(run.run_id),
-                stored.model_dump_json(exclude={"revision"}),
+                run.model_dump_json(exclude={"revision"}),
                 run.revision,
                 self._run_extra(run),
             )
@@ -153,7 +153,8 @@ class DynamoImportStore:
             if _conditional_failed(exc):
                 raise ConcurrentUpdate(f"import {run.run_id} changed meanwhile") from None
             raise
-        return stored
+        run.revision += 1
+        return run
 
     def list_runs(self, platform_id: str, tenant_id: str, *, limit: int, cursor: str | None) -> RunPage:
         pk = tenant_pk(platform_id, tenant_id)

@@ -23,6 +23,7 @@ from sevbridge.domain.pull.runner import RetryImportLater
 # Hand the run on to a new message when less than this is left: one page (with sevDesk's retries and
 # backoff) and its checkpoint fit in it.
 RESERVE_MS = 60_000
+RETRY_DELAY_SECONDS = 60  # doubled per delivery, at most MAX_RETRY_DELAY_SECONDS
 MAX_RETRY_DELAY_SECONDS = 900
 
 
@@ -45,7 +46,7 @@ def _retry_soon(record: SQSRecord, receive_count: int) -> None:
         aws_clients.sqs().change_message_visibility(
             QueueUrl=get_settings().import_queue_url,
             ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=min(MAX_RETRY_DELAY_SECONDS, 60 * 2 ** max(0, receive_count - 1)),
+            VisibilityTimeout=min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** max(0, receive_count - 1)),
         )
     except (ClientError, BotoCoreError):
         logger.warning("could not shorten the retry delay; the queue's visibility timeout applies")

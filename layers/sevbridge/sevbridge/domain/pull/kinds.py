@@ -34,6 +34,15 @@ from sevbridge.domain.pull.wire import moment, ref_id, text
 
 EchoCheck = Callable[[IndexEntry | None, str], bool]
 
+# Rows per list request. Contacts and invoices carry embeds; parts are small and have no update filter,
+# so every import reads them all (in as few requests as sevDesk allows); orders cost a request each.
+PAGE_SIZES: dict[ImportKind, int] = {
+    ImportKind.CONTACTS: 200,
+    ImportKind.ARTICLES: 1000,
+    ImportKind.ORDER_CONFIRMATIONS: 100,
+    ImportKind.INVOICES: 200,
+}
+
 
 @dataclass
 class Candidate:
@@ -93,7 +102,6 @@ class PlatformLookups:
 
 class KindHandler(Protocol):
     kind: ImportKind
-    page_size: int
     incremental: bool  # sevDesk filters the list by updateAfter
     cheap_unchanged: bool  # same id and `update` as last time ⇒ unchanged, without building the record
 
@@ -104,7 +112,6 @@ class KindHandler(Protocol):
 class ContactHandler:
     lookups: PlatformLookups
     kind: ImportKind = ImportKind.CONTACTS
-    page_size: int = 200
     incremental: bool = True
     cheap_unchanged: bool = False  # addresses and numbers change without touching the contact's `update`
 
@@ -145,7 +152,6 @@ def _contact_echo(pushed: PushedContact, update: datetime | None) -> EchoCheck:
 class ArticleHandler:
     reader: SevdeskReader
     kind: ImportKind = ImportKind.ARTICLES
-    page_size: int = 1000
     incremental: bool = False  # /Part has no update filter (api-facts §7): every pass reads all parts
     cheap_unchanged: bool = False
 
@@ -168,7 +174,6 @@ class OrderHandler:
     reader: SevdeskReader
     lookups: PlatformLookups
     kind: ImportKind = ImportKind.ORDER_CONFIRMATIONS
-    page_size: int = 100
     incremental: bool = True
     cheap_unchanged: bool = True  # positions cost a request per order: skip orders whose `update` is known
 
@@ -197,7 +202,6 @@ class InvoiceHandler:
     reader: SevdeskReader
     lookups: PlatformLookups
     kind: ImportKind = ImportKind.INVOICES
-    page_size: int = 200
     incremental: bool = True
     cheap_unchanged: bool = False  # a cancellation changes the original's meaning: always re-map
     _ways: dict[str, list[Row]] = field(default_factory=dict)

@@ -81,6 +81,7 @@ class Publisher:
             try:
                 self.feed.commit(run.platform_id, run.tenant_id, reservation, drafts)
             except LeaseLost:
+                self.feed.release(run.platform_id, run.tenant_id, reservation)
                 run.intent = None
                 run = self.store.save_run(run)
                 continue

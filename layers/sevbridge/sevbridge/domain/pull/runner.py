@@ -18,6 +18,7 @@ from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import ConcurrentUpdate, DomainError, TemporarilyUnavailable
 from sevbridge.domain.ports import Clock, TokenVault
 from sevbridge.domain.pull.kinds import (
+    PAGE_SIZES,
     ArticleHandler,
     Candidate,
     ContactHandler,
@@ -47,8 +48,11 @@ from sevbridge.domain.pull.wire import moment, ref_id
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError
 
 # Consecutive pages overlap by this share of a page: a record deleted in sevDesk while the pages are
-# walked shifts the rest by one, and the overlap reads the shifted row instead of skipping it.
+# walked shifts the rest left, and the overlap reads the shifted rows instead of skipping them. When
+# even the overlap moved out of the next page (more deletions than it covers), the walk steps back
+# (at most MAX_REWINDS times a pass; a full reconciliation verifies every id anyway).
 OVERLAP_SHARE = 10
+MAX_REWINDS = 3
 # A run that made no progress for this long lost its messages (SQS gave up): another run may take over.
 STALE_AFTER = timedelta(hours=3)
 
@@ -281,7 +285,7 @@ class ImportRunner:
         return run
 
     def _read_page(self, run: ImportRun, kind_run: KindRun, handler: KindHandler, reader: SevdeskReader) -> ImportRun:
-        limit = handler.page_size
+        limit = PAGE_SIZES[kind_run.kind]
         rows = reader.page(kind_run.kind, since=kind_run.since, offset=kind_run.offset, limit=limit)
         ids = [ref_id(row.get("id")) for row in rows]
         fresh: dict[str, Row] = {}
@@ -289,6 +293,12 @@ class ImportRunner:
             if sevdesk_id is not None and sevdesk_id not in kind_run.overlap_ids:
                 fresh.setdefault(sevdesk_id, row)
         full_page = len(rows) >= limit
+        step = limit - max(1, limit // OVERLAP_SHARE)
+        shifted = kind_run.overlap_ids and not set(kind_run.overlap_ids) & set(ids)
+        if shifted and kind_run.rewinds < MAX_REWINDS:
+            kind_run.rewinds += 1
+            kind_run.offset = max(0, kind_run.offset - step)
+            return self.store.save_run(run.touched(self.clock.now()))
         if full_page and not fresh:
             raise PagingStuck(f"sevDesk returned the same {kind_run.kind.value} again at offset {kind_run.offset}")
         entries = self.store.index_get(run.platform_id, run.tenant_id, kind_run.kind, list(fresh))
@@ -316,7 +326,6 @@ class ImportRunner:
         kind_run.counts = kind_run.counts.plus(Counts(read=len(fresh), unchanged=unchanged))
         kind_run.pages += 1
         if full_page:
-            step = limit - max(1, limit // OVERLAP_SHARE)
             kind_run.offset += step
             kind_run.overlap_ids = [i for i in ids[step:] if i is not None]
         else:

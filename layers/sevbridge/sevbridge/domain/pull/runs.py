@@ -65,6 +65,7 @@ class KindRun(BaseModel):
     offset: int = 0
     pages: int = 0
     overlap_ids: list[str] = Field(default_factory=list, description="Last rows of the previous page")
+    rewinds: int = 0
     max_update: datetime | None = None
     counts: Counts = Field(default_factory=Counts)
     requests: int = 0
@@ -144,7 +145,11 @@ class ImportRun(BaseModel):
         return next(k for k in self.kinds if k.kind is kind)
 
     def touched(self, now: datetime, **changes: object) -> Self:
-        return self.model_copy(update={"updated_at": now, **changes})
+        """Updates the run in place: a run is one object for the whole delivery (the store bumps its
+        revision in place too), so no code path can save an outdated copy."""
+        for name, value in {**changes, "updated_at": now}.items():
+            setattr(self, name, value)
+        return self
 
 
 def plan_kinds(kinds: list[ImportKind], full: set[ImportKind]) -> list[KindRun]:
