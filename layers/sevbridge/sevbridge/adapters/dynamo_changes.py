@@ -4,9 +4,9 @@
     sk "C#<seq:016>"   one change: seq, kind, writer, lease_until, doc (JSON), expires_at (TTL)
 
 Writers take turns (lease on HEAD, conditional, 60 s): reserve seqs hw+1..hw+n, put the items, then
-publish by moving hw — conditional on still holding a live lease. Item puts are conditional too: an
-item may replace only an unpublished one of a writer whose lease ran out (or its own), so a writer
-that stalled past its lease can never overwrite what a later writer is about to publish. Readers read
+publish by moving hw — conditional on still holding a live lease. Each item carries its writer's lease
+expiry and may only replace an item of a writer whose lease ran out (or its own): a writer that stalled
+past its lease can neither overwrite what a later writer is about to publish nor block it. Readers read
 HEAD first and never go past hw, so nothing that commits late can be skipped by a cursor.
 
 Cursors are opaque: base64 of "v1:<gen>:<seq>". `gen` changes when a tenant's feed is created anew
@@ -112,7 +112,7 @@ class DynamoChangeFeed:
                 delay = min(delay * 2, 1.0)
                 continue
             hw = int(head["hw"]["N"])
-            return Reservation(writer=writer, seq_from=hw + 1, seq_to=hw + count)
+            return Reservation(writer=writer, seq_from=hw + 1, seq_to=hw + count, lease_until_ms=now + LEASE_MS)
 
     def commit(self, platform_id: str, tenant_id: str, reservation: Reservation, drafts: Sequence[ChangeDraft]) -> None:
         if len(drafts) != reservation.seq_to - reservation.seq_from + 1:
@@ -133,7 +133,8 @@ class DynamoChangeFeed:
                             "seq": seq,
                             "kind": draft.kind.value,
                             "writer": reservation.writer,
-                            "lease_until": now + LEASE_MS,
+                            # A writer whose lease ran out leaves items anyone may overwrite.
+                            "lease_until": reservation.lease_until_ms,
                             "doc": change.model_dump_json(),
                             "expires_at": expires,
                         }

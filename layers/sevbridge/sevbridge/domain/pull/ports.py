@@ -48,6 +48,7 @@ class Reservation:
     writer: str
     seq_from: int
     seq_to: int
+    lease_until_ms: int = 0  # the writer's lease expiry (epoch ms); its items carry it
 
 
 @dataclass(frozen=True)
