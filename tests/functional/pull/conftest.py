@@ -37,10 +37,10 @@ class PullTenant:
     def objects(self, name: str) -> list[dict[str, Any]]:
         return self.sandbox.objects(self.account.account_id, name)
 
-    def change(self, name: str, object_id: str, minutes_later: float = 1, **fields: Any) -> dict[str, Any]:
+    def change(self, object_name: str, object_id: str, /, minutes_later: float = 1, **fields: Any) -> dict[str, Any]:
         """An edit in sevDesk's web UI, `minutes_later` than now (clear of sevbridge's own writes)."""
         later = iso(self.sandbox.now() + timedelta(minutes=minutes_later))
-        return self.sandbox.change(self.account.account_id, name, object_id, fields, update=later)
+        return self.sandbox.change(self.account.account_id, object_name, object_id, fields, update=later)
 
     def delete(self, name: str, object_id: str) -> None:
         from sevdesk_sandbox.deletion import delete_with_dependents

@@ -58,6 +58,8 @@ class DynamoMappingStore:
                     "complete": row.complete,
                     "seen_version": row.seen_version.isoformat() if row.seen_version else None,
                     "seen_only": row.seen_only,
+                    "echo_hash": row.echo_hash,
+                    "echo_at": row.echo_at.isoformat() if row.echo_at else None,
                 }
             ),
         )
@@ -80,4 +82,6 @@ def _to_row(values: dict[str, Any]) -> MappingRow:
         complete=bool(values.get("complete", True)),
         seen_version=datetime.fromisoformat(seen_version) if seen_version else None,
         seen_only=bool(values.get("seen_only", False)),  # rows written before it existed: real rows
+        echo_hash=values.get("echo_hash"),
+        echo_at=datetime.fromisoformat(values["echo_at"]) if values.get("echo_at") else None,
     )

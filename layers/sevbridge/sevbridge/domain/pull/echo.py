@@ -25,7 +25,7 @@ in sevDesk, a payment the platform did not send): the status the push reached is
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sevbridge.domain.events import Address, Contact, ContactKind
 from sevbridge.domain.pull.ports import PushedContact, PushedInvoice
@@ -68,6 +68,12 @@ def predicted_contact(contact: Contact, *, customer_number: str | None) -> Conta
 
 def predicted_contact_hash(contact: Contact, *, customer_number: str | None) -> str:
     return record_hash(predicted_contact(contact, customer_number=customer_number))
+
+
+def echo_stamp(contact: Contact, customer_number: str | None) -> tuple[str, datetime]:
+    """What the push records right after writing a contact: (predicted record hash, now). Wall-clock
+    time on purpose: it is compared with sevDesk's own `update` stamps, not with platform versions."""
+    return predicted_contact_hash(contact, customer_number=customer_number), datetime.now(UTC)
 
 
 def contact_is_echo(

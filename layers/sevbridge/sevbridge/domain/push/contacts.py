@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sevbridge.domain.events import Address, Contact, ContactKind
+from sevbridge.domain.pull.echo import echo_stamp
 from sevbridge.domain.push import normal
 from sevbridge.domain.push.documents import contact_content_hash
 from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
@@ -129,7 +130,8 @@ class ContactSync:
         additive = never and adopted
         changes = self._bring_up_to_date(contact, found, additive=additive)
         number = contact.customer_number or found.customer_number
-        self._remember(contact, found, row, version, number=number, applied=None if additive else content)
+        wrote = unfinished or adopted or bool(changes)
+        self._remember(contact, found, row, version, number=number, applied=None if additive else content, wrote=wrote)
         action: Action
         if unfinished:
             action, message = (
@@ -194,7 +196,7 @@ class ContactSync:
         self._ensure_marker(created.id, self._marker(contact))
         self._sync_addresses(contact, created.id, existing=[])
         self._sync_comm_ways(contact, created.id, existing=[])
-        self._remember(contact, created, row, version, number=number, applied=content)
+        self._remember(contact, created, row, version, number=number, applied=content, wrote=True)
         return ContactResult(
             created.id, "created", f"contact created in sevDesk ({created.id}) with customer number {number}", number
         )
@@ -228,7 +230,14 @@ class ContactSync:
         *,
         number: str | None,
         applied: str | None,
+        wrote: bool = False,
     ) -> None:
+        # M7: what sevbridge wrote (and when) lets the import tell its own writes from edits in sevDesk.
+        echo_hash, echo_at = None, None
+        if wrote:
+            echo_hash, echo_at = echo_stamp(contact, number)
+        elif row is not None and row.sevdesk_id == found.id:
+            echo_hash, echo_at = row.echo_hash, row.echo_at
         self._rows.put(
             MappingRow(
                 "contact",
@@ -237,6 +246,8 @@ class ContactSync:
                 version=newest(row, version),
                 number=number,
                 content_hash=applied,
+                echo_hash=echo_hash,
+                echo_at=echo_at,
             )
         )
 

@@ -181,6 +181,10 @@ class MappingRow:
     # True for a row written only to remember `seen_version`: nothing was ever sent to sevDesk for this
     # document and no create is in flight. Any row written by a create or an adoption has False.
     seen_only: bool = False
+    # Contacts (M7): the contact as the import would map it from what sevbridge wrote, and when it
+    # wrote last; the import does not report sevbridge's own writes back (domain/pull/echo.py).
+    echo_hash: str | None = None
+    echo_at: datetime | None = None
 
     @property
     def create_in_flight(self) -> bool:
