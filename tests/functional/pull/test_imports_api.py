@@ -38,13 +38,13 @@ def test_bad_requests_name_the_field(tenant: PullTenant, body: dict[str, Any], f
     assert [d["field"] for d in result.json["error"]["details"]] == [field]
 
 
-def test_refusals(tenant: PullTenant, api: HandlerApiClient, aws: Any) -> None:
+def test_refusals(tenant: PullTenant, api: HandlerApiClient, api_handler: Any) -> None:
     assert api.post("/v1/tenants/nobody/imports", json_body={}).status == 404
     assert api.get("/v1/tenants/nobody/changes").status == 404
     from sevbridge import wiring
 
     _, other_key = create_platform(wiring.platform_store(), wiring.clock(), "Other")
-    other = HandlerApiClient(api._handler, api_key=other_key)  # noqa: SLF001
+    other = HandlerApiClient(api_handler, api_key=other_key)
     assert other.get(path(tenant, "imports")).status == 404  # another platform's tenant does not exist
     assert other.get(path(tenant, "changes")).status == 404
     tenant.api.put(path(tenant, "connection"), json_body={"settings": {"import_kinds": []}})
