@@ -1,25 +1,34 @@
 """Imports through the real handlers: a tenant connected over the API to a fresh sandbox account, the
-import worker fed by the local stack's SQS poller, the change feed read over the API."""
+import worker fed by the local stack's SQS poller, the change feed read over the API.
+
+One moto world per test module (provisioning the template takes seconds): every test gets its own
+tenant and its own sandbox account, so tests share tables and queues but never data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
-from local_stack.provision import ProvisionedStack
+from local_stack.provision import ProvisionedStack, provision
 from sevbridge import wiring
+from sevbridge.adapters.sevdesk.brake import default_brake
+from sevbridge.adapters.sevdesk.reference_cache import default_reference_cache
+from sevbridge.domain.platforms import create_platform
 from sevbridge.domain.pull.messages import ImportMessage
 from sevbridge.domain.pull.records import ImportKind
 from sevbridge.domain.pull.runs import ImportRun
 from sevbridge.workers.imports import _reader
 from sevdesk_sandbox import SandboxState
 from sevdesk_sandbox.clock import iso
+from tests.functional.conftest import AWS_TEST_ENV, load_function
 from tests.support.api_client import HandlerApiClient
-from tests.support.worker import drain, make_retries_immediate
+from tests.support.worker import drain_until_empty, make_retries_immediate
 
 TENANT = "shop-7"
 
@@ -63,7 +72,7 @@ class PullTenant:
     def import_now(self, **body: Any) -> dict[str, Any]:
         """POST …/imports, let the worker run it to the end, return the finished import."""
         run = self.start(**body)
-        drain(self.stack, "ImportQueue", max_batches=500)
+        drain_until_empty(self.stack, "ImportQueue")
         return self.run(run["run_id"])
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -93,15 +102,44 @@ class PullTenant:
         return wiring.import_runner(_reader).handle(message, should_stop=should_stop, **kw)
 
 
+@dataclass
+class ModuleStack:
+    stack: ProvisionedStack
+    api: HandlerApiClient
+    platform_id: str
+
+
+@pytest.fixture(scope="module")
+def module_stack(sandbox: Any) -> Iterator[ModuleStack]:
+    """Like the `aws` fixture (tests/functional/conftest.py), once per module, with a platform."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_TEST_ENV.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws():
+            stack = provision()
+            for name, value in stack.environment().items():
+                patch.setenv(name, value)
+            patch.setenv("SEVDESK_BASE_URL", sandbox.url)
+            wiring.reset()
+            platform, key = create_platform(wiring.platform_store(), wiring.clock(), "Import Platform")
+            make_retries_immediate(stack, "ImportQueue")
+            yield ModuleStack(
+                stack, HandlerApiClient(load_function("api").lambda_handler, api_key=key), platform.platform_id
+            )
+            wiring.reset()
+
+
 @pytest.fixture
-def tenant(
-    api: HandlerApiClient, aws: ProvisionedStack, sandbox_state: SandboxState, platform: tuple[Any, str]
-) -> PullTenant:
+def tenant(module_stack: ModuleStack, sandbox_state: SandboxState) -> PullTenant:
+    default_brake.reset()
+    default_reference_cache.reset()
     account = sandbox_state.create_account(name="Import GmbH")
-    result = api.put(f"/v1/tenants/{TENANT}/connection", json_body={"sevdesk_token": account.token})
+    tenant_id = f"{TENANT}-{uuid.uuid4().hex[:8]}"
+    api = module_stack.api
+    result = api.put(f"/v1/tenants/{tenant_id}/connection", json_body={"sevdesk_token": account.token})
     assert result.status == 201, result.body
-    make_retries_immediate(aws, "ImportQueue")
-    return PullTenant(api, aws, sandbox_state, account, platform[0].platform_id)
+    return PullTenant(api, module_stack.stack, sandbox_state, account, module_stack.platform_id, tenant_id)
 
 
 @pytest.fixture(autouse=True)

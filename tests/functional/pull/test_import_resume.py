@@ -15,7 +15,7 @@ from sevbridge.domain.pull.runs import Phase
 from sevdesk_sandbox import Fault
 from sevdesk_sandbox.generate import generate
 from tests.functional.pull.conftest import PullTenant, by_sevdesk_id
-from tests.support.worker import drain, queue_depth
+from tests.support.worker import drain_until_empty, queue_depth
 
 pytestmark = pytest.mark.functional
 
@@ -102,7 +102,7 @@ def test_a_run_about_to_time_out_continues_in_a_new_message(tenant: PullTenant, 
     run = tenant.step(started["run_id"], should_stop=lambda: next(checks))
     assert run.state.value == "running" and run.handoffs == 1
     # The continuation is a new message in the tenant's group; the original one is acknowledged.
-    drain(tenant.stack, "ImportQueue", max_batches=100)
+    drain_until_empty(tenant.stack, "ImportQueue")
     finished = tenant.run(started["run_id"])
     assert finished["state"] == "succeeded"
     assert finished["kinds"][0]["pages"] == 5  # 45 contacts, 10 a page, one overlapping row each
@@ -165,7 +165,7 @@ def test_a_rejected_token_parks_the_import_until_a_new_one_is_stored(tenant: Pul
 
     stored = tenant.api.put(f"/v1/tenants/{tenant.tenant_id}/connection", json_body={"sevdesk_token": new_token})
     assert stored.status == 200
-    drain(tenant.stack, "ImportQueue", max_batches=50)
+    drain_until_empty(tenant.stack, "ImportQueue")
     resumed = tenant.run(run["run_id"])
     assert resumed["state"] == "succeeded", resumed
     assert {k["phase"] for k in resumed["kinds"]} == {Phase.DONE.value}

@@ -62,7 +62,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def tenants(api: HandlerApiClient, sevdesk_account: Any, aws: ProvisionedStack) -> list[str]:
-    names = [f"t-{i:02d}" for i in range(23)]
+    names = [f"t-{i:02d}" for i in range(13)]  # more than one batch of 10
     for name in names:
         connect(api, name, sevdesk_account.token)
     return names
@@ -98,21 +98,21 @@ def test_due_tenants_are_enqueued_once_per_interval(
 ) -> None:
     clock.advance(seconds=1)
     first = scheduler(clock).tick()
-    assert (first.tenants, first.scheduled) == (23, 23)
+    assert (first.tenants, first.scheduled) == (13, 13)
     messages = queued(aws)
-    assert len(messages) == 23
+    assert len(messages) == 13
     bodies = [ImportMessage.model_validate_json(_with_dedup(m)) for m in messages]
     assert {b.tenant_id for b in bodies} == set(tenants) and {b.trigger for b in bodies} == {"schedule"}
     # One FIFO group per tenant, so one tenant's imports never run side by side.
-    assert len({m["Attributes"]["MessageGroupId"] for m in messages}) == 23
+    assert len({m["Attributes"]["MessageGroupId"] for m in messages}) == 13
     # Repeated tick, same moment or a little later: nobody is due.
     assert scheduler(clock).tick().scheduled == 0
     clock.advance(minutes=10)
     assert scheduler(clock).tick().scheduled == 0
     # One interval (15 minutes) after the first: due again.
     clock.advance(minutes=5)
-    assert scheduler(clock).tick().scheduled == 23
-    assert len(queued(aws)) == 23
+    assert scheduler(clock).tick().scheduled == 13
+    assert len(queued(aws)) == 13
 
 
 def _with_dedup(message: dict[str, Any]) -> str:
@@ -136,18 +136,18 @@ def test_overlapping_ticks_never_enqueue_a_tenant_twice(
             inner_results.append(scheduler(later).tick())
 
     outer = scheduler(clock).tick(visit=overlap)
-    assert (inner_results[0].scheduled, outer.scheduled) == (23, 0)
+    assert (inner_results[0].scheduled, outer.scheduled) == (13, 0)
     # The first tick had already read one shard when the second ran: it lost those claims.
     assert outer.already_taken > 0
-    assert len(queued(aws)) == 23
+    assert len(queued(aws)) == 13
 
 
 def test_a_failed_send_leaves_the_tenant_due(tenants: list[str], aws: ProvisionedStack, clock: MovableClock) -> None:
     clock.advance(seconds=1)
     gone = aws.environment()["IMPORT_QUEUE_URL"].replace("ImportQueue", "NoSuchQueue")
     failed = scheduler(clock, queue_url=gone).tick()
-    assert (failed.scheduled, failed.not_sent) == (0, 23)
-    assert scheduler(clock).tick().scheduled == 23
+    assert (failed.scheduled, failed.not_sent) == (0, 13)
+    assert scheduler(clock).tick().scheduled == 13
 
 
 def test_tick_finds_tenants_without_reading_mapping_or_ledger_rows(
@@ -163,12 +163,12 @@ def test_tick_finds_tenants_without_reading_mapping_or_ledger_rows(
     client = aws_clients.dynamodb()
     client.meta.events.register("provide-client-params.dynamodb.*", _recorder(calls))
     clock.advance(seconds=1)
-    assert scheduler(clock).tick().scheduled == 23
+    assert scheduler(clock).tick().scheduled == 13
     operations = {c["operation"] for c in calls}
     assert operations <= {"Query", "UpdateItem"}, operations
     assert all(c["params"].get("IndexName") == "imports" for c in calls if c["operation"] == "Query")
     assert sum(c["operation"] == "Query" for c in calls) == 8  # one page per shard
-    assert sum(c["operation"] == "UpdateItem" for c in calls) == 23
+    assert sum(c["operation"] == "UpdateItem" for c in calls) == 13
 
 
 def _recorder(calls: list[dict[str, Any]]) -> Any:
@@ -183,7 +183,7 @@ def test_the_tick_through_the_handler(tenants: list[str], aws: ProvisionedStack)
     from tests.functional.test_sample_events import context, load
 
     result = load_function("import_scheduler").lambda_handler(load("schedule-import-tick.json"), context("is"))
-    assert result == {"tenants": 23, "requeued": 0, "scheduled": 23}
+    assert result == {"tenants": 13, "requeued": 0, "scheduled": 13}
     again = load_function("import_scheduler").lambda_handler(load("schedule-import-tick.json"), context("is"))
     assert again["scheduled"] == 0
 

@@ -12,9 +12,10 @@ import pytest
 from sevbridge.domain.platforms import create_platform
 from sevdesk_sandbox import Fault
 from sevdesk_sandbox.generate import generate
+from tests.functional.conftest import load_function
 from tests.functional.pull.conftest import PullTenant
 from tests.support.api_client import HandlerApiClient
-from tests.support.worker import drain
+from tests.support.worker import drain_until_empty
 
 pytestmark = pytest.mark.functional
 
@@ -38,13 +39,14 @@ def test_bad_requests_name_the_field(tenant: PullTenant, body: dict[str, Any], f
     assert [d["field"] for d in result.json["error"]["details"]] == [field]
 
 
-def test_refusals(tenant: PullTenant, api: HandlerApiClient, api_handler: Any) -> None:
+def test_refusals(tenant: PullTenant) -> None:
+    api = tenant.api
     assert api.post("/v1/tenants/nobody/imports", json_body={}).status == 404
     assert api.get("/v1/tenants/nobody/changes").status == 404
     from sevbridge import wiring
 
     _, other_key = create_platform(wiring.platform_store(), wiring.clock(), "Other")
-    other = HandlerApiClient(api_handler, api_key=other_key)
+    other = HandlerApiClient(load_function("api").lambda_handler, api_key=other_key)
     assert other.get(path(tenant, "imports")).status == 404  # another platform's tenant does not exist
     assert other.get(path(tenant, "changes")).status == 404
     tenant.api.put(path(tenant, "connection"), json_body={"settings": {"import_kinds": []}})
@@ -67,7 +69,7 @@ def test_an_impatient_import_button_starts_one_run(tenant: PullTenant) -> None:
     full = tenant.api.post(path(tenant, "imports"), json_body={"kinds": ["contacts"], "full": True})
     assert full.status == 202 and full.json["run_id"] != first.json["run_id"]
     assert full.json["state"] == "queued" and [k["full"] for k in full.json["kinds"]] == [True]
-    drain(tenant.stack, "ImportQueue")
+    drain_until_empty(tenant.stack, "ImportQueue")
     # Started runs are not joined: a new request makes a new run.
     assert tenant.api.post(path(tenant, "imports"), json_body={"kinds": ["contacts"]}).status == 202
 

@@ -13,7 +13,7 @@ import pytest
 from sevdesk_sandbox.clock import iso
 from tests.functional.pull.conftest import PullTenant, by_sevdesk_id
 from tests.support.events import load_event
-from tests.support.worker import drain, make_retries_immediate
+from tests.support.worker import drain_until_empty, make_retries_immediate
 
 pytestmark = pytest.mark.functional
 
@@ -31,7 +31,7 @@ def push(tenant: PullTenant, *events: dict[str, Any], transfer: bool = True) -> 
     assert result.status == 202, result.body
     if transfer:
         make_retries_immediate(tenant.stack)
-        drain(tenant.stack, "TransferQueue")
+        drain_until_empty(tenant.stack, "TransferQueue")
 
 
 def sevdesk_id_of(tenant: PullTenant, customer_number: str) -> str:

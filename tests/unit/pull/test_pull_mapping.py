@@ -22,6 +22,7 @@ from sevbridge.domain.pull.map_invoices import (
     is_cancellation,
     map_invoice,
     may_be_cancelled,
+    needs_addresses,
     needs_ways,
 )
 from sevbridge.domain.pull.map_orders import is_order_confirmation, map_order
@@ -295,3 +296,20 @@ def test_communication_ways_read_separately(invoices: dict[str, dict[str, Any]])
 def test_objects_as_list_or_single_object() -> None:
     single = fixture("part.json")
     assert rows(single) == [single] and rows([single, "junk", None]) == [single] and rows(None) == []
+
+
+def test_customer_details_from_the_contacts_import(invoices: dict[str, dict[str, Any]]) -> None:
+    row = copy.deepcopy(invoices["open"])
+    row["contact"].pop("communicationWays")
+    known = invoice_customer(row, known=("from-index@example.org", "+49 1"))
+    assert (known.email, known.phone) == ("from-index@example.org", "+49 1")
+    assert invoice_customer(row, known=(None, None)).email is None  # the contacts import saw no e-mail
+
+
+def test_contact_addresses_read_separately_when_nothing_was_printed(invoices: dict[str, dict[str, Any]]) -> None:
+    row = copy.deepcopy(invoices["person_without_email"])
+    addresses = row["contact"].pop("addresses")
+    assert needs_addresses(row)
+    assert invoice_customer(row).street is None
+    assert invoice_customer(row, addresses=addresses).street == "Privatweg 3"
+    assert not needs_addresses(invoices["open"])  # the invoice printed its address

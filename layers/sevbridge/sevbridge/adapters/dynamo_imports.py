@@ -60,6 +60,8 @@ def _entry_item(pk: str, entry: IndexEntry) -> dict[str, Any]:
             "r": entry.run_id,
             "o": entry.observed_at.isoformat(),
             "s": entry.source_id,
+            "e": entry.email,
+            "p": entry.phone,
         }
     )
 
@@ -75,6 +77,8 @@ def _entry(kind: ImportKind, item: dict[str, Any]) -> IndexEntry:
         run_id=item["r"]["S"],
         observed_at=datetime.fromisoformat(item["o"]["S"]),
         source_id=item.get("s", {}).get("S"),
+        email=item.get("e", {}).get("S"),
+        phone=item.get("p", {}).get("S"),
     )
 
 

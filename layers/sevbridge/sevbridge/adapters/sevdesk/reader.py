@@ -33,13 +33,8 @@ QUERIES: dict[ImportKind, tuple[str, dict[str, object]]] = {
     ),
     ImportKind.ARTICLES: ("/Part", {"embed": "category,unity"}),
     ImportKind.ORDER_CONFIRMATIONS: ("/Order", {"orderType": "AB", "embed": "contact"}),
-    ImportKind.INVOICES: (
-        "/Invoice",
-        {
-            "embed": "contact,contact.communicationWays,contact.addresses,contact.addresses.country,"
-            "contact.parent,addressCountry"
-        },
-    ),
+    # Only embeds the spec lists for invoices: e-mail and phone come from the contacts import instead.
+    ImportKind.INVOICES: ("/Invoice", {"embed": "contact,contact.parent,addressCountry"}),
 }
 
 
@@ -94,6 +89,9 @@ class SevdeskImportReader:
     def communication_ways(self, contact_id: str) -> list[Mapping[str, Any]]:
         # By contact only: combined with type/main some tenants answer empty (api-facts §4).
         return self._all("/CommunicationWay", _owner("Contact", contact_id))
+
+    def contact_addresses(self, contact_id: str) -> list[Mapping[str, Any]]:
+        return self._all("/ContactAddress", {**_owner("Contact", contact_id), "embed": "country"})
 
     def cancellations(self, contact_id: str | None) -> list[Mapping[str, Any]]:
         params: dict[str, object] = {"invoiceType": "SR"}

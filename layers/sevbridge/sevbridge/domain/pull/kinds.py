@@ -23,6 +23,7 @@ from sevbridge.domain.pull.map_invoices import (
     is_cancellation,
     map_invoice,
     may_be_cancelled,
+    needs_addresses,
     needs_ways,
 )
 from sevbridge.domain.pull.map_orders import is_order_confirmation, map_order
@@ -56,6 +57,9 @@ class Candidate:
     known_to_platform: bool = False
     is_echo: EchoCheck | None = None
     exists: bool = True  # False: sevDesk says the record is gone
+    # Contacts: kept in the index for the invoices of this customer (InvoiceHandler).
+    email: str | None = None
+    phone: str | None = None
 
 
 class PlatformLookups:
@@ -127,15 +131,18 @@ class ContactHandler:
                 continue
             pushed = self.lookups.contacts.get(sevdesk_id)
             source_id = pushed.source_id if pushed else None
+            record = map_contact(row)
             found.append(
                 Candidate(
                     sevdesk_id,
                     update,
-                    map_contact(row),
+                    record,
                     source_id=source_id,
                     conflict=echo.contact_conflict(self.lookups.pending.get(source_id), update) if source_id else None,
                     known_to_platform=pushed is not None,
                     is_echo=_contact_echo(pushed, update) if pushed else None,
+                    email=record.emails[0] if record.emails else None,
+                    phone=record.phone or (record.mobiles[0] if record.mobiles else None),
                 )
             )
         for candidate in found:
@@ -197,14 +204,21 @@ class OrderHandler:
         return found
 
 
+ContactIndex = Callable[[list[str]], Mapping[str, IndexEntry]]
+
+
 @dataclass
 class InvoiceHandler:
     reader: SevdeskReader
     lookups: PlatformLookups
+    # The contacts import's index: a customer's e-mail and phone without asking sevDesk (invoices do
+    # not embed communication ways); customers it does not know are read from sevDesk.
+    contacts: ContactIndex
     kind: ImportKind = ImportKind.INVOICES
     incremental: bool = True
     cheap_unchanged: bool = False  # a cancellation changes the original's meaning: always re-map
     _ways: dict[str, list[Row]] = field(default_factory=dict)
+    _known: dict[str, IndexEntry] = field(default_factory=dict)
 
     def candidates(self, rows: list[Row]) -> list[Candidate]:
         cancelled_by: dict[str, str] = {}
@@ -220,6 +234,10 @@ class InvoiceHandler:
             for original in cancelled_by
             if original not in on_page and (fetched := self.reader.fetch(ImportKind.INVOICES, original)) is not None
         ]
+        wanted = {ref_id(row.get("contact")) for row in [*rows, *extra] if in_scope(row)} - set(self._known)
+        wanted.discard(None)
+        if wanted:
+            self._known.update(self.contacts(sorted(i for i in wanted if i is not None)))
         found = []
         for row in [*rows, *extra]:
             sevdesk_id = ref_id(row.get("id"))
@@ -239,13 +257,20 @@ class InvoiceHandler:
 
     def _candidate(self, row: Row, sevdesk_id: str, update: datetime | None, cancellation: str | None) -> Candidate:
         contact = ref_id(row.get("contact"))
-        ways = None
-        if contact and needs_ways(row):
+        known = self._known.get(contact) if contact else None
+        ways = addresses = None
+        if contact and known is None and needs_ways(row):
             if contact not in self._ways:
                 self._ways[contact] = self.reader.communication_ways(contact)
             ways = self._ways[contact]
+        if contact and needs_addresses(row):
+            addresses = self.reader.contact_addresses(contact)
         customer = invoice_customer(
-            row, source_id=self.lookups.contact_source_id(contact) if contact else None, ways=ways
+            row,
+            source_id=self.lookups.contact_source_id(contact) if contact else None,
+            ways=ways,
+            addresses=addresses,
+            known=(known.email, known.phone) if known else None,
         )
         record = map_invoice(row, customer=customer, cancelled_by=cancellation)
         pushed = self.lookups.invoice_by_sevdesk_id(sevdesk_id)

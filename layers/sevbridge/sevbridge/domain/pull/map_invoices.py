@@ -1,7 +1,8 @@
 """M4: sevDesk invoices → InvoiceRecord (pure functions over the live shape).
 
-Input: an Invoice row as `GET /Invoice?embed=contact,contact.communicationWays,contact.addresses,
-contact.addresses.country,contact.parent,addressCountry` answers it. Imported: regular, advance,
+Input: an Invoice row as `GET /Invoice?embed=contact,contact.parent,addressCountry` answers it (the
+embeds sevDesk's spec lists for invoices); the contact's e-mail and phone come from what the contacts
+import recorded, or from the contact's communication ways, read separately. Imported: regular, advance,
 partial and final invoices (RE, AR, TR, ER) once they left draft. Cancellation documents (SR) are
 never imported as invoices: an SR with `origin` → X means X is cancelled. After cancelInvoice both X
 and its SR read status "1000" with paidAmount 0 (api-facts §10), so status 1000 alone is not "paid":
@@ -61,12 +62,26 @@ def invoice_status(row: Row, *, cancelled: bool) -> InvoiceStatusName:
     return "paid" if integer(row.get("status")) == PAID else "open"
 
 
-def invoice_customer(row: Row, *, source_id: str | None = None, ways: list[Row] | None = None) -> InvoiceCustomer:
-    """`ways`: the contact's communication ways when they were not embedded (read separately)."""
+def invoice_customer(
+    row: Row,
+    *,
+    source_id: str | None = None,
+    ways: list[Row] | None = None,
+    addresses: list[Row] | None = None,
+    known: tuple[str | None, str | None] | None = None,
+) -> InvoiceCustomer:
+    """`ways`/`addresses`: the contact's communication ways and addresses when read separately;
+    `known`: (e-mail, phone) as the contacts import last recorded them (no request needed)."""
     contact = embedded(row.get("contact")) or {}
     if ways is not None:
         contact = {**contact, "communicationWays": ways}
+    if addresses is not None:
+        contact = {**contact, "addresses": addresses}
     person = map_contact(contact) if contact else None
+    email = person.emails[0] if person and person.emails else None
+    phone = (person.phone or (person.mobiles[0] if person.mobiles else None)) if person else None
+    if known is not None and not ways:
+        email, phone = known
     parent = embedded(contact.get("parent"))
     company = (person.organisation_name if person else None) or (text(parent.get("name")) if parent else None)
     country_row = embedded(row.get("addressCountry"))
@@ -76,7 +91,7 @@ def invoice_customer(row: Row, *, source_id: str | None = None, ways: list[Row] 
     return InvoiceCustomer(
         sevdesk_id=ref_id(row.get("contact")),
         source_id=source_id,
-        email=person.emails[0] if person and person.emails else None,
+        email=email,
         company=company,
         title=person.title if person else None,
         first_name=person.first_name if person else None,
@@ -85,14 +100,21 @@ def invoice_customer(row: Row, *, source_id: str | None = None, ways: list[Row] 
         zip=text(row.get("addressZip")) if printed else (billing.zip if billing else None),
         city=text(row.get("addressCity")) if printed else (billing.city if billing else None),
         country=(country.upper() if country else None) if printed else (billing.country if billing else None),
-        phone=(person.phone or (person.mobiles[0] if person.mobiles else None)) if person else None,
+        phone=phone,
     )
 
 
 def needs_ways(row: Row) -> bool:
-    """The contact was embedded without its communication ways (the API ignored that embed)."""
+    """The contact's communication ways are not in the row (sevDesk does not embed them in invoices)."""
     contact = embedded(row.get("contact"))
     return contact is not None and "communicationWays" not in contact
+
+
+def needs_addresses(row: Row) -> bool:
+    """The invoice printed no address parts and its contact's addresses are not in the row."""
+    contact = embedded(row.get("contact"))
+    printed = any(text(row.get(f)) for f in ("addressStreet", "addressZip", "addressCity"))
+    return contact is not None and not printed and "addresses" not in contact
 
 
 def map_invoice(row: Row, *, customer: InvoiceCustomer, cancelled_by: str | None = None) -> InvoiceRecord:

@@ -22,6 +22,7 @@ from sevbridge.domain.pull.kinds import (
     ArticleHandler,
     Candidate,
     ContactHandler,
+    ContactIndex,
     InvoiceHandler,
     KindHandler,
     OrderHandler,
@@ -215,7 +216,12 @@ class ImportRunner:
                 before = reader.requests
                 try:
                     run = self._run_kind(
-                        run, kind_run, _handler(kind_run.kind, reader, lookups), state, reader, should_stop
+                        run,
+                        kind_run,
+                        _handler(kind_run.kind, reader, lookups, self._contact_index(run)),
+                        state,
+                        reader,
+                        should_stop,
                     )
                 except SevdeskError as exc:
                     if exc.retryable or isinstance(exc, SevdeskAuthError):
@@ -405,6 +411,8 @@ class ImportRunner:
                     run_id=run.run_id,
                     observed_at=now,
                     source_id=candidate.source_id,
+                    email=candidate.email,
+                    phone=candidate.phone,
                 )
                 chunk.puts.append(index_entry)
                 if candidate.is_echo is not None and candidate.is_echo(entry, new_hash):
@@ -435,6 +443,12 @@ class ImportRunner:
                 run = self.publisher.publish(run, chunk)
                 chunk = Chunk(kind_run.kind)
         return self.publisher.publish(run, chunk), unchanged
+
+    def _contact_index(self, run: ImportRun) -> ContactIndex:
+        def read(ids: list[str]) -> dict[str, IndexEntry]:
+            return self.store.index_get(run.platform_id, run.tenant_id, ImportKind.CONTACTS, ids)
+
+        return read
 
     # -- endings ----------------------------------------------------------------------------------
 
@@ -478,11 +492,11 @@ class ImportRunner:
         return run
 
 
-def _handler(kind: ImportKind, reader: SevdeskReader, lookups: PlatformLookups) -> KindHandler:
+def _handler(kind: ImportKind, reader: SevdeskReader, lookups: PlatformLookups, contacts: ContactIndex) -> KindHandler:
     if kind is ImportKind.CONTACTS:
         return ContactHandler(lookups)
     if kind is ImportKind.ARTICLES:
         return ArticleHandler(reader)
     if kind is ImportKind.ORDER_CONFIRMATIONS:
         return OrderHandler(reader, lookups)
-    return InvoiceHandler(reader, lookups)
+    return InvoiceHandler(reader, lookups, contacts)

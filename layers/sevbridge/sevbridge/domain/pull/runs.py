@@ -91,6 +91,9 @@ class IndexEntry(BaseModel):
     run_id: str
     observed_at: datetime
     source_id: str | None = None
+    # Contacts: what invoices need of their customer, so an invoice import need not ask sevDesk.
+    email: str | None = None
+    phone: str | None = None
 
 
 class Intent(BaseModel):
