@@ -4,10 +4,14 @@ cancelled invoices and the flags."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from sevbridge import wiring
+from sevbridge.domain.pull.records import ImportKind
+from sevbridge.domain.pull.runs import IndexEntry
 from sevdesk_sandbox import Fault
 from sevdesk_sandbox.generate import generate
 from tests.functional.pull.conftest import PullTenant, by_sevdesk_id
@@ -252,3 +256,27 @@ def test_order_confirmations_on_demand_with_positions(tenant: PullTenant) -> Non
     assert run["requests"] == 1 + len(expected)  # the list, then positions of each new confirmation
     # Nothing changed: the list only (positions are not read again for an unchanged `update`).
     assert tenant.import_now(kinds=["order_confirmations"])["requests"] == 1
+
+
+def test_a_tenant_connected_again_gets_everything_whatever_was_left_behind(tenant: PullTenant) -> None:
+    generate(tenant.sandbox, tenant.account.account_id, contacts=6, seed=13)
+    tenant.import_now(kinds=["contacts"])
+    assert tenant.api.delete(f"/v1/tenants/{tenant.tenant_id}").status == 200
+    # An import still running while the tenant was offboarded wrote index entries after the erase.
+    customer = next(c for c in tenant.objects("Contact") if c["category"]["id"] == "3")
+    stale = [
+        IndexEntry(
+            kind=ImportKind.CONTACTS, sevdesk_id=i, record_hash="stale", run_id="im_old", observed_at=datetime.now(UTC)
+        )
+        for i in (customer["id"], "999999")
+    ]
+    wiring.import_store().index_apply(tenant.platform_id, tenant.tenant_id, stale, [])
+    connected = tenant.api.put(
+        f"/v1/tenants/{tenant.tenant_id}/connection", json_body={"sevdesk_token": tenant.account.token}
+    )
+    assert connected.status == 201
+    tenant.import_now(kinds=["contacts"])
+    changes = by_sevdesk_id(tenant.feed()[0])
+    assert {c["action"] for c in changes.values()} == {"created"}
+    assert customer["id"] in changes and "999999" not in changes
+    assert "999999" not in wiring.import_store().index_all(tenant.platform_id, tenant.tenant_id, ImportKind.CONTACTS)

@@ -277,7 +277,8 @@ class ImportRunner:
     ) -> ImportRun:
         if kind_run.phase is Phase.PENDING:
             watermark = state.health(kind_run.kind).watermark
-            kind_run.full = kind_run.full or watermark is None  # the first pass reads everything
+            kind_run.first_pass = watermark is None
+            kind_run.full = kind_run.full or kind_run.first_pass  # the first pass reads everything
             incremental = handler.incremental and not kind_run.full and watermark is not None
             kind_run.since = watermark - OVERLAP if incremental and watermark is not None else None
             kind_run.phase, kind_run.started_at = Phase.READING, self.clock.now()
@@ -382,6 +383,10 @@ class ImportRunner:
         chunk = Chunk(kind_run.kind)
         for candidate in candidates:
             entry = entries.get(candidate.sevdesk_id)
+            if kind_run.first_pass and entry is not None and entry.run_id != run.run_id:
+                if candidate.record is None:
+                    chunk.deletes.append(candidate.sevdesk_id)  # a leftover: forget it, report nothing
+                entry = None
             if candidate.record is None:
                 if entry is None:
                     continue  # never reported: nothing to take back

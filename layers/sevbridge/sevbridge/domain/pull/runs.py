@@ -60,6 +60,9 @@ class Counts(BaseModel):
 class KindRun(BaseModel):
     kind: ImportKind
     full: bool = Field(description="Reads every record and reports deletions (reconciliation)")
+    # The kind had no watermark: everything found is new to the platform, whatever an index left
+    # behind says (an offboarded tenant's items written while its import was still running).
+    first_pass: bool = False
     phase: Phase = Phase.PENDING
     since: datetime | None = Field(default=None, description="updateAfter of this pass (watermark − overlap)")
     offset: int = 0
