@@ -174,7 +174,6 @@ class ImportRunner:
         run.deferrals += 1
         run = self.store.save_run(run.touched(self.clock.now()))
         self._send(run, message.trigger, f"{run.run_id}.d{run.deferrals}")
-        return None
 
     def _send(self, run: ImportRun, trigger: Trigger, dedup_id: str) -> None:
         self.queue.send(
