@@ -15,12 +15,14 @@ from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
 from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
 from sevbridge.adapters.kms_vault import KmsTokenVault
+from sevbridge.adapters.sevdesk.client import SevdeskClient
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
 from sevbridge.adapters.sqs_import_queue import SqsImportQueue
 from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
 from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
-from sevbridge.domain.connections import ConnectionService
+from sevbridge.domain.connection import Connection
+from sevbridge.domain.connections import ConnectionService, tenant_key
 from sevbridge.domain.intake import Intake
 from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
 from sevbridge.domain.pull.scheduling import ImportScheduler
@@ -104,6 +106,20 @@ def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
         vault=token_vault(),
         push_factory=push_factory,
         clock=clock(),
+    )
+
+
+def sevdesk_client(connection: Connection, token: str) -> SevdeskClient:
+    """A tenant's sevDesk client as configured for this function (timeouts, retries, backoff); every
+    client of a tenant shares the process-wide error brake and connection pool."""
+    settings = get_settings()
+    return SevdeskClient(
+        token,
+        base_url=settings.sevdesk_base_url,
+        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
+        timeout=settings.sevdesk_timeout_seconds,
+        max_attempts=settings.sevdesk_max_attempts,
+        max_backoff=settings.sevdesk_max_backoff_seconds,
     )
 
 

@@ -10,12 +10,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sevbridge import wiring
 from sevbridge.adapters import aws_clients
-from sevbridge.adapters.sevdesk.client import SevdeskClient
 from sevbridge.adapters.sevdesk.reader import SevdeskImportReader
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
-from sevbridge.domain.connections import tenant_key
 from sevbridge.domain.pull.messages import ImportMessage
 from sevbridge.domain.pull.ports import SevdeskReader
 from sevbridge.domain.pull.runner import RetryImportLater
@@ -28,16 +26,8 @@ MAX_RETRY_DELAY_SECONDS = 900
 
 
 def _reader(connection: Connection, token: str) -> SevdeskReader:
-    settings = get_settings()
-    client = SevdeskClient(
-        token,
-        base_url=settings.sevdesk_base_url,
-        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
-        timeout=settings.sevdesk_timeout_seconds,
-        max_attempts=settings.sevdesk_max_attempts,
-        max_backoff=settings.sevdesk_max_backoff_seconds,
-    )
-    return SevdeskImportReader(client)
+    # The same per-tenant client (brake, backoff, 401 handling) as transfers.
+    return SevdeskImportReader(wiring.sevdesk_client(connection, token))
 
 
 def _retry_soon(record: SQSRecord, receive_count: int) -> None:

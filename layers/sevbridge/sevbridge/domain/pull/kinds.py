@@ -6,7 +6,7 @@ tell sevbridge's own writes (echo) and conflicts; the runner compares it with th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -60,6 +60,14 @@ class Candidate:
     # Contacts: kept in the index for the invoices of this customer (InvoiceHandler).
     email: str | None = None
     phone: str | None = None
+
+
+def identified(rows: Iterable[Row]) -> Iterator[tuple[str, datetime | None, Row]]:
+    """(sevDesk id, `update`, row) of every row that has an id."""
+    for row in rows:
+        sevdesk_id = ref_id(row.get("id"))
+        if sevdesk_id is not None:
+            yield sevdesk_id, moment(row.get("update")), row
 
 
 class PlatformLookups:
@@ -121,11 +129,7 @@ class ContactHandler:
 
     def candidates(self, rows: list[Row]) -> list[Candidate]:
         found = []
-        for row in rows:
-            sevdesk_id = ref_id(row.get("id"))
-            if sevdesk_id is None:
-                continue
-            update = moment(row.get("update"))
+        for sevdesk_id, update, row in identified(rows):
             if not is_customer(row):
                 found.append(Candidate(sevdesk_id, update, None))
                 continue
@@ -164,15 +168,11 @@ class ArticleHandler:
 
     def candidates(self, rows: list[Row]) -> list[Candidate]:
         found = []
-        for row in rows:
-            sevdesk_id = ref_id(row.get("id"))
-            if sevdesk_id is None:
-                continue
+        for sevdesk_id, update, row in identified(rows):
             category = ref_id(row.get("category"))
             # The category embed was ignored: its name from /Category (cached by the reader).
             resolved = self.reader.category_name(category) if category and not category_name(row) else None
-            record = map_article(row) if is_article(row, resolved) else None
-            found.append(Candidate(sevdesk_id, moment(row.get("update")), record))
+            found.append(Candidate(sevdesk_id, update, map_article(row) if is_article(row, resolved) else None))
         return found
 
 
@@ -186,11 +186,7 @@ class OrderHandler:
 
     def candidates(self, rows: list[Row]) -> list[Candidate]:
         found = []
-        for row in rows:
-            sevdesk_id = ref_id(row.get("id"))
-            if sevdesk_id is None:
-                continue
-            update = moment(row.get("update"))
+        for sevdesk_id, update, row in identified(rows):
             if not is_order_confirmation(row):
                 found.append(Candidate(sevdesk_id, update, None))
                 continue
@@ -239,11 +235,7 @@ class InvoiceHandler:
         if wanted:
             self._known.update(self.contacts(sorted(i for i in wanted if i is not None)))
         found = []
-        for row in [*rows, *extra]:
-            sevdesk_id = ref_id(row.get("id"))
-            if sevdesk_id is None:
-                continue
-            update = moment(row.get("update"))
+        for sevdesk_id, update, row in identified([*rows, *extra]):
             if is_cancellation(row) or not in_scope(row):
                 found.append(Candidate(sevdesk_id, update, None))
                 continue
