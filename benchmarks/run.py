@@ -1,6 +1,8 @@
-"""`make bench`: measures intake latency, worker throughput, sevDesk calls per document and the api
-function's cold import, against moto (mock_aws) and the sevDesk sandbox on loopback; writes
-docs/benchmarks.md. Figures are from this machine (2 cores); targets are checked and reported."""
+"""`make bench`: measures intake latency, worker throughput, sevDesk calls per document, the api
+function's cold import, what imports cost (nothing changed / 1 % changed, 1 000 and 10 000 records),
+what webhooks cost and the fault scenario of issue 6, against moto and the sevDesk sandbox on
+loopback; writes docs/benchmarks.md. Figures are from this machine (2 cores); targets are checked and
+reported."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -276,11 +279,115 @@ def fault_scenario() -> list[Result]:
     return results
 
 
+def imports(stack: Any, state: Any) -> list[Result]:
+    """M5: what an import costs with nothing changed and with 1 % changed, for accounts of 1 000 and
+    10 000 contacts + invoices. With nothing changed the cost must not grow with the account's size."""
+    import boto3
+
+    import functions.api.app as api_app
+    from sevbridge import wiring
+    from sevbridge.domain.platforms import create_platform
+    from sevdesk_sandbox.clock import iso
+    from sevdesk_sandbox.generate import generate
+    from tests.support.api_client import HandlerApiClient
+    from tests.support.worker import drain
+
+    boto3.client("sqs").set_queue_attributes(
+        QueueUrl=os.environ["IMPORT_QUEUE_URL"], Attributes={"VisibilityTimeout": "0"}
+    )
+    _, key = create_platform(wiring.platform_store(), wiring.clock(), "bench-imports")
+    api = HandlerApiClient(api_app.lambda_handler, api_key=key)
+    results: list[Result] = []
+    quiet_requests: dict[int, int] = {}
+    for size in (1_000, 10_000):
+        account = state.create_account(name=f"Import {size} GmbH")
+        generate(state, account.account_id, contacts=size, invoices=size, seed=size)
+        tenant = f"imports-{size}"
+        assert api.put(f"/v1/tenants/{tenant}/connection", json_body={"sevdesk_token": account.token}).status == 201
+
+        def run_import(tenant: str = tenant, account_id: str = account.account_id) -> tuple[dict[str, Any], int]:
+            before = len(state.requests(account_id))
+            started = api.post(f"/v1/tenants/{tenant}/imports", json_body={"kinds": ["contacts", "invoices"]})
+            assert started.status == 202, started.body
+            drain(stack, "ImportQueue", max_batches=10_000)
+            run = api.get(f"/v1/tenants/{tenant}/imports/{started.json['run_id']}").json
+            assert run["state"] == "succeeded", run
+            return run, len(state.requests(account_id)) - before
+
+        first, first_requests = run_import()
+        quiet, quiet_requests[size] = run_import()
+        assert quiet["counts"]["created"] + quiet["counts"]["updated"] == 0, quiet["counts"]
+        # 1 % of the contacts and of the invoices change in sevDesk (an edit a minute later).
+        later = iso(state.now() + timedelta(minutes=1))
+        contacts = state.objects(account.account_id, "Contact")[: size // 100]
+        invoices = [i for i in state.objects(account.account_id, "Invoice") if i["status"] == "200"][: size // 100]
+        for row in contacts:
+            state.change(account.account_id, "Contact", row["id"], {"description": "geändert"}, update=later)
+        for row in invoices:
+            state.change(account.account_id, "Invoice", row["id"], {"status": "1000", "paidAmount": 1}, update=later)
+        changed, changed_requests = run_import()
+        assert changed["counts"]["updated"] == len(contacts) + len(invoices), changed["counts"]
+        results += [
+            Result(
+                f"first import of {size} contacts + {size} invoices (everything new)",
+                first["duration_ms"] / 1000,
+                "s",
+                "informational",
+                True,
+                f"{first_requests} sevDesk requests, {first['counts']['created']} changes published",
+            ),
+            Result(
+                f"import with nothing changed, {size} + {size}: sevDesk requests",
+                quiet_requests[size],
+                "requests",
+                "= 2 (one per kind)",
+                quiet_requests[size] == 2,
+            ),
+            Result(
+                f"import with nothing changed, {size} + {size}: duration",
+                quiet["duration_ms"],
+                "ms",
+                "< 2000 ms",
+                quiet["duration_ms"] < 2000,
+            ),
+            Result(
+                f"import with 1 % changed ({len(contacts) + len(invoices)} records), {size} + {size}: sevDesk requests",
+                changed_requests,
+                "requests",
+                "≤ 2 + one per 200 changed",
+                changed_requests <= 2 + (len(contacts) + len(invoices)) // 200 + 2,
+            ),
+            Result(
+                f"import with 1 % changed, {size} + {size}: duration",
+                changed["duration_ms"],
+                "ms",
+                "< 30000 ms",
+                changed["duration_ms"] < 30_000,
+            ),
+        ]
+    results.append(
+        Result(
+            "nothing-changed cost at 10 000 vs 1 000 (requests)",
+            quiet_requests[10_000] / quiet_requests[1_000],
+            "×",
+            "= 1 (does not grow with the account)",
+            quiet_requests[10_000] == quiet_requests[1_000],
+        )
+    )
+    return results
+
+
 def main() -> int:
     from benchmarks import webhooks
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
-    results = cold_import() + with_stack(intake_and_worker) + with_stack(webhooks.bench) + fault_scenario()
+    results = (
+        cold_import()
+        + with_stack(intake_and_worker)
+        + with_stack(imports)
+        + with_stack(webhooks.bench)
+        + fault_scenario()
+    )
     lines = [
         "# Benchmarks",
         "",

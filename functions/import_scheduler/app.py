@@ -14,5 +14,4 @@ from sevbridge.workers.schedule import tick
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    # `scheduled` counts imports; they are a later capability (M5), the tick already exists.
-    return tick()
+    return tick(context)

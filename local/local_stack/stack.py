@@ -101,7 +101,7 @@ class LocalStack:
         sevdesk_base_url = options.sevdesk_base_url or sandbox.server.url
 
         stack = provision(options.template, parameters=options.template_parameters(sevdesk_base_url))
-        _apply_environment(stack)
+        _apply_environment(stack, _time_scale(options, stack))
 
         # Imported only now: the sevbridge package must see the environment set above.
         from local_stack.bootstrap import create_demo_platform
@@ -157,8 +157,21 @@ class LocalStack:
         return facts
 
 
-def _apply_environment(stack: ProvisionedStack) -> None:
+def _time_scale(options: Options, stack: ProvisionedStack) -> str | None:
+    """SEVBRIDGE_SCHEDULE_SECONDS shortens the import schedule; tenants' import intervals and
+    reconciliation periods shrink by the same factor (IMPORT_TIME_SCALE), so a tenant with the default
+    15-minute interval is imported on every shortened tick."""
+    rates = [rate_seconds(s.expression) for s in stack.schedules]
+    known = [rate for rate in rates if rate]
+    if options.schedule_seconds is None or not known:
+        return None
+    return str(min(1.0, options.schedule_seconds / max(known)))
+
+
+def _apply_environment(stack: ProvisionedStack, time_scale: str | None = None) -> None:
     os.environ.update(stack.environment())
+    if time_scale is not None:
+        os.environ["IMPORT_TIME_SCALE"] = time_scale
     for name, value in (LOCAL_POWERTOOLS_DEFAULTS | LOCAL_SETTINGS).items():
         os.environ.setdefault(name, value)
     # The handlers cache settings and clients per execution environment; start from a clean slate.

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .admin import admin_blueprint
+from .admin_objects import objects_blueprint
 from .errors import REASONS, SevdeskApiError, error_envelope
 from .faults import Fault
 from .request_log import RequestLogEntry
@@ -115,6 +116,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
             methods=[route.method],
         )
     app.register_blueprint(admin_blueprint(state), url_prefix=ADMIN_PREFIX)
+    app.register_blueprint(objects_blueprint(state), url_prefix=ADMIN_PREFIX)
 
     @app.before_request
     def authenticate_and_inject_faults() -> Response | None:

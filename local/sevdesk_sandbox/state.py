@@ -180,6 +180,20 @@ class SandboxState:
             stored = self.insert(account, object_name, fields)
             return copy.deepcopy(stored)
 
+    def change(
+        self, account_id: str, object_name: str, object_id: str, raw: dict[str, Any], *, update: str | None = None
+    ) -> dict[str, Any]:
+        """Edit a stored object the way a person in sevDesk's web UI would: fields merged in wire form,
+        `update` moved to now (or to `update`, e.g. a minute later than a write just made)."""
+        with self._lock:
+            row = self.get(self.account(account_id), object_name, object_id)
+            if row is None:
+                raise not_found(object_name, object_id)
+            skip = {"id", "objectName", "create", "update", "sevClient"}
+            row.update(complete_references({k: v for k, v in wire(raw).items() if k not in skip}))
+            row["update"] = update or self.timestamp()
+            return copy.deepcopy(row)
+
     def new_id(self, object_name: str) -> str:
         with self._lock:
             value = self._next_ids.get(object_name, ID_STARTS.get(object_name, DEFAULT_ID_START))

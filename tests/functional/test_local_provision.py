@@ -122,7 +122,14 @@ def test_event_sources_are_described(stack: ProvisionedStack) -> None:
         "BackfillQueue": "BackfillFunction",
         "WebhookQueue": "WebhookDispatcherFunction",
     }
-    assert all(source.report_batch_item_failures and source.batch_size == 10 for source in stack.sqs_sources)
+    assert all(source.report_batch_item_failures for source in stack.sqs_sources)
+    # One import step per invocation (its whole timeout is that run's budget); others take batches.
+    assert {source.queue.logical_id: source.batch_size for source in stack.sqs_sources} == {
+        "TransferQueue": 10,
+        "ImportQueue": 1,
+        "BackfillQueue": 10,
+        "WebhookQueue": 10,
+    }
     (schedule,) = stack.schedules
     assert (schedule.function, schedule.expression, schedule.enabled) == (
         "ImportSchedulerFunction",

@@ -41,7 +41,16 @@ def test_every_sample_is_known() -> None:
     assert all(p.name.startswith(prefixes) for p in EVENTS.glob("*.json")), "name samples <source>-<case>.json"
 
 
-@pytest.mark.parametrize("name", ["api-get-connection.json", "api-put-connection.json", "api-post-events.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api-get-connection.json",
+        "api-put-connection.json",
+        "api-post-events.json",
+        "api-post-imports.json",
+        "api-get-changes.json",
+    ],
+)
 def test_api_samples_reach_the_api_handler(aws: Any, name: str) -> None:
     result = load_function("api").lambda_handler(load(name), context("api"))
     # The samples carry a placeholder platform key: the handler answers, and refuses it cleanly.
@@ -57,6 +66,11 @@ def test_sqs_sample_reaches_the_transfer_worker(aws: Any) -> None:
 def test_sqs_sample_reaches_the_webhook_dispatcher(aws: Any) -> None:
     result = load_function("webhook_dispatcher").lambda_handler(load("sqs-webhook-delivery.json"), context("wd"))
     assert result == {"batchItemFailures": []}  # an unknown delivery (offboarded tenant) is acknowledged
+
+
+def test_sqs_sample_reaches_the_import_worker(aws: Any) -> None:
+    result = load_function("import_worker").lambda_handler(load("sqs-import-batch.json"), context("iw"))
+    assert result == {"batchItemFailures": []}  # an unknown tenant's import is dropped, not retried forever
 
 
 def test_schedule_sample_reaches_the_import_scheduler(aws: Any) -> None:

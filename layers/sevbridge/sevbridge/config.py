@@ -47,6 +47,9 @@ class Settings(BaseModel):
     # local stack sets it); deployed, webhooks go to public https URLs only.
     webhook_timeout_seconds: float = Field(default=5.0, alias="WEBHOOK_TIMEOUT_SECONDS", gt=0, le=10)
     webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+    # < 1 shortens tenants' import intervals and reconciliation periods alike; the local stack sets it
+    # from SEVBRIDGE_SCHEDULE_SECONDS so a demo imports every few seconds. Never set on AWS.
+    import_time_scale: float = Field(default=1.0, alias="IMPORT_TIME_SCALE", gt=0, le=1)
 
     model_config = {"populate_by_name": True, "frozen": True}
 

@@ -6,27 +6,37 @@ from __future__ import annotations
 import functools
 
 from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
 from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
 from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
 from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+from sevbridge.adapters.dynamo_import_schedule import DynamoImportSchedule
+from sevbridge.adapters.dynamo_imports import DynamoImportStore
 from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
 from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore, DynamoGuardStore
+from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
 from sevbridge.adapters.kms_secrets import KmsSecretSealer
 from sevbridge.adapters.kms_vault import KmsTokenVault
+from sevbridge.adapters.sevdesk.client import SevdeskClient
 from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+from sevbridge.adapters.sqs_import_queue import SqsImportQueue
 from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
 from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
 from sevbridge.adapters.webhook_http import HttpWebhookSender
 from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
-from sevbridge.domain.connections import ConnectionService
+from sevbridge.domain.connection import Connection
+from sevbridge.domain.connections import ConnectionService, tenant_key
 from sevbridge.domain.intake import Intake
 from sevbridge.domain.notify.admin import WebhookDeliveries, WebhookEndpoints
 from sevbridge.domain.notify.dispatcher import Dispatcher
 from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.notify.sweeper import Sweeper
 from sevbridge.domain.notify.urls import UrlPolicy
+from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
+from sevbridge.domain.pull.scheduling import ImportScheduler
+from sevbridge.domain.pull.service import ImportService, ParkedImports, ParkedTransfersAndImports
 from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
 from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
 
@@ -73,7 +83,10 @@ def connection_service() -> ConnectionService:
         probe=sevdesk_probe(),
         eraser=tenant_eraser(),
         clock=clock(),
-        parked=LedgerParkedWork(transfer_ops()),
+        # A new token resumes parked transfers and parked imports (C3).
+        parked=ParkedTransfersAndImports(
+            LedgerParkedWork(transfer_ops()), ParkedImports(import_store(), import_queue())
+        ),
         notifier=notifier(),
     )
 
@@ -149,6 +162,39 @@ def notifier() -> Notifier:
     )
 
 
+def sevdesk_client(connection: Connection, token: str) -> SevdeskClient:
+    """A tenant's sevDesk client as configured for this function (timeouts, retries, backoff); every
+    client of a tenant shares the process-wide error brake and connection pool."""
+    settings = get_settings()
+    return SevdeskClient(
+        token,
+        base_url=settings.sevdesk_base_url,
+        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
+        timeout=settings.sevdesk_timeout_seconds,
+        max_attempts=settings.sevdesk_max_attempts,
+        max_backoff=settings.sevdesk_max_backoff_seconds,
+    )
+
+
+# --- imports (pull) ---------------------------------------------------------------------------
+
+
+@functools.cache
+def import_queue() -> SqsImportQueue:
+    return SqsImportQueue(get_settings().import_queue_url)
+
+
+@functools.cache
+def import_scheduler() -> ImportScheduler:
+    settings = get_settings()
+    return ImportScheduler(
+        schedule=DynamoImportSchedule(settings.tenants_table),
+        queue=import_queue(),
+        clock=clock(),
+        time_scale=settings.import_time_scale,
+    )
+
+
 @functools.cache
 def secret_sealer() -> KmsSecretSealer:
     return KmsSecretSealer(get_settings().token_key_id)
@@ -196,6 +242,41 @@ def webhook_deliveries() -> WebhookDeliveries:
     return WebhookDeliveries(store=delivery_store(), endpoints=endpoint_store(), queue=dispatch_queue(), clock=clock())
 
 
+@functools.cache
+def import_store() -> DynamoImportStore:
+    return DynamoImportStore(get_settings().jobs_table)
+
+
+@functools.cache
+def change_feed() -> DynamoChangeFeed:
+    return DynamoChangeFeed(get_settings().changes_table)
+
+
+@functools.cache
+def import_service() -> ImportService:
+    return ImportService(
+        store=import_store(), feed=change_feed(), queue=import_queue(), connections=connection_service(), clock=clock()
+    )
+
+
+def platform_side(platform_id: str, tenant_id: str) -> DynamoPlatformSide:
+    return DynamoPlatformSide(get_settings().tenants_table, ledger(), platform_id, tenant_id)
+
+
+def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
+    return ImportRunner(
+        store=import_store(),
+        feed=change_feed(),
+        connections=connection_service(),
+        vault=token_vault(),
+        reader_factory=reader_factory,
+        platform_side_factory=platform_side,
+        queue=import_queue(),
+        clock=clock(),
+        time_scale=get_settings().import_time_scale,
+    )
+
+
 def reset() -> None:
     for cached in (
         clock,
@@ -221,6 +302,11 @@ def reset() -> None:
         webhook_sweeper,
         webhook_endpoints,
         webhook_deliveries,
+        import_queue,
+        import_scheduler,
+        import_store,
+        change_feed,
+        import_service,
     ):
         cached.cache_clear()
     reset_settings()

@@ -8,6 +8,7 @@ from . import (
     contact_addresses,
     contacts,
     custom_fields,
+    documents_delete,
     invoice_cancel,
     invoices,
     orders,
@@ -27,6 +28,7 @@ MODULES = (
     invoice_cancel,
     parts,
     orders,
+    documents_delete,
 )
 
 ALL_ROUTES: list[Route] = [route for module in MODULES for route in module.routes.routes]

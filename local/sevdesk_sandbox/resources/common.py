@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..embedding import expand, parse_embed
+from ..embedding import ChildIndex, expand, parse_embed
 from ..errors import SevdeskApiError, not_found
 from ..listing import page, time_filters
 from ..routing import Reply, RequestContext
@@ -20,7 +20,8 @@ def renderer(ctx: RequestContext) -> Callable[[Row], Row]:
     tree = parse_embed(ctx.arg("embed"))
     if not tree:
         return copy.deepcopy
-    return lambda row: expand(ctx.state, ctx.account, row, tree)
+    index = ChildIndex(ctx.state, ctx.account)  # one per request: a page shares the child lookups
+    return lambda row: expand(ctx.state, ctx.account, row, tree, index)
 
 
 def list_reply(ctx: RequestContext, object_name: str, *filters: Filter, incremental: bool = True) -> Reply:

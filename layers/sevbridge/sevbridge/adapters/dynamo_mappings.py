@@ -60,6 +60,8 @@ class DynamoMappingStore:
                     "seen_only": row.seen_only,
                     "owned_addresses": _ids(row.owned_addresses),
                     "owned_ways": _ids(row.owned_ways),
+                    "echo_hash": row.echo_hash,
+                    "echo_at": row.echo_at.isoformat() if row.echo_at else None,
                 }
             ),
         )
@@ -84,6 +86,8 @@ def _to_row(values: dict[str, Any]) -> MappingRow:
         seen_only=bool(values.get("seen_only", False)),  # rows written before it existed: real rows
         owned_addresses=_tuple(values.get("owned_addresses")),
         owned_ways=_tuple(values.get("owned_ways")),
+        echo_hash=values.get("echo_hash"),
+        echo_at=datetime.fromisoformat(values["echo_at"]) if values.get("echo_at") else None,
     )
 
 

@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], HTTPStatus] = {
     domain.RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
     domain.UpstreamUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     domain.TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    domain.Gone: HTTPStatus.GONE,
 }
 
 # Where a problem is, before any field name: parameters and headers, the body as a whole.

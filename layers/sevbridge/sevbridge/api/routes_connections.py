@@ -16,6 +16,7 @@ from sevbridge.api.schemas import (
     ConnectionView,
     TenantDeleted,
 )
+from sevbridge.api.schemas_imports import ImportsHealth
 from sevbridge.common.observability import logger
 
 router = Router()
@@ -86,7 +87,9 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
 )
 def get_connection(tenant_id: TenantId) -> ConnectionView:
     platform = current_platform(router)
-    return ConnectionView.of(wiring.connection_service().get(platform.platform_id, tenant_id))
+    view = ConnectionView.of(wiring.connection_service().get(platform.platform_id, tenant_id))
+    view.imports = ImportsHealth.of(wiring.import_service().health(platform.platform_id, tenant_id))
+    return view
 
 
 @router.post(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from sevbridge.api.schemas_imports import ImportsHealth
 from sevbridge.domain.connection import TOKEN_PATTERN, Connection, ConnectionStatus, SevdeskIdentity
 from sevbridge.domain.connections import Reason
 from sevbridge.domain.settings import TenantSettings
@@ -90,6 +91,9 @@ class ConnectionView(BaseModel):
     updated_at: datetime
     last_sync_at: datetime | None = None
     health: ConnectionHealth
+    imports: ImportsHealth | None = Field(
+        default=None, description="Per kind: last successful import, last reconciliation, last error (M5)"
+    )
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectionView:

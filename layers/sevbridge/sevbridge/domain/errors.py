@@ -71,3 +71,9 @@ class TransferGone(NotFound):
     """The transfer's ledger row no longer exists (its tenant was offboarded while it ran)."""
 
     code = "transfer_gone"
+
+
+class Gone(DomainError):
+    """What the request points at existed but is no longer kept (e.g. an expired change-feed cursor)."""
+
+    code = "gone"

@@ -60,8 +60,22 @@ class TenantSettings(BaseModel):
     )
     import_kinds: Annotated[list[ImportKind], AfterValidator(_unique)] = Field(
         default_factory=lambda: [ImportKind.CONTACTS, ImportKind.ARTICLES, ImportKind.INVOICES],
-        description="Resource kinds imported every 15 minutes. Order confirmations are imported on "
-        "demand (M3) unless listed here.",
+        description="Resource kinds imported on the schedule (every `import_interval_minutes`). Order "
+        "confirmations are imported on demand (M3) unless listed here; [] = on demand only.",
+    )
+    import_interval_minutes: int = Field(
+        default=15,
+        ge=5,
+        le=1440,
+        description="Minutes between scheduled imports (M5); intervals shorter than the deployment's "
+        "import schedule (15 minutes by default) run at the schedule's pace.",
+    )
+    import_reconcile_hours: int = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="Hours between full reconciliations, which read every record of a kind and report "
+        "those deleted in sevDesk; 0 = on every scheduled import (small accounts).",
     )
     webhook_url: HttpUrl | None = Field(
         default=None,

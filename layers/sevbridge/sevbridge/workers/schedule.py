@@ -1,13 +1,17 @@
-"""The 15-minute tick: per connected tenant, re-queue transfers that are stuck (imports arrive later);
-then wake webhook deliveries that are due or overdue (workers/webhook_sweep.py)."""
+"""The schedule tick (rate 15 minutes by default): enqueues the tenants whose import is due (M5) and,
+per connected tenant, re-queues transfers that are stuck; then wakes webhook deliveries that are due or
+overdue (workers/webhook_sweep.py). Tenants come from the sparse import index (connected, enabled
+tenants only), never from a scan of the tenants table."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sevbridge import wiring
 from sevbridge.common.observability import logger, metrics
-from sevbridge.domain.connection import ConnectionStatus
+from sevbridge.domain.pull.scheduling import ScheduledTenant
+from sevbridge.workers.webhook_sweep import BUDGET_SECONDS as SWEEP_SECONDS
 from sevbridge.workers.webhook_sweep import sweep_webhooks
 
 # Longer than any wait between two attempts of a transfer (at most 15 minutes, see RetrySchedule). A
@@ -15,27 +19,39 @@ from sevbridge.workers.webhook_sweep import sweep_webhooks
 # worker acknowledges messages of transfers that are already done).
 STRANDED_AFTER = timedelta(minutes=30)
 STUCK_SENDING_AFTER = timedelta(hours=2)
+# Stop visiting tenants this long before the function's timeout (room for the webhook sweep after
+# them); the tenants not visited stay due for the next tick.
+RESERVE_MS = 10_000 + int(SWEEP_SECONDS * 1000)
 
 
-def tick() -> dict[str, int]:
+def tick(context: Any = None) -> dict[str, int]:
     requeued = 0
-    tenants = 0
-    for connection in wiring.connection_store().list_connections():
-        if connection.status is not ConnectionStatus.CONNECTED or not connection.settings.enabled:
-            continue  # parked work resumes when a new token arrives, not on the clock
-        tenants += 1
+
+    def requeue_stuck(tenant: ScheduledTenant) -> None:
+        nonlocal requeued
         ops = wiring.transfer_ops()
         count = ops.requeue_stranded(
-            connection.platform_id, connection.tenant_id, queued_for=STRANDED_AFTER, sending_for=STUCK_SENDING_AFTER
+            tenant.platform_id, tenant.tenant_id, queued_for=STRANDED_AFTER, sending_for=STUCK_SENDING_AFTER
         )
         # Parked work of a tenant that is connected again (normally resumed when the token is stored).
-        count += ops.resume_parked(connection.platform_id, connection.tenant_id)
+        count += ops.resume_parked(tenant.platform_id, tenant.tenant_id)
         if count:
             logger.warning(
                 "re-queued stranded transfers",
-                extra={"platform_id": connection.platform_id, "tenant_id": connection.tenant_id, "count": count},
+                extra={"platform_id": tenant.platform_id, "tenant_id": tenant.tenant_id, "count": count},
             )
         requeued += count
+
+    def out_of_time() -> bool:
+        return context is not None and context.get_remaining_time_in_millis() < RESERVE_MS
+
+    result = wiring.import_scheduler().tick(visit=requeue_stuck, should_stop=out_of_time)
+    if result.stopped_early or result.not_sent:
+        logger.warning(
+            "import tick incomplete: the rest stays due for the next tick",
+            extra={"stopped_early": result.stopped_early, "not_sent": result.not_sent},
+        )
     metrics.add_metric(name="TransfersRequeued", unit="Count", value=requeued)
+    metrics.add_metric(name="ImportsScheduled", unit="Count", value=result.scheduled)
     sweep_webhooks()
-    return {"tenants": tenants, "requeued": requeued, "scheduled": 0}
+    return {"tenants": result.tenants, "requeued": requeued, "scheduled": result.scheduled}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sevbridge.domain.events import Address, Contact, ContactKind
+from sevbridge.domain.pull.echo import echo_stamp
 from sevbridge.domain.push import normal
 from sevbridge.domain.push.documents import contact_content_hash
 from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
@@ -134,8 +135,9 @@ class ContactSync:
         additive = never and adopted
         changes = self._bring_up_to_date(contact, found, additive=additive, owned=owned)
         number = contact.customer_number or found.customer_number
+        wrote = unfinished or adopted or bool(changes)
         applied = None if additive else content
-        self._remember(contact, found, row, version, number=number, applied=applied, owned=owned)
+        self._remember(contact, found, row, version, number=number, applied=applied, owned=owned, wrote=wrote)
         action: Action
         if unfinished:
             action, message = (
@@ -201,7 +203,7 @@ class ContactSync:
         owned = OwnedParts()
         self._sync_addresses(contact, created.id, existing=[], owned=owned)
         self._sync_comm_ways(contact, created.id, existing=[], owned=owned)
-        self._remember(contact, created, row, version, number=number, applied=content, owned=owned)
+        self._remember(contact, created, row, version, number=number, applied=content, owned=owned, wrote=True)
         return ContactResult(
             created.id, "created", f"contact created in sevDesk ({created.id}) with customer number {number}", number
         )
@@ -236,7 +238,14 @@ class ContactSync:
         number: str | None,
         applied: str | None,
         owned: OwnedParts,
+        wrote: bool = False,
     ) -> None:
+        # M7: what sevbridge wrote (and when) lets the import tell its own writes from edits in sevDesk.
+        echo_hash, echo_at = None, None
+        if wrote:
+            echo_hash, echo_at = echo_stamp(contact, number)
+        elif row is not None and row.sevdesk_id == found.id:
+            echo_hash, echo_at = row.echo_hash, row.echo_at
         self._rows.put(
             owned.recorded(
                 MappingRow(
@@ -246,6 +255,8 @@ class ContactSync:
                     version=newest(row, version),
                     number=number,
                     content_hash=applied,
+                    echo_hash=echo_hash,
+                    echo_at=echo_at,
                 )
             )
         )

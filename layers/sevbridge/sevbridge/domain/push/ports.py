@@ -201,6 +201,10 @@ class MappingRow:
     # the only ones it ever removes (owned.py). None: not recorded (rows written before this existed).
     owned_addresses: tuple[str, ...] | None = None
     owned_ways: tuple[str, ...] | None = None
+    # Contacts (M7): the contact as the import would map it from what sevbridge wrote, and when it
+    # wrote last; the import does not report sevbridge's own writes back (domain/pull/echo.py).
+    echo_hash: str | None = None
+    echo_at: datetime | None = None
 
     @property
     def create_in_flight(self) -> bool:

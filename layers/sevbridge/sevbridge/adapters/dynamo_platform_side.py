@@ -1,0 +1,86 @@
+"""The push direction as imports see it: the tenant's mapping rows (tenants table, `MAP#<kind>#…`,
+written by the push domain) and its not-yet-applied transfers (ledger). Read once per import run, and
+only when a changed record needs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.dynamo_items import from_item, tenant_pk
+from sevbridge.domain.ledger import TransferKind, TransferStatus
+from sevbridge.domain.ports import LedgerStore
+from sevbridge.domain.pull.ports import PushedContact, PushedInvoice
+
+PENDING = (TransferStatus.QUEUED, TransferStatus.SENDING, TransferStatus.WAITING_FOR_CREDENTIALS)
+_FIELDS = "source_id, sevdesk_id, version, #number, #status, echo_hash, echo_at, seen_only"
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+class DynamoPlatformSide:
+    """Implements sevbridge.domain.pull.ports.PlatformSide for one tenant."""
+
+    def __init__(self, tenants_table: str, ledger: LedgerStore, platform_id: str, tenant_id: str) -> None:
+        self._table = tenants_table
+        self._ledger = ledger
+        self._platform_id = platform_id
+        self._tenant_id = tenant_id
+
+    def _rows(self, kind: str) -> Iterator[dict[str, Any]]:
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :map)",
+            ExpressionAttributeValues={
+                ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
+                ":map": {"S": f"MAP#{kind}#"},
+            },
+            ProjectionExpression=_FIELDS,
+            ExpressionAttributeNames={"#number": "number", "#status": "status"},
+        ):
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def pushed_contacts(self) -> Mapping[str, PushedContact]:
+        return {
+            row["sevdesk_id"]: PushedContact(
+                source_id=row["source_id"],
+                version=_moment(row.get("version")),
+                echo_hash=row.get("echo_hash"),
+                echo_at=_moment(row.get("echo_at")),
+            )
+            for row in self._rows("contact")
+            if row.get("sevdesk_id") and row.get("source_id")
+        }
+
+    def pushed_invoices(self) -> Sequence[PushedInvoice]:
+        return [
+            PushedInvoice(
+                source_id=row["source_id"],
+                sevdesk_id=row.get("sevdesk_id"),
+                number=row.get("number"),
+                status=int(row["status"]) if row.get("status") is not None else None,
+            )
+            for row in self._rows("invoice")
+            if row.get("source_id") and not row.get("seen_only")
+        ]
+
+    def pending_contact_versions(self) -> Mapping[str, datetime]:
+        newest: dict[str, datetime] = {}
+        for status in PENDING:
+            for transfer in self._ledger.with_status(self._platform_id, self._tenant_id, status):
+                if transfer.kind is TransferKind.CONTACT:
+                    source_id: Any = transfer.source_id
+                else:  # invoices and project drafts carry their customer (I3)
+                    customer = transfer.payload.get("customer")
+                    source_id = customer.get("source_id") if isinstance(customer, dict) else None
+                if isinstance(source_id, str) and source_id:
+                    version = transfer.source_version
+                    if source_id not in newest or version > newest[source_id]:
+                        newest[source_id] = version
+        return newest

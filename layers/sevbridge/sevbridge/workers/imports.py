@@ -1,0 +1,72 @@
+"""Import worker: one SQS FIFO record = one step of a tenant's import run (group = tenant)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sevbridge import wiring
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.sevdesk.reader import SevdeskImportReader
+from sevbridge.common.observability import logger, metrics
+from sevbridge.config import get_settings
+from sevbridge.domain.connection import Connection
+from sevbridge.domain.pull.messages import ImportMessage
+from sevbridge.domain.pull.ports import SevdeskReader
+from sevbridge.domain.pull.runner import RetryImportLater
+
+# Hand the run on to a new message when less than this is left: one page (with sevDesk's retries and
+# backoff) and its checkpoint fit in it.
+RESERVE_MS = 60_000
+RETRY_DELAY_SECONDS = 60  # doubled per delivery, at most MAX_RETRY_DELAY_SECONDS
+MAX_RETRY_DELAY_SECONDS = 900
+
+
+def _reader(connection: Connection, token: str) -> SevdeskReader:
+    # The same per-tenant client (brake, backoff, 401 handling) as transfers.
+    return SevdeskImportReader(wiring.sevdesk_client(connection, token))
+
+
+def _retry_soon(record: SQSRecord, receive_count: int) -> None:
+    """Sooner than the queue's 30-minute visibility timeout: 1, 2, 4… minutes."""
+    try:
+        aws_clients.sqs().change_message_visibility(
+            QueueUrl=get_settings().import_queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** max(0, receive_count - 1)),
+        )
+    except (ClientError, BotoCoreError):
+        logger.warning("could not shorten the retry delay; the queue's visibility timeout applies")
+
+
+def handle_record(record: SQSRecord, lambda_context: Any = None) -> None:
+    message = ImportMessage.model_validate({**json.loads(record.body), "dedup_id": record.message_id})
+    logger.append_keys(platform_id=message.platform_id, tenant_id=message.tenant_id, run_id=message.run_id)
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+
+    def should_stop() -> bool:
+        return lambda_context is not None and lambda_context.get_remaining_time_in_millis() < RESERVE_MS
+
+    try:
+        run = wiring.import_runner(_reader).handle(message, receive_count=receive_count, should_stop=should_stop)
+    except RetryImportLater as exc:
+        logger.warning("import will be retried", extra={"reason": str(exc), "receive_count": receive_count})
+        _retry_soon(record, receive_count)
+        raise
+    if run is None:
+        logger.info("import message dropped", extra={"trigger": message.trigger})
+        return
+    counts = run.counts
+    logger.info(
+        "import step done",
+        extra={
+            "state": run.state.value,
+            "requests": run.requests,
+            "handoffs": run.handoffs,
+            **{f"records_{name}": value for name, value in counts.model_dump().items()},
+        },
+    )
+    metrics.add_metric(name=f"Import_{run.state.value}", unit="Count", value=1)
