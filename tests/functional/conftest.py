@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
+from local_stack import moto_fixes
 from local_stack.provision import ProvisionedStack, provision
 from sevdesk_sandbox.server import serve
 from sevdesk_sandbox.state import SandboxState
@@ -51,25 +53,36 @@ def sandbox_state(sandbox: Any) -> SandboxState:
     return state
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedStack]:
-    """A fresh moto world per test, with every resource of template.yaml and the functions' env."""
+@contextmanager
+def moto_world(patch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedStack]:
+    """A fresh moto world (with the moto fixes of tests/conftest.py, as on the local stack), every
+    resource of template.yaml and the functions' environment; caches that outlive a world start over."""
+    moto_fixes.apply()  # idempotent; tests/conftest.py applied them already, a world never runs without
     for name, value in AWS_TEST_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        patch.setenv(name, value)
+    patch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         stack = provision()
         for name, value in stack.environment().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("SEVDESK_BASE_URL", sandbox.url)
+            patch.setenv(name, value)
+        patch.setenv("SEVDESK_BASE_URL", sandbox.url)
         from sevbridge import wiring
         from sevbridge.adapters.sevdesk import brake, reference_cache
 
         wiring.reset()
         brake.default_brake.reset()
         reference_cache.default_reference_cache.reset()
+        try:
+            yield stack
+        finally:
+            wiring.reset()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedStack]:
+    """A fresh moto world per test."""
+    with moto_world(monkeypatch, sandbox) as stack:
         yield stack
-        wiring.reset()
 
 
 def load_function(name: str) -> ModuleType:

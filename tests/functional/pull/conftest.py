@@ -13,9 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from local_stack.provision import ProvisionedStack, provision
+from local_stack.provision import ProvisionedStack
 from sevbridge import wiring
 from sevbridge.adapters.sevdesk.brake import default_brake
 from sevbridge.adapters.sevdesk.reference_cache import default_reference_cache
@@ -26,7 +25,7 @@ from sevbridge.domain.pull.runs import ImportRun
 from sevbridge.workers.imports import _reader
 from sevdesk_sandbox import SandboxState
 from sevdesk_sandbox.clock import iso
-from tests.functional.conftest import AWS_TEST_ENV, load_function
+from tests.functional.conftest import load_function, moto_world
 from tests.support.api_client import HandlerApiClient
 from tests.support.worker import drain_until_empty, make_retries_immediate
 
@@ -111,23 +110,14 @@ class ModuleStack:
 
 @pytest.fixture(scope="module")
 def module_stack(sandbox: Any) -> Iterator[ModuleStack]:
-    """Like the `aws` fixture (tests/functional/conftest.py), once per module, with a platform."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in AWS_TEST_ENV.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        with mock_aws():
-            stack = provision()
-            for name, value in stack.environment().items():
-                patch.setenv(name, value)
-            patch.setenv("SEVDESK_BASE_URL", sandbox.url)
-            wiring.reset()
-            platform, key = create_platform(wiring.platform_store(), wiring.clock(), "Import Platform")
-            make_retries_immediate(stack, "ImportQueue")
-            yield ModuleStack(
-                stack, HandlerApiClient(load_function("api").lambda_handler, api_key=key), platform.platform_id
-            )
-            wiring.reset()
+    """The `aws` fixture's world (tests/functional/conftest.py: moto fixes included), once per module,
+    with a platform."""
+    with pytest.MonkeyPatch.context() as patch, moto_world(patch, sandbox) as stack:
+        platform, key = create_platform(wiring.platform_store(), wiring.clock(), "Import Platform")
+        make_retries_immediate(stack, "ImportQueue")
+        yield ModuleStack(
+            stack, HandlerApiClient(load_function("api").lambda_handler, api_key=key), platform.platform_id
+        )
 
 
 @pytest.fixture
