@@ -1,7 +1,7 @@
-"""The schedule tick (rate 15 minutes by default): enqueues the tenants whose import is due (M5) and,
-per connected tenant, re-queues transfers that are stuck; then wakes webhook deliveries that are due or
-overdue (workers/webhook_sweep.py). Tenants come from the sparse import index (connected, enabled
-tenants only), never from a scan of the tenants table."""
+"""The schedule tick (rate 15 minutes by default): wakes webhook deliveries that are due or overdue
+(workers/webhook_sweep.py, with a budget of its own), then enqueues the tenants whose import is due (M5)
+and, per connected tenant, re-queues transfers that are stuck. Tenants come from the sparse import index
+(connected, enabled tenants only), never from a scan of the tenants table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 from sevbridge import wiring
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.pull.scheduling import ScheduledTenant
-from sevbridge.workers.webhook_sweep import BUDGET_SECONDS as SWEEP_SECONDS
 from sevbridge.workers.webhook_sweep import sweep_webhooks
 
 # Longer than any wait between two attempts of a transfer (at most 15 minutes, see RetrySchedule). A
@@ -19,12 +18,13 @@ from sevbridge.workers.webhook_sweep import sweep_webhooks
 # worker acknowledges messages of transfers that are already done).
 STRANDED_AFTER = timedelta(minutes=30)
 STUCK_SENDING_AFTER = timedelta(hours=2)
-# Stop visiting tenants this long before the function's timeout (room for the webhook sweep after
-# them); the tenants not visited stay due for the next tick.
-RESERVE_MS = 10_000 + int(SWEEP_SECONDS * 1000)
+# Stop visiting tenants this long before the function's timeout; the rest stay due for the next tick.
+RESERVE_MS = 10_000
 
 
 def tick(context: Any = None) -> dict[str, int]:
+    # First, because it is bounded (its own budget) and the tenant visits below use what time is left.
+    sweep_webhooks()
     requeued = 0
 
     def requeue_stuck(tenant: ScheduledTenant) -> None:
@@ -53,5 +53,4 @@ def tick(context: Any = None) -> dict[str, int]:
         )
     metrics.add_metric(name="TransfersRequeued", unit="Count", value=requeued)
     metrics.add_metric(name="ImportsScheduled", unit="Count", value=result.scheduled)
-    sweep_webhooks()
     return {"tenants": result.tenants, "requeued": requeued, "scheduled": result.scheduled}
