@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from sevbridge.api.schemas_transfers import EVENT_EXAMPLE
+from sevdesk_sandbox.generate import generate
 from tests.support.live_api import serve_api
+from tests.support.receiver import Receiver
 from tests.support.worker import drain
 
 pytestmark = pytest.mark.functional
@@ -70,8 +72,25 @@ def model(name: str) -> Any:
     return getattr(importlib.import_module(f"{PACKAGE}.models"), name)
 
 
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1, allowed as on the local stack."""
+    from sevbridge import wiring
+
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")
+    wiring.reset()
+    r = Receiver()
+    yield r
+    r.close()
+
+
 def test_a_generated_client_calls_every_route(
-    generated: ModuleType, aws: Any, platform: tuple[Any, str], sevdesk_account: Any
+    generated: ModuleType,
+    aws: Any,
+    platform: tuple[Any, str],
+    sandbox_state: Any,
+    sevdesk_account: Any,
+    receiver: Receiver,
 ) -> None:
     calls: set[str] = set()
 
@@ -119,6 +138,43 @@ def test_a_generated_client_calls_every_route(
         refused = api("connections.get_connection").sync_detailed(client=stranger, tenant_id="school-42")
         assert refused.status_code == 401
         assert refused.parsed.error.code == "unauthenticated"
+
+        # Imports and the change feed: a customer someone created in sevDesk comes back as a change.
+        generate(sandbox_state, sevdesk_account.account_id, contacts=1)
+        request = model("ImportRequest").from_dict({"kinds": ["contacts"]})
+        started = call("imports.start_import", 202, tenant_id="school-42", body=request)
+        assert call("imports.start_import", 200, tenant_id="school-42", body=request).run_id == started.run_id
+        drain(aws, "ImportQueue")
+        run = call("imports.get_import", 200, tenant_id="school-42", run_id=started.run_id)
+        assert run.state.value == "succeeded", run.to_dict()
+        assert [r.run_id for r in call("imports.list_imports", 200, tenant_id="school-42").items] == [run.run_id]
+        feed = call("imports.list_changes", 200, tenant_id="school-42", limit=10)
+        assert [(c.kind.value, c.action.value) for c in feed.items] == [("contacts", "created")]
+        gone = call("imports.list_changes", 422, tenant_id="school-42", after="not-a-cursor")
+        assert gone.error.details[0].field == "query.after"
+
+        # Webhooks: an endpoint, its secret, a test delivery that reaches the receiver, the log, replays.
+        create = model("EndpointCreate").from_dict({"url": f"http://127.0.0.1:{receiver.port}/hooks"})
+        endpoint = call("webhooks.create_webhook_endpoint", 201, body=create)
+        assert endpoint.secret.startswith("whsec_")
+        assert [e.endpoint_id for e in call("webhooks.list_webhook_endpoints", 200).items] == [endpoint.endpoint_id]
+        assert call("webhooks.get_webhook_endpoint", 200, endpoint_id=endpoint.endpoint_id).enabled is True
+        patch = model("EndpointPatch").from_dict({"description": "CRM"})
+        changed = call("webhooks.update_webhook_endpoint", 200, endpoint_id=endpoint.endpoint_id, body=patch)
+        assert changed.description == "CRM"
+        rotated = call("webhooks.rotate_webhook_secret", 200, endpoint_id=endpoint.endpoint_id)
+        assert rotated.secret.startswith("whsec_") and rotated.secret != endpoint.secret
+        test = call("webhooks.send_webhook_test", 202, endpoint_id=endpoint.endpoint_id)
+        drain(aws, "WebhookQueue")
+        assert [r.type for r in receiver.requests] == ["webhook.test"]
+        log = call("webhooks.list_webhook_deliveries", 200, endpoint_id=endpoint.endpoint_id)
+        assert [d.delivery_id for d in log.items] == [test.delivery_id]
+        detail = call("webhooks.get_webhook_delivery", 200, delivery_id=test.delivery_id)
+        assert detail.status.value == "succeeded" and len(detail.attempts) == 1
+        assert call("webhooks.replay_webhook_delivery", 202, delivery_id=test.delivery_id).round_ == 1
+        replay = model("BulkReplay").from_dict({"since": "2020-01-01T00:00:00Z"})
+        assert call("webhooks.replay_failed_webhook_deliveries", 202, body=replay).replayed == 0
+        assert call("webhooks.delete_webhook_endpoint", 200, endpoint_id=endpoint.endpoint_id).deleted is True
 
         deleted = call("connections.delete_tenant", 200, tenant_id="school-42")
         assert deleted.deleted is True

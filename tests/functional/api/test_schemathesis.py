@@ -52,6 +52,11 @@ MUST_SUCCEED = {
     "GET /v1/tenants/{tenant_id}/transfers",
     "DELETE /v1/tenants/{tenant_id}",
     "POST /v1/tenants/{tenant_id}/transfers/retry",
+    "POST /v1/tenants/{tenant_id}/imports",
+    "GET /v1/tenants/{tenant_id}/imports",
+    "GET /v1/tenants/{tenant_id}/changes",
+    "GET /v1/webhooks/endpoints",
+    "GET /v1/webhooks/deliveries",
 }
 
 
@@ -104,13 +109,9 @@ def _label(request: dict[str, Any]) -> str:
     return f"{request['method']} {path}"
 
 
+# Every path of the document, the most specific first (`…/transfers/retry` before `…/transfers/{transfer_id}`).
 TEMPLATES = sorted(
-    {label.split(" ", 1)[1] for label in MUST_SUCCEED}
-    | {
-        "/v1/tenants/{tenant_id}/transfers/retry",
-        "/v1/tenants/{tenant_id}/transfers/{transfer_id}",
-        "/v1/tenants/{tenant_id}/transfers/{transfer_id}/retry",
-    },
+    json.loads((Path(__file__).resolve().parents[3] / "docs" / "openapi.json").read_text(encoding="utf-8"))["paths"],
     key=lambda t: -sum(1 for s in t.split("/") if s and not s.startswith("{")),
 )
 

@@ -72,9 +72,10 @@ BAD_ENDPOINTS: list[tuple[dict[str, Any], str]] = [
     ({"url": "https://10.0.0.7/hook"}, "url"),
     ({"url": "https://[::ffff:127.0.0.1]/hook"}, "url"),
     ({"url": "https://hooks.example.com/x", "event_types": ["invoice.paid"]}, "event_types.0"),
-    ({"url": "https://hooks.example.com/x", "event_types": ["webhook.test"]}, "event_types"),
+    ({"url": "https://hooks.example.com/x", "event_types": ["webhook.test"]}, "event_types.0"),
     ({"url": "https://hooks.example.com/x", "tenant_ids": ["bad tenant"]}, "tenant_ids.0"),
-    ({"url": "https://hooks.example.com/x", "colour": "blue"}, "colour"),
+    # A made-up key is never repeated in an error (it could be anything the caller typed): `*`.
+    ({"url": "https://hooks.example.com/x", "colour": "blue"}, "*"),
 ]
 
 

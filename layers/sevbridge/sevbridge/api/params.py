@@ -32,8 +32,8 @@ OffboardedTenantId = Annotated[
 
 
 def _not_a_number(value: Any) -> Any:
-    # Pydantic reads "0" or "1.5" as Unix time; the document promises ISO 8601 (RFC 3339) date-times.
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+    # Pydantic reads 0, "0" or "1.5" as Unix time; the document promises ISO 8601 (RFC 3339) date-times.
+    if isinstance(value, int | float) or (isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)):
         raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-11-21T14:00:00Z")
     return value
 

@@ -27,6 +27,9 @@ CONNECTED_LINKS = {
     "PostEvents": link("post_events", "Send events for this tenant", tenant_id=SAME_TENANT),
     "ListTransfers": link("list_transfers", "List this tenant's transfers", tenant_id=SAME_TENANT),
     "RetryFailedTransfers": link("retry_failed_transfers", "Send failed transfers again", tenant_id=SAME_TENANT),
+    "StartImport": link("start_import", "Import from sevDesk now", tenant_id=SAME_TENANT),
+    "ListImports": link("list_imports", "List this tenant's imports", tenant_id=SAME_TENANT),
+    "ListChanges": link("list_changes", "Read the change feed", tenant_id=SAME_TENANT),
     "DeleteTenant": link("delete_tenant", "Offboard the tenant", tenant_id=SAME_TENANT),
 }
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,7 +14,8 @@ from pydantic import BaseModel
 
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
-from sevbridge.api.schemas import ErrorResponse
+from sevbridge.api.params import IsoDateTime
+from sevbridge.api.responses import link, ok
 from sevbridge.api.schemas_webhooks import (
     BulkReplay,
     BulkReplayResult,
@@ -50,20 +50,28 @@ EndpointId = Annotated[
     ),
 ]
 DeliveryId = Annotated[str, Path(pattern=r"^dlv_[0-9a-f]{22}$", description="Delivery id")]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1–200)")]
+Cursor = Annotated[str | None, Query(max_length=512, description="Opaque: the `next_cursor` of the previous page")]
+CHANGED_MEANWHILE = "Changed concurrently; send it again (`concurrent_update`)"
+URL_REFUSED = (
+    "Invalid input (`invalid_input`), e.g. a URL that is not public https (the local stack also allows loopback http)"
+)
 
 
-def _error(description: str) -> Any:
-    return {"description": description, "content": {"application/json": {"schema": ErrorResponse.model_json_schema()}}}
+def _endpoint_links(endpoint_id: str) -> dict[str, object]:
+    return {
+        "GetEndpoint": link("get_webhook_endpoint", "Read the endpoint back", endpoint_id=endpoint_id),
+        "SendTest": link("send_webhook_test", "Send it a `webhook.test` event", endpoint_id=endpoint_id),
+        "RotateSecret": link("rotate_webhook_secret", "Rotate its signing secret", endpoint_id=endpoint_id),
+        "UpdateEndpoint": link("update_webhook_endpoint", "Change it", endpoint_id=endpoint_id),
+    }
 
 
-OK: dict[int, Any] = {200: {"description": "OK"}}
-ERRORS: dict[int, Any] = {
-    401: _error("Missing or unknown platform API key"),
-    404: _error("No such endpoint or delivery for this platform"),
-    422: _error("Invalid input"),
-}
+def _delivery_links(delivery_id: str) -> dict[str, object]:
+    return {
+        "GetDelivery": link("get_webhook_delivery", "The delivery with every attempt", delivery_id=delivery_id),
+        "ReplayDelivery": link("replay_webhook_delivery", "Send it again now", delivery_id=delivery_id),
+    }
 
 
 def _json(status: int, body: M) -> Response[M]:
@@ -73,11 +81,18 @@ def _json(status: int, body: M) -> Response[M]:
 # --- endpoints --------------------------------------------------------------------------------------
 @router.post(
     ENDPOINTS,
+    operation_id="create_webhook_endpoint",
     summary="Register a webhook endpoint",
     description="Answers 201 with the endpoint and its signing secret (`whsec_…`), shown only this once. "
     "Deliveries are signed per Standard Webhooks; see docs/webhooks.md.",
     tags=TAGS,
-    responses={201: {"description": "Created"}, **ERRORS, 409: _error("The platform has 20 endpoints already")},
+    responses=ok(
+        201,
+        "Created: the endpoint and its signing secret (shown only now)",
+        EndpointCreated,
+        links=_endpoint_links("$response.body#/endpoint_id"),
+        errors={409: "The platform has 20 endpoints already (`conflict`)", 422: URL_REFUSED},
+    ),
 )
 def create_endpoint(body: EndpointCreate) -> Response[EndpointCreated]:
     platform = current_platform(router)
@@ -96,9 +111,21 @@ def create_endpoint(body: EndpointCreate) -> Response[EndpointCreated]:
 
 @router.get(
     ENDPOINTS,
+    operation_id="list_webhook_endpoints",
     summary="List webhook endpoints, then tenants' URL overrides",
     tags=TAGS,
-    responses={**OK, **ERRORS},
+    responses=ok(
+        200,
+        "Your endpoints, then one page of tenants' overrides; `next_cursor` is set while more follow",
+        EndpointList,
+        links={
+            "GetEndpoint": link(
+                "get_webhook_endpoint", "The first endpoint", endpoint_id="$response.body#/items/0/endpoint_id"
+            ),
+            "NextPage": link("list_webhook_endpoints", "The next page", cursor="$response.body#/next_cursor"),
+        },
+        errors={422: "Invalid parameter, or a `cursor` this list did not hand out (`invalid_input`)"},
+    ),
 )
 def list_endpoints(
     limit: Annotated[
@@ -115,7 +142,13 @@ def list_endpoints(
     return EndpointList(items=[EndpointView.of(e, now) for e in items], next_cursor=next_cursor)
 
 
-@router.get(f"{ENDPOINTS}/<endpoint_id>", summary="One webhook endpoint", tags=TAGS, responses={**OK, **ERRORS})
+@router.get(
+    f"{ENDPOINTS}/<endpoint_id>",
+    operation_id="get_webhook_endpoint",
+    summary="One webhook endpoint",
+    tags=TAGS,
+    responses=ok(200, "The endpoint (never its secret)", EndpointView),
+)
 def get_endpoint(endpoint_id: EndpointId) -> EndpointView:
     platform = current_platform(router)
     return EndpointView.of(wiring.webhook_endpoints().get(platform.platform_id, endpoint_id), wiring.clock().now())
@@ -123,12 +156,13 @@ def get_endpoint(endpoint_id: EndpointId) -> EndpointView:
 
 @router.patch(
     f"{ENDPOINTS}/<endpoint_id>",
+    operation_id="update_webhook_endpoint",
     summary="Change an endpoint: URL, event types, tenants, description, enabled",
     description="Only the fields sent change. `enabled: true` re-enables an endpoint that was disabled after "
     "failing for days. A tenant override (`tenant:<id>`) only takes `enabled`; its URL is the tenant's "
     "settings.webhook_url.",
     tags=TAGS,
-    responses={**OK, **ERRORS, 409: _error("Changed concurrently; try again")},
+    responses=ok(200, "The endpoint as changed", EndpointView, errors={409: CHANGED_MEANWHILE, 422: URL_REFUSED}),
 )
 def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch) -> EndpointView:
     platform = current_platform(router)
@@ -139,9 +173,15 @@ def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch) -> EndpointView
 
 @router.delete(
     f"{ENDPOINTS}/<endpoint_id>",
+    operation_id="delete_webhook_endpoint",
     summary="Delete an endpoint (its pending deliveries end as failed)",
     tags=TAGS,
-    responses={**OK, **ERRORS, 409: _error("A tenant override is removed through the tenant's settings")},
+    responses=ok(
+        200,
+        "Deleted",
+        EndpointDeleted,
+        errors={409: "A tenant override is removed through the tenant's settings (`conflict`)"},
+    ),
 )
 def delete_endpoint(endpoint_id: EndpointId) -> EndpointDeleted:
     platform = current_platform(router)
@@ -152,11 +192,12 @@ def delete_endpoint(endpoint_id: EndpointId) -> EndpointDeleted:
 
 @router.post(
     f"{ENDPOINTS}/<endpoint_id>/rotate-secret",
+    operation_id="rotate_webhook_secret",
     summary="Rotate the signing secret; the previous one stays valid for 24 h",
     description="The new secret is shown only in this answer. For 24 h every delivery carries two signatures "
     "(`webhook-signature: v1,<new> v1,<old>`), so receivers can switch without missing a delivery.",
     tags=TAGS,
-    responses={**OK, **ERRORS, 409: _error("Changed concurrently; try again")},
+    responses=ok(200, "The new secret (shown only now)", SecretRotated, errors={409: CHANGED_MEANWHILE}),
 )
 def rotate_secret(endpoint_id: EndpointId) -> SecretRotated:
     platform = current_platform(router)
@@ -168,10 +209,11 @@ def rotate_secret(endpoint_id: EndpointId) -> SecretRotated:
 
 @router.post(
     f"{ENDPOINTS}/<endpoint_id>/test",
+    operation_id="send_webhook_test",
     summary="Send a `webhook.test` event to this endpoint (also when it is disabled)",
     description="Answers 202 with the delivery; follow it with GET /v1/webhooks/deliveries/{delivery_id}.",
     tags=TAGS,
-    responses={202: {"description": "Queued"}, **ERRORS},
+    responses=ok(202, "Queued", DeliveryView, links=_delivery_links("$response.body#/delivery_id")),
 )
 def send_test(endpoint_id: EndpointId) -> Response[DeliveryView]:
     platform = current_platform(router)
@@ -182,17 +224,27 @@ def send_test(endpoint_id: EndpointId) -> Response[DeliveryView]:
 # --- deliveries -------------------------------------------------------------------------------------
 @router.get(
     DELIVERIES,
+    operation_id="list_webhook_deliveries",
     summary="The delivery log, newest first, with filters",
     tags=TAGS,
-    responses={**OK, **ERRORS},
+    responses=ok(
+        200,
+        "One page of deliveries, newest first; `next_cursor` is set while more pages follow",
+        DeliveryList,
+        links={
+            **_delivery_links("$response.body#/items/0/delivery_id"),
+            "NextPage": link("list_webhook_deliveries", "The next page", cursor="$response.body#/next_cursor"),
+        },
+        errors={422: "Invalid filter, or a `cursor` this list did not hand out (`invalid_input`)"},
+    ),
 )
 def list_deliveries(
     endpoint_id: Annotated[str | None, Query(max_length=160, description="Only this endpoint")] = None,
     tenant_id: Annotated[str | None, Query(pattern=TENANT_ID_PATTERN, description="Only this tenant")] = None,
     status: Annotated[DeliveryStatus | None, Query(description="pending · succeeded · failed · exhausted")] = None,
     type: Annotated[NotificationType | None, Query(description="Event type")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before (ISO 8601 with offset)")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> DeliveryList:
@@ -213,11 +265,12 @@ def list_deliveries(
 
 @router.post(
     f"{DELIVERIES}/replay",
+    operation_id="replay_failed_webhook_deliveries",
     summary="Replay every failed or exhausted delivery since a time",
     description="Oldest first, up to 500 per call (`more: true`: call again). Deliveries of deleted or disabled "
     "endpoints are skipped; enable the endpoint first.",
     tags=TAGS,
-    responses={202: {"description": "Queued"}, **ERRORS},
+    responses=ok(202, "The deliveries queued again (none if none had failed)", BulkReplayResult),
 )
 def replay_failed(body: BulkReplay) -> Response[BulkReplayResult]:
     platform = current_platform(router)
@@ -242,9 +295,10 @@ def replay_failed(body: BulkReplay) -> Response[BulkReplayResult]:
 
 @router.get(
     f"{DELIVERIES}/<delivery_id>",
+    operation_id="get_webhook_delivery",
     summary="One delivery with every attempt and the payload",
     tags=TAGS,
-    responses={**OK, **ERRORS},
+    responses=ok(200, "The delivery", DeliveryDetail),
 )
 def get_delivery(delivery_id: DeliveryId) -> DeliveryDetail:
     platform = current_platform(router)
@@ -253,9 +307,16 @@ def get_delivery(delivery_id: DeliveryId) -> DeliveryDetail:
 
 @router.post(
     f"{DELIVERIES}/<delivery_id>/replay",
+    operation_id="replay_webhook_delivery",
     summary="Send a delivery again now (same webhook-id and body, a new round of attempts)",
     tags=TAGS,
-    responses={202: {"description": "Queued"}, **ERRORS, 409: _error("Endpoint deleted or disabled")},
+    responses=ok(
+        202,
+        "Queued again",
+        DeliveryView,
+        links={"GetDelivery": link("get_webhook_delivery", "Follow it", delivery_id="$response.body#/delivery_id")},
+        errors={409: "The endpoint was deleted or is disabled (`conflict`)"},
+    ),
 )
 def replay_delivery(delivery_id: DeliveryId) -> Response[DeliveryView]:
     platform = current_platform(router)

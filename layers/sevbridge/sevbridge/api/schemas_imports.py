@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from sevbridge.domain.pull.records import Action, AnyRecord, Change, ConflictInfo, Flag, ImportKind
 from sevbridge.domain.pull.runs import Counts, ImportRun, KindRun, Phase, RunState
@@ -21,7 +21,7 @@ class ImportRequest(BaseModel):
     kinds: list[ImportKind] | None = Field(
         default=None, min_length=1, max_length=4, description="contacts · articles · order_confirmations · invoices"
     )
-    full: bool = Field(
+    full: StrictBool = Field(
         default=False,
         description="Reconciliation: read every record (not only what changed) and report records deleted in "
         "sevDesk as `deleted` changes.",
@@ -43,7 +43,7 @@ class CountsView(BaseModel):
 
 class ImportKindView(BaseModel):
     kind: ImportKind
-    full: bool = Field(description="A reconciliation pass (reads everything, reports deletions)")
+    full: StrictBool = Field(description="A reconciliation pass (reads everything, reports deletions)")
     phase: Phase = Field(description="pending · reading · reconciling · done · failed")
     counts: CountsView
     requests: int = Field(description="sevDesk API calls made for this kind")

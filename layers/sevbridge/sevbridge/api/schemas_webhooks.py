@@ -6,8 +6,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from sevbridge.api.params import IsoDateTime
 from sevbridge.domain.connection import TENANT_ID_PATTERN
 from sevbridge.domain.notify.deliveries import Attempt, Delivery, DeliveryStatus
 from sevbridge.domain.notify.endpoints import MAX_TENANT_FILTER, Endpoint, EndpointKind
@@ -21,10 +22,18 @@ EVENT_TYPES_DOC = (
 TENANTS_DOC = "Only events about these tenants; omit or null for every tenant."
 
 
-def _subscribable(values: list[NotificationType] | None) -> list[NotificationType] | None:
-    if values is not None and NotificationType.TEST in values:
+def _not_test(value: NotificationType) -> NotificationType:
+    if value is NotificationType.TEST:
         raise ValueError("webhook.test is sent on request (POST …/test), not subscribed to")
-    return values
+    return value
+
+
+# The document lists only the types an endpoint may subscribe to, so a client never sends one we refuse.
+SubscribableType = Annotated[
+    NotificationType,
+    AfterValidator(_not_test),
+    WithJsonSchema({"type": "string", "enum": sorted(t.value for t in SUBSCRIBABLE_TYPES)}),
+]
 
 
 class EndpointCreate(BaseModel):
@@ -36,14 +45,12 @@ class EndpointCreate(BaseModel):
         description="Where deliveries are POSTed: a public https URL (no credentials; a token in the path or "
         "query is fine, it is never logged).",
     )
-    event_types: list[NotificationType] | None = Field(default=None, min_length=1, description=EVENT_TYPES_DOC)
+    event_types: list[SubscribableType] | None = Field(default=None, min_length=1, description=EVENT_TYPES_DOC)
     tenant_ids: list[TenantRef] | None = Field(
         default=None, min_length=1, max_length=MAX_TENANT_FILTER, description=TENANTS_DOC
     )
     enabled: bool = True
     description: str | None = Field(default=None, max_length=200)
-
-    _types = field_validator("event_types")(_subscribable)
 
 
 class EndpointPatch(BaseModel):
@@ -52,12 +59,10 @@ class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, min_length=1, max_length=2048)
-    event_types: list[NotificationType] | None = Field(default=None, min_length=1, description=EVENT_TYPES_DOC)
+    event_types: list[SubscribableType] | None = Field(default=None, min_length=1, description=EVENT_TYPES_DOC)
     tenant_ids: list[TenantRef] | None = Field(default=None, min_length=1, max_length=MAX_TENANT_FILTER)
     enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
     description: str | None = Field(default=None, max_length=200)
-
-    _types = field_validator("event_types")(_subscribable)
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
@@ -189,8 +194,8 @@ class BulkReplay(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime = Field(description="Deliveries created at or after this time (ISO 8601 with offset)")
-    until: AwareDatetime | None = Field(default=None, description="…and before this time")
+    since: IsoDateTime = Field(description="Deliveries created at or after this time (ISO 8601 with offset)")
+    until: IsoDateTime | None = Field(default=None, description="…and before this time (ISO 8601 with offset)")
     endpoint_id: str | None = Field(default=None, max_length=160)
     tenant_id: TenantRef | None = None
     statuses: list[Literal["failed", "exhausted"]] | None = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictInt
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -63,14 +63,14 @@ class TenantSettings(BaseModel):
         description="Resource kinds imported on the schedule (every `import_interval_minutes`). Order "
         "confirmations are imported on demand (M3) unless listed here; [] = on demand only.",
     )
-    import_interval_minutes: int = Field(
+    import_interval_minutes: StrictInt = Field(
         default=15,
         ge=5,
         le=1440,
         description="Minutes between scheduled imports (M5); intervals shorter than the deployment's "
         "import schedule (15 minutes by default) run at the schedule's pace.",
     )
-    import_reconcile_hours: int = Field(
+    import_reconcile_hours: StrictInt = Field(
         default=24,
         ge=0,
         le=168,
@@ -82,7 +82,7 @@ class TenantSettings(BaseModel):
         description="This tenant's notifications (every event type) go to this URL instead of the platform's "
         "webhook endpoints, signed with the tenant's own secret (docs/webhooks.md).",
     )
-    webhook_unchanged_imports: bool = Field(
+    webhook_unchanged_imports: StrictBool = Field(
         default=False,
         description="Also send `import.completed` when an import found nothing new (default: only with changes).",
     )
