@@ -244,7 +244,8 @@ def webhook_deliveries() -> WebhookDeliveries:
 
 @functools.cache
 def import_store() -> DynamoImportStore:
-    return DynamoImportStore(get_settings().jobs_table)
+    s = get_settings()
+    return DynamoImportStore(s.jobs_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
@@ -274,6 +275,7 @@ def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
         queue=import_queue(),
         clock=clock(),
         time_scale=get_settings().import_time_scale,
+        notifier=notifier(),
     )
 
 

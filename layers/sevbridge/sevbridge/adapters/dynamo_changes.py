@@ -210,6 +210,10 @@ class DynamoChangeFeed:
 
     # -- readers ------------------------------------------------------------------------------------
 
+    def cursor_before(self, platform_id: str, tenant_id: str, seq: int) -> str:
+        head = self._head(platform_id, tenant_id)
+        return encode_cursor(head["gen"]["S"] if head else "", max(0, seq - 1))
+
     def _head(self, platform_id: str, tenant_id: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = (
             aws_clients.dynamodb()

@@ -23,7 +23,9 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import tenant_pk, to_item
+from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.domain.errors import ConcurrentUpdate, InvalidInput
+from sevbridge.domain.notify.notices import NO_NOTICES, Notices
 from sevbridge.domain.pull.records import ImportKind
 from sevbridge.domain.pull.runs import ImportRun, IndexEntry, RunPage
 from sevbridge.domain.pull.state import TenantImportState
@@ -85,12 +87,16 @@ def _entry(kind: ImportKind, item: dict[str, Any]) -> IndexEntry:
 class DynamoImportStore:
     """Implements sevbridge.domain.pull.ports.ImportStore."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, outbox_table: str | None = None) -> None:
         self._table = table
+        self._outbox_table = outbox_table  # where `finish` writes notifications (the Outbox table)
 
     # -- versioned documents (runs, state) ----------------------------------------------------------
 
-    def _put_doc(self, pk: str, sk: str, doc: str, revision: int, extra: dict[str, Any] | None = None) -> None:
+    def _doc_put(
+        self, pk: str, sk: str, doc: str, revision: int, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The conditional Put of a versioned document (as used alone and inside a transaction)."""
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(pk)"}
             if revision == 0
@@ -100,7 +106,24 @@ class DynamoImportStore:
             }
         )
         item = to_item({"pk": pk, "sk": sk, "doc": doc, "revision": revision + 1, **(extra or {})})
-        aws_clients.dynamodb().put_item(TableName=self._table, Item=item, **condition)
+        return {"TableName": self._table, "Item": item, **condition}
+
+    def _run_put(self, run: ImportRun) -> dict[str, Any]:
+        return self._doc_put(
+            tenant_pk(run.platform_id, run.tenant_id),
+            _run_sk(run.run_id),
+            run.model_dump_json(exclude={"revision"}),
+            run.revision,
+            self._run_extra(run),
+        )
+
+    def _state_put(self, state: TenantImportState) -> dict[str, Any]:
+        return self._doc_put(
+            tenant_pk(state.platform_id, state.tenant_id),
+            STATE_SK,
+            state.model_dump_json(exclude={"revision"}),
+            state.revision,
+        )
 
     def _get_doc(self, pk: str, sk: str) -> str | None:
         item = (
@@ -115,13 +138,7 @@ class DynamoImportStore:
 
     def create_run(self, run: ImportRun) -> ImportRun:
         try:
-            self._put_doc(
-                tenant_pk(run.platform_id, run.tenant_id),
-                _run_sk(run.run_id),
-                run.model_dump_json(exclude={"revision"}),
-                0,
-                self._run_extra(run),
-            )
+            aws_clients.dynamodb().put_item(**self._run_put(run.model_copy(update={"revision": 0})))
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -146,13 +163,7 @@ class DynamoImportStore:
     def save_run(self, run: ImportRun) -> ImportRun:
         """Bumps the revision of `run` itself (see ImportRun.touched) and returns it."""
         try:
-            self._put_doc(
-                tenant_pk(run.platform_id, run.tenant_id),
-                _run_sk(run.run_id),
-                run.model_dump_json(exclude={"revision"}),
-                run.revision,
-                self._run_extra(run),
-            )
+            aws_clients.dynamodb().put_item(**self._run_put(run))
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise ConcurrentUpdate(f"import {run.run_id} changed meanwhile") from None
@@ -190,24 +201,32 @@ class DynamoImportStore:
 
     def save_state(self, state: TenantImportState) -> TenantImportState:
         try:
-            self._put_doc(
-                tenant_pk(state.platform_id, state.tenant_id),
-                STATE_SK,
-                state.model_dump_json(exclude={"revision"}),
-                state.revision,
-            )
+            aws_clients.dynamodb().put_item(**self._state_put(state))
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise ConcurrentUpdate(f"the import state of tenant '{state.tenant_id}' changed meanwhile") from None
             raise
         return state.model_copy(update={"revision": state.revision + 1})
 
-    def finish(self, run: ImportRun, state: TenantImportState) -> tuple[ImportRun, TenantImportState]:
-        # The one place a run ends. Today two conditional puts, the state first (re-applying it on a
-        # redelivery is harmless); an `import.completed`/`import.failed` outbox record belongs in the
-        # same TransactWriteItems as these two puts once notifications exist.
-        stored_state = self.save_state(state)
-        return self.save_run(run), stored_state
+    def finish(
+        self, run: ImportRun, state: TenantImportState, notices: Notices = NO_NOTICES
+    ) -> tuple[ImportRun, TenantImportState, bool]:
+        """The one place a run ends. Without notices: two conditional puts, the state first (re-applying
+        it on a redelivery is harmless). With notices: the state, the run and the outbox items in one
+        TransactWriteItems (write_with_notices), so a run never ends without its notification."""
+        if not notices:
+            stored_state = self.save_state(state)
+            return self.save_run(run), stored_state, False
+        if self._outbox_table is None:
+            raise RuntimeError("DynamoImportStore was built without the outbox table")
+        items = [{"Put": self._state_put(state)}, {"Put": self._run_put(run)}]
+        try:
+            written = write_with_notices(self._outbox_table, items, notices)
+        except StateConditionFailed as exc:
+            what = "import state of the tenant" if exc.index == 0 else f"import {run.run_id}"
+            raise ConcurrentUpdate(f"the {what} changed meanwhile") from None
+        run.revision += 1
+        return run, state.model_copy(update={"revision": state.revision + 1}), written
 
     # -- the index ------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sevbridge.domain.errors import Gone
+from sevbridge.domain.notify.notices import NO_NOTICES, Notices
 from sevbridge.domain.pull.records import Change, ChangeDraft, ImportKind
 from sevbridge.domain.pull.runs import ImportRun, IndexEntry, RunPage
 from sevbridge.domain.pull.state import TenantImportState
@@ -79,6 +80,10 @@ class ChangeFeed(Protocol):
 
     def is_published(self, platform_id: str, tenant_id: str, reservation: Reservation) -> bool: ...
 
+    def cursor_before(self, platform_id: str, tenant_id: str, seq: int) -> str:
+        """A cursor (`after`) from which a read returns the change at position `seq` first."""
+        ...
+
     def read(
         self, platform_id: str, tenant_id: str, *, after: str | None, kind: ImportKind | None, limit: int
     ) -> FeedPage: ...
@@ -113,9 +118,13 @@ class ImportStore(Protocol):
         """Conditional on the revision read; raises ConcurrentUpdate otherwise."""
         ...
 
-    def finish(self, run: ImportRun, state: TenantImportState) -> tuple[ImportRun, TenantImportState]:
-        """A run's final state and the tenant's state after it, in one call (a notification about the
-        run can later join the same DynamoDB transaction)."""
+    def finish(
+        self, run: ImportRun, state: TenantImportState, notices: Notices = NO_NOTICES
+    ) -> tuple[ImportRun, TenantImportState, bool]:
+        """A run's final state, the tenant's state after it and the notifications about the run, in one
+        DynamoDB transaction (never "finished but nobody was told"); True if notices were written. When a
+        notice's guard was won by another writer (import.failed at most once a day), the states are
+        written without the notices."""
         ...
 
     def index_get(

@@ -108,5 +108,7 @@ class Publisher:
         self.store.index_apply(run.platform_id, run.tenant_id, intent.index_puts, deletes)
         kind_run = run.kind_run(intent.kind)
         kind_run.counts = kind_run.counts.plus(intent.counts)
+        if intent.writer and (run.first_seq is None or intent.seq_from < run.first_seq):
+            run.first_seq = intent.seq_from
         run.intent = None
         return self.store.save_run(run)

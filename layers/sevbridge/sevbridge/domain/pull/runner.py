@@ -4,7 +4,13 @@ index, publish what changed, checkpoint; reconcile deletions on full passes; fin
 One import of a tenant at a time: its messages share a FIFO group, and the tenant's import state names
 the active run. A run that is about to run out of Lambda time checkpoints and continues in a new
 message (`continue`); a transient sevDesk or AWS problem checkpoints and lets SQS deliver the message
-again; a 401 parks the run until a new token is stored (C3).
+again; a 401 parks the run until a new token is stored (C3), and the connection's flip to
+`reconnect_required` notifies the platform (once per token).
+
+The platform is told how a run ended (M5) in the same transaction as the run's final state:
+`import.completed` (only with changes, unless the tenant's `webhook_unchanged_imports`), `import.failed`
+(at most once per 24 h per tenant and cause, the notifier's guard) and `changes.available` with the
+cursor to read the run's changes from.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from datetime import timedelta
 from sevbridge.domain.connection import Connection, ConnectionStatus
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import ConcurrentUpdate, DomainError, TemporarilyUnavailable
+from sevbridge.domain.notify import types as notify_types
+from sevbridge.domain.notify.notices import NO_NOTICES, Notices
+from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, TokenVault
 from sevbridge.domain.pull.kinds import (
     PAGE_SIZES,
@@ -46,7 +55,7 @@ from sevbridge.domain.pull.runs import (
 from sevbridge.domain.pull.scheduling import ImportQueue
 from sevbridge.domain.pull.state import OVERLAP, TenantImportState
 from sevbridge.domain.pull.wire import moment, ref_id
-from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError
+from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskBrakeEngaged, SevdeskError
 
 # Consecutive pages overlap by this share of a page: a record deleted in sevDesk while the pages are
 # walked shifts the rest left, and the overlap reads the shifted rows instead of skipping them. When
@@ -56,6 +65,16 @@ OVERLAP_SHARE = 10
 MAX_REWINDS = 3
 # A run that made no progress for this long lost its messages (SQS gave up): another run may take over.
 STALE_AFTER = timedelta(hours=3)
+# Causes of a failed import (`import.failed`: at most one notice a day per cause) and whether imports go
+# on by themselves once it is gone (the schedule keeps trying) or someone must act.
+RETRYABLE_CAUSES = {
+    "sevdesk_unavailable": True,
+    "too_many_sevdesk_errors": True,  # our brake paused calls to protect the token
+    "temporarily_unavailable": True,
+    "internal_error": True,
+    "sevdesk_paging_stuck": True,
+    "sevdesk_refused": False,
+}
 
 ReaderFactory = Callable[[Connection, str], SevdeskReader]
 PlatformSideFactory = Callable[[str, str], PlatformSide]
@@ -85,6 +104,7 @@ class ImportRunner:
     clock: Clock
     time_scale: float = 1.0
     max_receives: int = 5
+    notifier: Notifier | None = None
 
     @property
     def publisher(self) -> Publisher:
@@ -112,7 +132,10 @@ class ImportRunner:
                 return None  # a new token brings the tenant back on the schedule
             run = self._scheduled_run(message, connection, state)
         if not connection.settings.enabled:
-            return self._finish(run, state, error="the integration is disabled for this tenant")
+            # The platform switched the tenant off itself: nothing to tell it.
+            return self._finish(
+                run, state, error="the integration is disabled for this tenant", cause="integration_disabled"
+            )
         if connection.status is ConnectionStatus.RECONNECT_REQUIRED:
             return self._park(run, "waiting for a new sevDesk token")
         claimed = self._claim(message, run, state)
@@ -225,9 +248,9 @@ class ImportRunner:
                 except SevdeskError as exc:
                     if exc.retryable or isinstance(exc, SevdeskAuthError):
                         raise
-                    self._fail_kind(kind_run, f"sevDesk refused a read: {exc}")
+                    self._fail_kind(kind_run, f"sevDesk refused a read: {exc}", "sevdesk_refused")
                 except PagingStuck as exc:
-                    self._fail_kind(kind_run, exc.message)
+                    self._fail_kind(kind_run, exc.message, exc.code)
                 finally:
                     kind_run.requests += reader.requests - before
                 run = self.store.save_run(run.touched(self.clock.now()))
@@ -256,14 +279,17 @@ class ImportRunner:
         except (SevdeskError, TemporarilyUnavailable) as exc:
             reason = exc.message if isinstance(exc, TemporarilyUnavailable) else str(exc)
             if receive_count >= self.max_receives:
-                return self._finish(run, state, error=f"gave up after {receive_count} attempts: {reason}")
+                cause = _cause_of(exc)
+                error = f"gave up after {receive_count} attempts: {reason}"
+                return self._finish(run, state, connection, error=error, cause=cause)
             self.store.save_run(run.touched(self.clock.now(), error=f"will retry: {reason}"))
             raise RetryImportLater(reason) from None
         except Exception as exc:
             if receive_count >= self.max_receives:
-                return self._finish(run, state, error=f"gave up after {receive_count} attempts: {type(exc).__name__}")
+                error = f"gave up after {receive_count} attempts: {type(exc).__name__}"
+                return self._finish(run, state, connection, error=error, cause="internal_error")
             raise
-        return self._finish(run, state)
+        return self._finish(run, state, connection)
 
     def _run_kind(
         self,
@@ -456,8 +482,9 @@ class ImportRunner:
 
     # -- endings ----------------------------------------------------------------------------------
 
-    def _fail_kind(self, kind_run: KindRun, error: str) -> None:
+    def _fail_kind(self, kind_run: KindRun, error: str, cause: str) -> None:
         kind_run.phase, kind_run.error, kind_run.finished_at = Phase.FAILED, error, self.clock.now()
+        kind_run.cause = cause
 
     def _park(self, run: ImportRun, note: str) -> ImportRun:
         now = self.clock.now()
@@ -465,14 +492,23 @@ class ImportRunner:
             run = self.store.create_run(run)
         return self.store.save_run(run.touched(now, state=RunState.WAITING_FOR_CREDENTIALS, error=note))
 
-    def _finish(self, run: ImportRun, state: TenantImportState, *, error: str | None = None) -> ImportRun:
-        """Moves the watermark of every kind that completed, records errors, frees the tenant."""
+    def _finish(
+        self,
+        run: ImportRun,
+        state: TenantImportState,
+        connection: Connection | None = None,
+        *,
+        error: str | None = None,
+        cause: str = "internal_error",
+    ) -> ImportRun:
+        """Moves the watermark of every kind that completed, records errors, frees the tenant and, given
+        the connection, tells the platform how the run ended (in the same transaction)."""
         now = self.clock.now()
         if run.revision == 0:
             run = self.store.create_run(run)
         for kind_run in run.kinds:
             if error is not None and kind_run.phase not in (Phase.DONE, Phase.FAILED):
-                self._fail_kind(kind_run, error)
+                self._fail_kind(kind_run, error, cause)
         for kind_run in run.kinds:
             health = state.health(kind_run.kind).model_copy()
             health.last_run_id = run.run_id
@@ -492,8 +528,55 @@ class ImportRunner:
         run.finished_at = run.updated_at = now
         if state.active_run_id == run.run_id:
             state.active_run_id = None
-        run, _ = self.store.finish(run, state)
+        notices = self._notices(run, connection)
+        run, _, told = self.store.finish(run, state, notices)
+        if told and self.notifier is not None:
+            self.notifier.dispatch_soon(notices)
         return run
+
+    def _notices(self, run: ImportRun, connection: Connection | None) -> Notices:
+        if self.notifier is None or connection is None:
+            return NO_NOTICES
+        p, t = run.platform_id, run.tenant_id
+        notices = NO_NOTICES
+        if run.state is RunState.SUCCEEDED:
+            summary = notify_types.ImportCompleted(
+                import_id=run.run_id,
+                full=any(k.full for k in run.kinds),
+                started_at=run.started_at or run.created_at,
+                finished_at=run.finished_at or self.clock.now(),
+                kinds={k.kind.value: notify_types.ImportKindCounts(**k.counts.model_dump()) for k in run.kinds},
+                changes=run.counts.changes,
+            )
+            notices += self.notifier.import_completed(
+                p, t, summary, notify_unchanged=connection.settings.webhook_unchanged_imports
+            )
+        else:
+            cause = next((k.cause for k in run.kinds if k.cause), "internal_error")
+            notices += self.notifier.import_failed(
+                p,
+                t,
+                cause=cause,
+                message=run.error or "the import failed",
+                retryable=RETRYABLE_CAUSES.get(cause, True),
+                import_id=run.run_id,
+            )
+        # What a failed run published is in the feed too: the platform should read it either way.
+        if run.counts.changes and run.first_seq is not None:
+            notices += self.notifier.changes_available(
+                p,
+                t,
+                cursor=self.feed.cursor_before(p, t, run.first_seq),
+                count=run.counts.changes,
+                kinds={k.kind.value: k.counts.changes for k in run.kinds if k.counts.changes},
+            )
+        return notices
+
+
+def _cause_of(exc: SevdeskError | TemporarilyUnavailable) -> str:
+    if isinstance(exc, TemporarilyUnavailable):
+        return "temporarily_unavailable"
+    return "too_many_sevdesk_errors" if isinstance(exc, SevdeskBrakeEngaged) else "sevdesk_unavailable"
 
 
 def _handler(kind: ImportKind, reader: SevdeskReader, lookups: PlatformLookups, contacts: ContactIndex) -> KindHandler:

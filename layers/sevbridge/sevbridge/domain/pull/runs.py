@@ -56,6 +56,11 @@ class Counts(BaseModel):
     def plus(self, other: Counts) -> Counts:
         return Counts(**{name: getattr(self, name) + getattr(other, name) for name in Counts.model_fields})
 
+    @property
+    def changes(self) -> int:
+        """Changes written to the feed (each created, updated or deleted record is one)."""
+        return self.created + self.updated + self.deleted
+
 
 class KindRun(BaseModel):
     kind: ImportKind
@@ -76,6 +81,7 @@ class KindRun(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    cause: str | None = Field(default=None, description="Short code of `error`, e.g. sevdesk_refused")
 
     def note_problem(self, problem: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -128,6 +134,8 @@ class ImportRun(BaseModel):
     deferrals: int = 0
     revision: int = Field(default=0, description="Optimistic-concurrency counter; 0 = not stored yet")
     intent: Intent | None = None
+    # The first change-feed position this run published: `changes.available` points just before it.
+    first_seq: int | None = None
 
     @property
     def requests(self) -> int:
