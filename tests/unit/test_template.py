@@ -267,6 +267,34 @@ def test_webhook_dispatcher_has_exactly_what_delivery_needs(template: dict[str, 
     }
 
 
+def test_import_worker_has_exactly_what_an_import_needs(template: dict[str, Any]) -> None:
+    worker = next(fn for fn in functions(template) if fn.logical_id == "ImportWorkerFunction")
+    assert policy_grants(worker) == {
+        ("DynamoDBCrudPolicy", "TenantsTable"),  # connection (401 flip), mapping rows (echoes)
+        ("DynamoDBCrudPolicy", "JobsTable"),  # runs, state, index
+        ("DynamoDBCrudPolicy", "ChangesTable"),  # the change feed
+        ("DynamoDBCrudPolicy", "OutboxTable"),  # notices in the run's final transaction
+        ("DynamoDBReadPolicy", "LedgerTable"),  # pending platform versions (conflicts); never writes
+        ("KMSDecryptPolicy", "TokenKey"),
+        ("SQSSendMessagePolicy", "ImportQueue"),  # continue / resume
+        ("SQSPollerPolicy", "ImportQueue"),  # sqs:ChangeMessageVisibility: retry after 1, 2, 4… minutes
+        ("SQSSendMessagePolicy", "WebhookQueue"),
+    }
+
+
+def test_import_scheduler_has_exactly_what_the_tick_needs(template: dict[str, Any]) -> None:
+    scheduler = next(fn for fn in functions(template) if fn.logical_id == "ImportSchedulerFunction")
+    assert policy_grants(scheduler) == {
+        ("DynamoDBReadPolicy", "TenantsTable"),  # the sparse import index
+        ("DynamoDBWritePolicy", "TenantsTable"),  # claims: the conditional move of import_due
+        ("DynamoDBCrudPolicy", "LedgerTable"),  # stranded and parked transfers
+        ("DynamoDBCrudPolicy", "OutboxTable"),  # the webhook sweep
+        ("SQSSendMessagePolicy", "ImportQueue"),
+        ("SQSSendMessagePolicy", "TransferQueue"),
+        ("SQSSendMessagePolicy", "WebhookQueue"),
+    }
+
+
 def test_every_function_that_notifies_can_write_the_outbox_and_wake_the_dispatcher(template: dict[str, Any]) -> None:
     for logical_id in ("ApiFunction", "TransferWorkerFunction", "ImportSchedulerFunction", "ImportWorkerFunction"):
         fn = next(f for f in functions(template) if f.logical_id == logical_id)

@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from botocore.exceptions import BotoCoreError, ClientError
 
 from sevbridge import wiring
-from sevbridge.adapters import aws_clients
 from sevbridge.adapters.sevdesk.reader import SevdeskImportReader
+from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
@@ -32,13 +31,8 @@ def _reader(connection: Connection, token: str) -> SevdeskReader:
 
 def _retry_soon(record: SQSRecord, receive_count: int) -> None:
     """Sooner than the queue's 30-minute visibility timeout: 1, 2, 4… minutes."""
-    try:
-        aws_clients.sqs().change_message_visibility(
-            QueueUrl=get_settings().import_queue_url,
-            ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** max(0, receive_count - 1)),
-        )
-    except (ClientError, BotoCoreError):
+    delay = min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** max(0, receive_count - 1))
+    if SqsVisibility(get_settings().import_queue_url).hold_back([(record.receipt_handle, delay)]):
         logger.warning("could not shorten the retry delay; the queue's visibility timeout applies")
 
 
