@@ -46,3 +46,40 @@ def test_handlers_are_thin() -> None:
         lines = [line for line in app.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
         assert len(lines) < 30, f"{app} has {len(lines)} lines: move logic into the sevbridge package"
         assert not any(name.startswith(("boto3", "httpx")) for name in _imports(app)), app
+
+
+# What a function's cold start must not load: modules only other functions use (wiring.py builds lazily).
+NOT_AT_COLD_START = {
+    "api": {"sevbridge.workers", "standardwebhooks"},
+    "transfer_worker": {"sevbridge.api", "standardwebhooks", "sevbridge.adapters.webhook_http"},
+    "import_worker": {"sevbridge.api", "standardwebhooks", "sevbridge.adapters.webhook_http"},
+    "import_scheduler": {
+        "httpx",
+        "tenacity",
+        "standardwebhooks",
+        "sevbridge.api",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.domain.push",
+    },
+    "webhook_dispatcher": {"tenacity", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.pull"},
+}
+
+
+@pytest.mark.parametrize("function", sorted(NOT_AT_COLD_START))
+def test_a_cold_start_loads_only_what_the_function_uses(function: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = PACKAGE.parents[2]
+    probe = (
+        f"import sys, json; sys.path[:0] = [{str(PACKAGE.parent)!r}, {str(root)!r}]; "
+        f"import functions.{function}.app; print(json.dumps(sorted(sys.modules)))"
+    )
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    )
+    unwanted = {
+        m for m in loaded for prefix in NOT_AT_COLD_START[function] if m == prefix or m.startswith(prefix + ".")
+    }
+    assert not unwanted, sorted(unwanted)

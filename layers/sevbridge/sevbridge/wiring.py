@@ -1,82 +1,125 @@
-"""Composition root: builds the adapters from the typed config, lazily and once per execution
-environment. `reset()` forgets everything (tests and the local stack change the environment)."""
+"""Composition root: builds the adapters and use cases from the typed config, lazily and once per
+execution environment. `reset()` forgets everything (tests and the local stack change the environment).
+
+Every builder imports what it builds when it is first called, not when this module is imported: a
+function's cold start loads only the adapters it uses (the import scheduler never loads the sevDesk
+client, the dispatcher never loads the pull domain, and so on).
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sevbridge.adapters import aws_clients
-from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
-from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
-from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
-from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
-from sevbridge.adapters.dynamo_import_schedule import DynamoImportSchedule
-from sevbridge.adapters.dynamo_imports import DynamoImportStore
-from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
-from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore, DynamoGuardStore
-from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
-from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
-from sevbridge.adapters.kms_secrets import KmsSecretSealer
-from sevbridge.adapters.kms_vault import KmsTokenVault
-from sevbridge.adapters.sevdesk.client import SevdeskClient
-from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
-from sevbridge.adapters.sqs_import_queue import SqsImportQueue
-from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
-from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
-from sevbridge.adapters.webhook_http import HttpWebhookSender
-from sevbridge.common.clock import SystemClock
 from sevbridge.config import get_settings, reset_settings
-from sevbridge.domain.connection import Connection
-from sevbridge.domain.connections import ConnectionService, tenant_key
-from sevbridge.domain.intake import Intake
-from sevbridge.domain.notify.admin import WebhookDeliveries, WebhookEndpoints
-from sevbridge.domain.notify.dispatcher import Dispatcher
-from sevbridge.domain.notify.notifier import Notifier
-from sevbridge.domain.notify.sweeper import Sweeper
-from sevbridge.domain.notify.urls import UrlPolicy
-from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
-from sevbridge.domain.pull.scheduling import ImportScheduler
-from sevbridge.domain.pull.service import ImportService, ParkedImports, ParkedTransfersAndImports
-from sevbridge.domain.transfer_ops import LedgerParkedWork, TransferOps
-from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
+
+if TYPE_CHECKING:
+    from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
+    from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
+    from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
+    from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+    from sevbridge.adapters.dynamo_imports import DynamoImportStore
+    from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
+    from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore
+    from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
+    from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
+    from sevbridge.adapters.kms_secrets import KmsSecretSealer
+    from sevbridge.adapters.kms_vault import KmsTokenVault
+    from sevbridge.adapters.sevdesk.client import SevdeskClient
+    from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+    from sevbridge.adapters.sqs_import_queue import SqsImportQueue
+    from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
+    from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
+    from sevbridge.adapters.webhook_http import HttpWebhookSender
+    from sevbridge.common.clock import SystemClock
+    from sevbridge.domain.connection import Connection
+    from sevbridge.domain.connections import ConnectionService
+    from sevbridge.domain.intake import Intake
+    from sevbridge.domain.notify.admin import WebhookDeliveries, WebhookEndpoints
+    from sevbridge.domain.notify.dispatcher import Dispatcher
+    from sevbridge.domain.notify.notifier import Notifier
+    from sevbridge.domain.notify.sweeper import Sweeper
+    from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
+    from sevbridge.domain.pull.scheduling import ImportScheduler
+    from sevbridge.domain.pull.service import ImportService
+    from sevbridge.domain.transfer_ops import TransferOps
+    from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
 
 
+# --- shared ------------------------------------------------------------------------------------------
 @functools.cache
 def clock() -> SystemClock:
+    from sevbridge.common.clock import SystemClock
+
     return SystemClock()
 
 
 @functools.cache
 def platform_store() -> DynamoPlatformStore:
+    from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
+
     return DynamoPlatformStore(get_settings().platforms_table)
 
 
 @functools.cache
+def token_vault() -> KmsTokenVault:
+    from sevbridge.adapters.kms_vault import KmsTokenVault
+
+    settings = get_settings()
+    return KmsTokenVault(settings.token_key_id, cache_seconds=settings.token_cache_seconds)
+
+
+def sevdesk_client(connection: Connection, token: str, time_left: Callable[[], float] | None = None) -> SevdeskClient:
+    """A tenant's sevDesk client as configured for this function (timeouts, retries, backoff; `time_left`:
+    no call is started that could not finish in the invocation); every client of a tenant shares the
+    process-wide error brake and connection pool."""
+    from sevbridge.adapters.sevdesk.client import SevdeskClient
+    from sevbridge.domain.connections import tenant_key
+
+    settings = get_settings()
+    return SevdeskClient(
+        token,
+        base_url=settings.sevdesk_base_url,
+        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
+        timeout=settings.sevdesk_timeout_seconds,
+        max_attempts=settings.sevdesk_max_attempts,
+        max_backoff=settings.sevdesk_max_backoff_seconds,
+        time_left=time_left,
+    )
+
+
+# --- connections (C1–C5) -----------------------------------------------------------------------------
+@functools.cache
 def connection_store() -> DynamoConnectionStore:
+    from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
+
     s = get_settings()
     return DynamoConnectionStore(s.tenants_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
-def token_vault() -> KmsTokenVault:
-    settings = get_settings()
-    return KmsTokenVault(settings.token_key_id, cache_seconds=settings.token_cache_seconds)
-
-
-@functools.cache
 def tenant_eraser() -> DynamoTenantEraser:
+    from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+
     s = get_settings()
     return DynamoTenantEraser([s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table])
 
 
 @functools.cache
 def sevdesk_probe() -> HttpSevdeskProbe:
+    from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+
     s = get_settings()
     return HttpSevdeskProbe(s.sevdesk_base_url, timeout=s.sevdesk_timeout_seconds)
 
 
 @functools.cache
 def connection_service() -> ConnectionService:
+    from sevbridge.domain.connections import ConnectionService
+    from sevbridge.domain.pull.service import ParkedImports, ParkedTransfersAndImports
+    from sevbridge.domain.transfer_ops import LedgerParkedWork
+
     return ConnectionService(
         store=connection_store(),
         vault=token_vault(),
@@ -91,34 +134,47 @@ def connection_service() -> ConnectionService:
     )
 
 
+# --- push: events, ledger, transfers (P, I) ----------------------------------------------------------
 @functools.cache
 def ledger() -> DynamoLedgerStore:
+    from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
+
     s = get_settings()
     return DynamoLedgerStore(s.ledger_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
 def transfer_queue() -> SqsTransferQueue:
+    from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
+
     return SqsTransferQueue(get_settings().transfer_queue_url)
 
 
 @functools.cache
 def intake() -> Intake:
+    from sevbridge.domain.intake import Intake
+
     return Intake(ledger=ledger(), queue=transfer_queue(), clock=clock())
 
 
 @functools.cache
 def transfer_ops() -> TransferOps:
+    from sevbridge.domain.transfer_ops import TransferOps
+
     return TransferOps(ledger=ledger(), queue=transfer_queue(), clock=clock())
 
 
 @functools.cache
 def retry_schedule() -> RetrySchedule:
+    from sevbridge.domain.transfer_runner import RetrySchedule
+
     settings = get_settings()
     return RetrySchedule(max_attempts=settings.transfer_max_attempts, delays=settings.transfer_retry_delays)
 
 
 def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
+    from sevbridge.domain.transfer_runner import TransferRunner
+
     return TransferRunner(
         ledger=ledger(),
         connections=connection_service(),
@@ -130,62 +186,19 @@ def transfer_runner(push_factory: PushServiceFactory) -> TransferRunner:
     )
 
 
-# --- notify: webhooks -------------------------------------------------------------------------------
-@functools.cache
-def endpoint_store() -> DynamoEndpointStore:
-    return DynamoEndpointStore(get_settings().outbox_table, connection_store())
-
-
-@functools.cache
-def endpoint_catalog() -> CachedEndpointCatalog:
-    return CachedEndpointCatalog(endpoint_store())
-
-
-@functools.cache
-def delivery_store() -> DynamoDeliveryStore:
-    return DynamoDeliveryStore(get_settings().outbox_table)
-
-
-@functools.cache
-def dispatch_queue() -> SqsDispatchQueue:
-    return SqsDispatchQueue(get_settings().webhook_queue_url)
-
-
-@functools.cache
-def notifier() -> Notifier:
-    """What every state change that notifies needs: the cached catalog, the guards, the queue."""
-    return Notifier(
-        catalog=endpoint_catalog(),
-        guards=DynamoGuardStore(get_settings().outbox_table),
-        queue=dispatch_queue(),
-        clock=clock(),
-    )
-
-
-def sevdesk_client(connection: Connection, token: str) -> SevdeskClient:
-    """A tenant's sevDesk client as configured for this function (timeouts, retries, backoff); every
-    client of a tenant shares the process-wide error brake and connection pool."""
-    settings = get_settings()
-    return SevdeskClient(
-        token,
-        base_url=settings.sevdesk_base_url,
-        tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
-        timeout=settings.sevdesk_timeout_seconds,
-        max_attempts=settings.sevdesk_max_attempts,
-        max_backoff=settings.sevdesk_max_backoff_seconds,
-    )
-
-
-# --- imports (pull) ---------------------------------------------------------------------------
-
-
+# --- pull: imports and the change feed (M) -----------------------------------------------------------
 @functools.cache
 def import_queue() -> SqsImportQueue:
+    from sevbridge.adapters.sqs_import_queue import SqsImportQueue
+
     return SqsImportQueue(get_settings().import_queue_url)
 
 
 @functools.cache
 def import_scheduler() -> ImportScheduler:
+    from sevbridge.adapters.dynamo_import_schedule import DynamoImportSchedule
+    from sevbridge.domain.pull.scheduling import ImportScheduler
+
     settings = get_settings()
     return ImportScheduler(
         schedule=DynamoImportSchedule(settings.tenants_table),
@@ -196,75 +209,38 @@ def import_scheduler() -> ImportScheduler:
 
 
 @functools.cache
-def secret_sealer() -> KmsSecretSealer:
-    return KmsSecretSealer(get_settings().token_key_id)
-
-
-@functools.cache
-def webhook_sender() -> HttpWebhookSender:
-    s = get_settings()
-    return HttpWebhookSender(allow_loopback=s.webhook_allow_loopback, timeout=s.webhook_timeout_seconds)
-
-
-@functools.cache
-def webhook_dispatcher() -> Dispatcher:
-    return Dispatcher(
-        deliveries=delivery_store(),
-        endpoints=endpoint_store(),
-        sealer=secret_sealer(),
-        sender=webhook_sender(),
-        queue=dispatch_queue(),
-        notifier=notifier(),
-        clock=clock(),
-    )
-
-
-@functools.cache
-def webhook_sweeper() -> Sweeper:
-    return Sweeper(deliveries=delivery_store(), queue=dispatch_queue(), clock=clock())
-
-
-@functools.cache
-def webhook_endpoints() -> WebhookEndpoints:
-    return WebhookEndpoints(
-        store=endpoint_store(),
-        catalog=endpoint_catalog(),
-        sealer=secret_sealer(),
-        notifier=notifier(),
-        deliveries=delivery_store(),
-        clock=clock(),
-        url_policy=UrlPolicy(allow_loopback=get_settings().webhook_allow_loopback),
-    )
-
-
-@functools.cache
-def webhook_deliveries() -> WebhookDeliveries:
-    return WebhookDeliveries(store=delivery_store(), endpoints=endpoint_store(), queue=dispatch_queue(), clock=clock())
-
-
-@functools.cache
 def import_store() -> DynamoImportStore:
+    from sevbridge.adapters.dynamo_imports import DynamoImportStore
+
     s = get_settings()
     return DynamoImportStore(s.jobs_table, outbox_table=s.outbox_table)
 
 
 @functools.cache
 def change_feed() -> DynamoChangeFeed:
+    from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
+
     return DynamoChangeFeed(get_settings().changes_table)
 
 
 @functools.cache
 def import_service() -> ImportService:
+    from sevbridge.domain.pull.service import ImportService
+
     return ImportService(
         store=import_store(), feed=change_feed(), queue=import_queue(), connections=connection_service(), clock=clock()
     )
 
 
 def platform_side(platform_id: str, tenant_id: str) -> DynamoPlatformSide:
+    from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
+
     return DynamoPlatformSide(get_settings().tenants_table, ledger(), platform_id, tenant_id)
 
 
 def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
+    from sevbridge.domain.pull.runner import ImportRunner
+
     return ImportRunner(
         store=import_store(),
         feed=change_feed(),
@@ -279,12 +255,117 @@ def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
     )
 
 
+# --- notify: webhooks (C3, M5) -----------------------------------------------------------------------
+@functools.cache
+def endpoint_store() -> DynamoEndpointStore:
+    from sevbridge.adapters.dynamo_endpoints import DynamoEndpointStore
+
+    return DynamoEndpointStore(get_settings().outbox_table, connection_store())
+
+
+@functools.cache
+def endpoint_catalog() -> CachedEndpointCatalog:
+    from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog
+
+    return CachedEndpointCatalog(endpoint_store())
+
+
+@functools.cache
+def delivery_store() -> DynamoDeliveryStore:
+    from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore
+
+    return DynamoDeliveryStore(get_settings().outbox_table)
+
+
+@functools.cache
+def dispatch_queue() -> SqsDispatchQueue:
+    from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
+
+    return SqsDispatchQueue(get_settings().webhook_queue_url)
+
+
+@functools.cache
+def notifier() -> Notifier:
+    """What every state change that notifies needs: the cached catalog, the guards, the queue."""
+    from sevbridge.adapters.dynamo_outbox import DynamoGuardStore
+    from sevbridge.domain.notify.notifier import Notifier
+
+    return Notifier(
+        catalog=endpoint_catalog(),
+        guards=DynamoGuardStore(get_settings().outbox_table),
+        queue=dispatch_queue(),
+        clock=clock(),
+    )
+
+
+@functools.cache
+def secret_sealer() -> KmsSecretSealer:
+    from sevbridge.adapters.kms_secrets import KmsSecretSealer
+
+    return KmsSecretSealer(get_settings().token_key_id)
+
+
+@functools.cache
+def webhook_sender() -> HttpWebhookSender:
+    from sevbridge.adapters.webhook_http import HttpWebhookSender
+
+    s = get_settings()
+    return HttpWebhookSender(allow_loopback=s.webhook_allow_loopback, timeout=s.webhook_timeout_seconds)
+
+
+@functools.cache
+def webhook_dispatcher() -> Dispatcher:
+    from sevbridge.domain.notify.dispatcher import Dispatcher
+
+    return Dispatcher(
+        deliveries=delivery_store(),
+        endpoints=endpoint_store(),
+        sealer=secret_sealer(),
+        sender=webhook_sender(),
+        queue=dispatch_queue(),
+        notifier=notifier(),
+        clock=clock(),
+    )
+
+
+@functools.cache
+def webhook_sweeper() -> Sweeper:
+    from sevbridge.domain.notify.sweeper import Sweeper
+
+    return Sweeper(deliveries=delivery_store(), queue=dispatch_queue(), clock=clock())
+
+
+@functools.cache
+def webhook_endpoints() -> WebhookEndpoints:
+    from sevbridge.domain.notify.admin import WebhookEndpoints
+    from sevbridge.domain.notify.urls import UrlPolicy
+
+    return WebhookEndpoints(
+        store=endpoint_store(),
+        catalog=endpoint_catalog(),
+        sealer=secret_sealer(),
+        notifier=notifier(),
+        deliveries=delivery_store(),
+        clock=clock(),
+        url_policy=UrlPolicy(allow_loopback=get_settings().webhook_allow_loopback),
+    )
+
+
+@functools.cache
+def webhook_deliveries() -> WebhookDeliveries:
+    from sevbridge.domain.notify.admin import WebhookDeliveries
+
+    return WebhookDeliveries(store=delivery_store(), endpoints=endpoint_store(), queue=dispatch_queue(), clock=clock())
+
+
 def reset() -> None:
+    from sevbridge.adapters import aws_clients
+
     for cached in (
         clock,
         platform_store,
-        connection_store,
         token_vault,
+        connection_store,
         tenant_eraser,
         sevdesk_probe,
         connection_service,
@@ -293,6 +374,11 @@ def reset() -> None:
         intake,
         transfer_ops,
         retry_schedule,
+        import_queue,
+        import_scheduler,
+        import_store,
+        change_feed,
+        import_service,
         endpoint_store,
         endpoint_catalog,
         delivery_store,
@@ -304,11 +390,6 @@ def reset() -> None:
         webhook_sweeper,
         webhook_endpoints,
         webhook_deliveries,
-        import_queue,
-        import_scheduler,
-        import_store,
-        change_feed,
-        import_service,
     ):
         cached.cache_clear()
     reset_settings()

@@ -27,13 +27,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from sevbridge import wiring
-from sevbridge.adapters.sevdesk.client import SevdeskClient
 from sevbridge.adapters.sevdesk.gateway import build_push_service
 from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
-from sevbridge.domain.connections import tenant_key
 from sevbridge.domain.intake import business_day
 from sevbridge.domain.push.service import Patience
 from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
@@ -74,15 +72,7 @@ _invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar
 def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
     def build(connection: Connection, token: str) -> PushServicePort:
         settings = get_settings()
-        client = SevdeskClient(
-            token,
-            base_url=settings.sevdesk_base_url,
-            tenant_key=tenant_key(connection.platform_id, connection.tenant_id),
-            timeout=settings.sevdesk_timeout_seconds,
-            max_attempts=settings.sevdesk_max_attempts,
-            max_backoff=settings.sevdesk_max_backoff_seconds,
-            time_left=time_left,
-        )
+        client = wiring.sevdesk_client(connection, token, time_left)
         today = business_day(wiring.clock().now())
         patience = Patience(longest_wait=settings.sevdesk_max_backoff_seconds, time_left=time_left)
         service: PushServicePort = build_push_service(
