@@ -49,6 +49,7 @@ def test_every_sample_is_known() -> None:
         "api-post-events.json",
         "api-post-imports.json",
         "api-get-changes.json",
+        "api-get-webhook-deliveries.json",
     ],
 )
 def test_api_samples_reach_the_api_handler(aws: Any, name: str) -> None:
