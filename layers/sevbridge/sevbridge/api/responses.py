@@ -34,6 +34,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     "`Retry-After` seconds",
 }
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+# Link parameter: the tenant of the request the link starts from.
+SAME_TENANT = "$request.path.tenant_id"
 
 _RETRY_AFTER = {
     "description": "Seconds to wait before sending the same request again",

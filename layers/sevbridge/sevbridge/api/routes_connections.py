@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
 from sevbridge.api.params import OffboardedTenantId, TenantId
-from sevbridge.api.responses import link, ok
+from sevbridge.api.responses import SAME_TENANT, link, ok
 from sevbridge.api.schemas import (
     ConnectionPut,
     ConnectionPutResult,
@@ -20,7 +20,6 @@ from sevbridge.api.schemas_imports import ImportsHealth
 from sevbridge.common.observability import logger
 
 router = Router()
-SAME_TENANT = "$request.path.tenant_id"
 CONNECTED_LINKS = {
     "GetConnection": link("get_connection", "Read the connection back", tenant_id=SAME_TENANT),
     "TestConnection": link("test_connection", "Test the stored token", tenant_id=SAME_TENANT),

@@ -12,13 +12,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from sevbridge import wiring
 from sevbridge.api.auth import current_platform
 from sevbridge.api.params import TenantId
-from sevbridge.api.responses import link, ok
+from sevbridge.api.responses import SAME_TENANT, link, ok
 from sevbridge.api.schemas_imports import ChangePage, ChangeView, ImportRequest, ImportRunList, ImportRunView
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.pull.records import CHANGE_RETENTION, ImportKind
 
 router = Router()
-SAME_TENANT = "$request.path.tenant_id"
 RunId = Annotated[str, Path(pattern=r"^im_[0-9a-f]{14,40}$", description="Import id")]
 IMPORT_LINKS = {
     "GetImport": link("get_import", "Follow this import", tenant_id=SAME_TENANT, run_id="$response.body#/run_id"),

@@ -14,7 +14,7 @@ from sevbridge import wiring
 from sevbridge.api.auth import current_platform
 from sevbridge.api.errors import ApiError, safe_details
 from sevbridge.api.params import IsoDateTime, TenantId
-from sevbridge.api.responses import link, ok
+from sevbridge.api.responses import SAME_TENANT, link, ok
 from sevbridge.api.schemas_transfers import (
     EventResultBody,
     EventsAccepted,
@@ -30,7 +30,6 @@ from sevbridge.domain.intake_models import TransferQuery
 from sevbridge.domain.ledger import TransferKind, TransferStatus
 
 router = Router()
-SAME_TENANT = "$request.path.tenant_id"
 EVENTS_PATH = "/v1/tenants/<tenant_id>/events"
 TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="Transfer id")]
 
