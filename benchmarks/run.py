@@ -84,9 +84,11 @@ def cold_import() -> list[Result]:
 def with_stack(body: Callable[..., list[Result]]) -> list[Result]:
     from moto import mock_aws
 
+    from local_stack import moto_fixes
     from local_stack.provision import provision
     from sevdesk_sandbox import SandboxState, serve
 
+    moto_fixes.apply()  # the same corrected moto as the local stack and the test suite
     state = SandboxState()
     server = serve(state, port=0)
     try:
