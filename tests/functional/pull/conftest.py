@@ -135,7 +135,8 @@ def tenant(module_stack: ModuleStack, sandbox_state: SandboxState) -> PullTenant
 @pytest.fixture(autouse=True)
 def _retries_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker shortens a failed import's retry delay to a minute (doubling); here: no delay."""
-    monkeypatch.setattr("sevbridge.workers.imports.RETRY_DELAY_SECONDS", 0)
+    monkeypatch.setattr("sevbridge.domain.pull.runner.RETRY_DELAY_SECONDS", 0)
+    monkeypatch.setattr("sevbridge.domain.pull.runner.MAX_RETRY_DELAY_SECONDS", 0)
 
 
 @pytest.fixture

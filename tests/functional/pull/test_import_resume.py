@@ -11,6 +11,7 @@ import pytest
 
 from sevbridge import wiring
 from sevbridge.adapters import aws_clients
+from sevbridge.adapters.sevdesk.brake import default_brake
 from sevbridge.domain.pull.runs import Phase
 from sevdesk_sandbox import Fault
 from sevdesk_sandbox.generate import generate
@@ -132,7 +133,12 @@ def test_records_deleted_while_pages_are_walked_do_not_hide_others(tenant: PullT
     assert set(deleted) <= reported  # they were read on page 1, before they went
 
 
-def test_transient_sevdesk_failures_retry_and_the_last_attempt_records_the_failure(tenant: PullTenant) -> None:
+def test_transient_sevdesk_failures_retry_and_the_last_attempt_records_the_failure(
+    tenant: PullTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Failed attempts, not brake pauses (a pause is not an attempt; the next test shows that): the
+    # brake would otherwise engage on the endless 503s and keep the run paused instead of failing it.
+    monkeypatch.setattr(default_brake, "max_errors", 1000)
     generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=24)
     account_id = tenant.account.account_id
     tenant.sandbox.add_fault(
@@ -151,6 +157,27 @@ def test_transient_sevdesk_failures_retry_and_the_last_attempt_records_the_failu
     health = tenant.api.get(f"/v1/tenants/{tenant.tenant_id}/connection").json["imports"]
     assert health["kinds"]["invoices"]["last_error"] and health["kinds"]["invoices"]["last_success_at"] is None
     assert health["kinds"]["contacts"]["last_success_at"] and health["active_run_id"] is None
+
+
+def test_rate_limits_and_brake_pauses_delay_an_import_but_never_use_up_its_attempts(
+    tenant: PullTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sevDesk answering 429 for longer than five deliveries' worth of retries: every delivery ends in a
+    pause (Retry-After or our brake), none is a failed attempt, so the run completes once sevDesk lets it."""
+    # The brake's pause runs in real time and the test's queue redelivers at once: a short pause keeps
+    # the number of paused deliveries well below the queue's receive limit.
+    monkeypatch.setattr(default_brake, "pause", 0.3)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=26)
+    account_id = tenant.account.account_id
+    tenant.sandbox.add_fault(
+        Fault(kind="status", status=429, path_pattern="^/Contact$", account_id=account_id, times=16)
+    )
+    run = tenant.import_now(kinds=["contacts"])
+    tenant.sandbox.clear_faults()
+    assert run["state"] == "succeeded", run
+    assert_reported_once(tenant, contacts(tenant), run)
+    answered_429 = [r for r in tenant.sandbox.requests(account_id) if r.status == 429]
+    assert len(answered_429) == 16  # more pauses than the run has attempts
 
 
 def test_a_rejected_token_parks_the_import_until_a_new_one_is_stored(tenant: PullTenant) -> None:

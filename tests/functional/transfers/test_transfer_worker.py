@@ -284,6 +284,36 @@ def test_schedule_requeues_transfers_stranded_in_queued(
     assert len(invoices(sandbox_state, connected)) == 1
 
 
+def test_a_failing_webhook_sweep_does_not_cost_the_tenants_their_visit(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from local_stack.lambda_context import LocalLambdaContext
+    from sevbridge import wiring
+    from sevbridge.workers import schedule
+    from tests.functional.conftest import load_function
+
+    api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
+    boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])  # the message is lost
+    monkeypatch.setattr(schedule, "STRANDED_AFTER", schedule.STRANDED_AFTER * 0)
+    # The sweep reads due deliveries from the outbox table: without it, the sweep fails.
+    boto3.client("dynamodb").delete_table(TableName=aws.environment()["OUTBOX_TABLE"])
+    wiring.reset()
+    handler = load_function("import_scheduler").lambda_handler
+    context = LocalLambdaContext(
+        function_name="s",
+        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
+        memory_limit_in_mb=256,
+        timeout_seconds=60,
+    )
+    with pytest.raises(ClientError):
+        handler({}, context)  # the tick still fails, so the error alarm sees the broken sweep
+    assert queue_depth(aws, "TransferQueue") == 1  # but the stranded transfer was re-queued first
+    assert any("re-queued" in (h["note"] or "") for h in only_transfer(api)["history"])
+
+
 @pytest.mark.parametrize(
     "cursor",
     ["not-base64!", "eyJwayI6IHsiUyI6ICJ4In19", "dHJfMDAw", "e30", "W10", "bnVsbA"],

@@ -31,7 +31,8 @@ def imports(aws: Any, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None
     from sevbridge.adapters.sevdesk.brake import default_brake
 
     make_retries_immediate(aws, "ImportQueue")
-    monkeypatch.setattr("sevbridge.workers.imports.RETRY_DELAY_SECONDS", 0)
+    monkeypatch.setattr("sevbridge.domain.pull.runner.RETRY_DELAY_SECONDS", 0)
+    monkeypatch.setattr("sevbridge.domain.pull.runner.MAX_RETRY_DELAY_SECONDS", 0)
     monkeypatch.setattr(default_brake, "_clock", lambda: clock.now().timestamp())
 
 

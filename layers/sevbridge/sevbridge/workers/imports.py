@@ -20,8 +20,6 @@ from sevbridge.domain.pull.runner import RetryImportLater
 # Hand the run on to a new message when less than this is left: one page (with sevDesk's retries and
 # backoff) and its checkpoint fit in it.
 RESERVE_MS = 60_000
-RETRY_DELAY_SECONDS = 60  # doubled per delivery, at most MAX_RETRY_DELAY_SECONDS
-MAX_RETRY_DELAY_SECONDS = 900
 
 
 def _reader(connection: Connection, token: str) -> SevdeskReader:
@@ -29,9 +27,8 @@ def _reader(connection: Connection, token: str) -> SevdeskReader:
     return SevdeskImportReader(wiring.sevdesk_client(connection, token))
 
 
-def _retry_soon(record: SQSRecord, receive_count: int) -> None:
-    """Sooner than the queue's 30-minute visibility timeout: 1, 2, 4… minutes."""
-    delay = min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** max(0, receive_count - 1))
+def _retry_soon(record: SQSRecord, delay: int) -> None:
+    """Sooner than the queue's 30-minute visibility timeout: the run's backoff or pause."""
     if SqsVisibility(get_settings().import_queue_url).hold_back([(record.receipt_handle, delay)]):
         logger.warning("could not shorten the retry delay; the queue's visibility timeout applies")
 
@@ -47,8 +44,11 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> None:
     try:
         run = wiring.import_runner(_reader).handle(message, receive_count=receive_count, should_stop=should_stop)
     except RetryImportLater as exc:
-        logger.warning("import will be retried", extra={"reason": str(exc), "receive_count": receive_count})
-        _retry_soon(record, receive_count)
+        logger.warning(
+            "import will be retried",
+            extra={"reason": str(exc), "receive_count": receive_count, "delay_seconds": exc.delay_seconds},
+        )
+        _retry_soon(record, exc.delay_seconds)
         raise
     if run is None:
         logger.info("import message dropped", extra={"trigger": message.trigger})

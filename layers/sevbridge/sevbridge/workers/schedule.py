@@ -24,7 +24,14 @@ RESERVE_MS = 10_000
 
 def tick(context: Any = None) -> dict[str, int]:
     # First, because it is bounded (its own budget) and the tenant visits below use what time is left.
-    sweep_webhooks()
+    # A failing sweep must not cost the tenants their visit (imports due, stranded transfers): it is
+    # logged, the visits run, and the tick fails afterwards so the function's error alarm sees it.
+    sweep_failure: Exception | None = None
+    try:
+        sweep_webhooks()
+    except Exception as exc:
+        logger.exception("webhook sweep failed; visiting the tenants anyway")
+        sweep_failure = exc
     requeued = 0
 
     def requeue_stuck(tenant: ScheduledTenant) -> None:
@@ -53,4 +60,6 @@ def tick(context: Any = None) -> dict[str, int]:
         )
     metrics.add_metric(name="TransfersRequeued", unit="Count", value=requeued)
     metrics.add_metric(name="ImportsScheduled", unit="Count", value=result.scheduled)
+    if sweep_failure is not None:
+        raise sweep_failure
     return {"tenants": result.tenants, "requeued": requeued, "scheduled": result.scheduled}

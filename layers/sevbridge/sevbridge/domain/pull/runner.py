@@ -15,6 +15,7 @@ cursor to read the run's changes from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,7 +56,7 @@ from sevbridge.domain.pull.runs import (
 from sevbridge.domain.pull.scheduling import ImportQueue
 from sevbridge.domain.pull.state import OVERLAP, TenantImportState
 from sevbridge.domain.pull.wire import moment, ref_id
-from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskBrakeEngaged, SevdeskError
+from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskBrakeEngaged, SevdeskError, SevdeskRateLimited
 
 # Consecutive pages overlap by this share of a page: a record deleted in sevDesk while the pages are
 # walked shifts the rest left, and the overlap reads the shifted rows instead of skipping them. When
@@ -85,7 +86,21 @@ class HandBack(Exception):
 
 
 class RetryImportLater(Exception):
-    """Transient failure; the checkpoint is saved and SQS delivers the message again."""
+    """Transient failure or pause; the checkpoint is saved and SQS delivers the message again after
+    `delay_seconds` (the worker sets the message's visibility to it)."""
+
+    def __init__(self, reason: str, *, delay_seconds: int) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+# Backoff between failed attempts of a run: 1, 2, 4… minutes, at most 15.
+RETRY_DELAY_SECONDS = 60
+MAX_RETRY_DELAY_SECONDS = 900
+
+
+def retry_delay(failures: int) -> int:
+    return min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS << max(0, failures - 1))
 
 
 class PagingStuck(DomainError):
@@ -103,6 +118,9 @@ class ImportRunner:
     queue: ImportQueue
     clock: Clock
     time_scale: float = 1.0
+    # Failed attempts before a run gives up. Pauses (our brake, sevDesk's Retry-After) delay a run but
+    # are not attempts; SQS's own receive limit (the DLQ) sits far above this as a backstop.
+    max_attempts: int = 5
     max_receives: int = 5
     notifier: Notifier | None = None
 
@@ -186,7 +204,9 @@ class ImportRunner:
             try:
                 state = self.store.save_state(state)
             except ConcurrentUpdate:
-                raise RetryImportLater("the tenant's import state changed meanwhile") from None
+                raise RetryImportLater(
+                    "the tenant's import state changed meanwhile", delay_seconds=min(5, RETRY_DELAY_SECONDS)
+                ) from None
         return run, state
 
     def _defer(self, message: ImportMessage, run: ImportRun) -> None:
@@ -278,13 +298,20 @@ class ImportRunner:
             return parked
         except (SevdeskError, TemporarilyUnavailable) as exc:
             reason = exc.message if isinstance(exc, TemporarilyUnavailable) else str(exc)
-            if receive_count >= self.max_receives:
+            pause = _pause_of(exc)
+            if pause is not None:
+                self.store.save_run(run.touched(self.clock.now(), error=f"paused: {reason}"))
+                raise RetryImportLater(reason, delay_seconds=pause) from None
+            failures = run.failures + 1
+            if failures >= self.max_attempts:
                 cause = _cause_of(exc)
-                error = f"gave up after {receive_count} attempts: {reason}"
+                error = f"gave up after {failures} attempts: {reason}"
                 return self._finish(run, state, connection, error=error, cause=cause)
-            self.store.save_run(run.touched(self.clock.now(), error=f"will retry: {reason}"))
-            raise RetryImportLater(reason) from None
+            self.store.save_run(run.touched(self.clock.now(), error=f"will retry: {reason}", failures=failures))
+            raise RetryImportLater(reason, delay_seconds=retry_delay(failures)) from None
         except Exception as exc:
+            # Not a sevDesk answer: a bug or an AWS failure. SQS's receive count bounds it (the run may
+            # not even be storable), counted by deliveries rather than by the run's failures.
             if receive_count >= self.max_receives:
                 error = f"gave up after {receive_count} attempts: {type(exc).__name__}"
                 return self._finish(run, state, connection, error=error, cause="internal_error")
@@ -571,6 +598,17 @@ class ImportRunner:
                 kinds={k.kind.value: k.counts.changes for k in run.kinds if k.counts.changes},
             )
         return notices
+
+
+def _pause_of(exc: SevdeskError | TemporarilyUnavailable) -> int | None:
+    """Seconds to wait when the failure is a pause rather than a failed attempt: our brake protecting
+    the token, or sevDesk's 429 (with or without Retry-After)."""
+    if isinstance(exc, (SevdeskBrakeEngaged, SevdeskRateLimited)):
+        seconds = exc.pause_seconds
+        if seconds is None:
+            return None
+        return min(MAX_RETRY_DELAY_SECONDS, max(1, math.ceil(seconds)))
+    return None
 
 
 def _cause_of(exc: SevdeskError | TemporarilyUnavailable) -> str:

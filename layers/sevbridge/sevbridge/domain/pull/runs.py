@@ -132,6 +132,8 @@ class ImportRun(BaseModel):
     error: str | None = None
     handoffs: int = 0
     deferrals: int = 0
+    # Failed attempts so far (pauses excluded): the run gives up at the runner's max_attempts.
+    failures: int = 0
     revision: int = Field(default=0, description="Optimistic-concurrency counter; 0 = not stored yet")
     intent: Intent | None = None
     # The first change-feed position this run published: `changes.available` points just before it.
