@@ -151,3 +151,14 @@ def when(value: datetime | None) -> str:
 def plain(value: object) -> str:
     """Data in a rich table or line: shown as is, never read as markup (a source id may hold `[…]`)."""
     return "" if value is None else escape(str(value))
+
+
+def require_tenant(platform: str, tenant: str) -> None:
+    """Not found names the tenant (the domain's message does not: the API never echoes input)."""
+    from sevbridge import wiring
+    from sevbridge.domain.errors import NotFound
+
+    try:
+        wiring.connection_service().get(platform, tenant)
+    except NotFound:
+        fail(ExitCode.NOT_FOUND, f"platform {platform} has no tenant '{tenant}' (never connected, or offboarded)")

@@ -24,6 +24,7 @@ from sevbridge_cli.common import (
     plain,
     platform_id,
     print_json,
+    require_tenant,
     when,
 )
 
@@ -65,6 +66,7 @@ def run(
 
     with operator_errors():
         pid = platform_id(target, platform)
+        require_tenant(pid, tenant)
         service = wiring.import_service()
         kinds = [ImportKind(k) for k in kind] if kind else None
         started, created = service.start(pid, tenant, kinds=kinds, full=full)
@@ -105,6 +107,7 @@ def list_runs(
 
     with operator_errors():
         pid = platform_id(target, platform)
+        require_tenant(pid, tenant)
         page = wiring.import_service().list(pid, tenant, limit=limit, cursor=cursor)
     if as_json:
         from sevbridge.api.schemas_imports import ImportRunView

@@ -21,6 +21,7 @@ from sevbridge_cli.common import (
     plain,
     platform_id,
     print_json,
+    require_tenant,
     when,
 )
 
@@ -91,6 +92,7 @@ def show(
 
     with operator_errors():
         pid = platform_id(target, platform)
+        require_tenant(pid, tenant)
         detail = wiring.tenant_overview().show(pid, tenant)
     view = ConnectionView.of(detail.connection)
     view.imports = ImportsHealth.of(detail.import_state)

@@ -24,6 +24,7 @@ from sevbridge_cli.common import (
     plain,
     platform_id,
     print_json,
+    require_tenant,
     when,
 )
 
@@ -75,7 +76,7 @@ def list_transfers(
         except ValidationError as exc:
             problems = "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             fail(ExitCode.USAGE, problems.replace("_", "-"))
-        wiring.connection_service().get(pid, tenant)  # an unknown tenant is "not found", not an empty list
+        require_tenant(pid, tenant)  # an unknown tenant is "not found", not an empty list
         page = wiring.transfer_ops().list_transfers(pid, tenant, query)
     views = [TransferView.of(t) for t in page.items]
     if as_json:
@@ -116,7 +117,7 @@ def show(
 
     with operator_errors():
         pid = platform_id(target, platform)
-        wiring.connection_service().get(pid, tenant)
+        require_tenant(pid, tenant)
         detail = TransferDetail.of(wiring.transfer_ops().get(pid, tenant, transfer_id))
     if as_json:
         print_json(detail.model_dump(mode="json"))
@@ -161,7 +162,7 @@ def retry(
 
     with operator_errors():
         pid = platform_id(target, platform)
-        wiring.connection_service().get(pid, tenant)
+        require_tenant(pid, tenant)
         ops = wiring.transfer_ops()
         retried = ops.retry_all_failed(pid, tenant) if all_failed else [ops.retry(pid, tenant, str(transfer_id))]
     for t in retried:
