@@ -10,6 +10,7 @@ Exit codes (also in `sevbridge --help` and docs/runbooks.md):
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,7 +120,8 @@ def operator_errors() -> Iterator[None]:
         operation = getattr(exc, "operation_name", "the call")
         fail(ExitCode.UNREACHABLE, f"AWS refused {operation}: {error.get('Code')}: {error.get('Message')}")
     except BotoCoreError as exc:
-        fail(ExitCode.UNREACHABLE, f"AWS unreachable: {exc}")
+        hint = " (the local stack: is `make run` still running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
+        fail(ExitCode.UNREACHABLE, f"AWS unreachable: {exc}{hint}")
 
 
 def _with_details(exc: Any) -> str:

@@ -71,5 +71,13 @@ def test_a_missing_stack_or_missing_outputs_are_named(aws: Any, monkeypatch: pyt
     assert "WebhookDLQUrl" in incomplete.stderr and "sam deploy" in incomplete.stderr
     nothing = run_cli("tenants", "list")
     assert nothing.exit_code == 2 and "make run" in nothing.stderr
-    for result in (missing, incomplete, nothing):
+    # A stack whose resources are gone (or a role without access): AWS's refusal in one line, exit 4.
+    monkeypatch.setenv("PLATFORMS_TABLE", "sevbridge-deleted-platforms")
+    for name, value in aws.environment().items():
+        if name != "PLATFORMS_TABLE":
+            monkeypatch.setenv(name, value)
+    gone = run_cli("platforms", "list")
+    assert gone.exit_code == 4, all_output(gone)
+    assert "ResourceNotFoundException" in gone.stderr
+    for result in (missing, incomplete, nothing, gone):
         assert "Traceback" not in all_output(result)
