@@ -143,7 +143,19 @@ def parse_time(value: str | None, option: str) -> datetime | None:
 
 
 def print_json(value: Any) -> None:
-    out.print(json.dumps(value, indent=2, ensure_ascii=False, default=str), markup=False)
+    from sevbridge.common.observability import redact
+
+    # redact: the last line of defence, as in the functions' logs (nothing printed here holds a secret).
+    out.print(redact(json.dumps(value, indent=2, ensure_ascii=False, default=str)), markup=False)
+
+
+def url_origin(url: object) -> str | None:
+    """A URL shown to an operator without path and query: a platform's webhook URL may carry its own token."""
+    if url is None:
+        return None
+    scheme, _, rest = str(url).partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if rest.strip("/") != host else f"{scheme}://{host}"
 
 
 def when(value: datetime | None) -> str:

@@ -104,17 +104,19 @@ def show(
                     "source_url": dlq.source_url,
                     "visible": depth.visible,
                     "in_flight": depth.in_flight,
+                    "move_task": None if target.emulated else latest_move_task(client, depth.arn),
                     "messages": [decode(m) for m in peeked],
                 }
             )
     if as_json:
         print_json(report)
         return
-    table = Table("queue", "dead-letter queue", "messages", "in flight")
+    table = Table("queue", "dead-letter queue", "messages", "in flight", "last redrive")
     for row in report:
-        count = row["visible"]
+        count, task = row["visible"], row["move_task"]
+        redrive = "—" if not task else f"{task['status']}: {task['moved']} of {task['to_move']} moved"
         table.add_row(row["queue"], row["dlq_url"].rsplit("/", 1)[-1], f"[red]{count}[/red]" if count else "0",
-                      str(row["in_flight"]))  # fmt: skip
+                      str(row["in_flight"]), plain(redrive))  # fmt: skip
     out.print(table)
     for row in report:
         if not row["messages"]:
@@ -270,6 +272,26 @@ def scrub(value: Any, name: str = "") -> Any:
         text = redact(value)
         return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
     return value
+
+
+def latest_move_task(client: SQSClient, dlq_arn: str) -> dict[str, Any] | None:
+    """The DLQ's most recent message move task (a redrive's progress), where SQS has them."""
+    try:
+        tasks = client.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1).get("Results", [])
+    except NotImplementedError:  # moto in-process
+        return None
+    except ClientError:  # e.g. no sqs:ListMessageMoveTasks: the depth still tells the story
+        return None
+    if not tasks:
+        return None
+    task = tasks[0]
+    return {
+        "status": task.get("Status"),
+        "moved": task.get("ApproximateNumberOfMessagesMoved", 0),
+        "to_move": task.get("ApproximateNumberOfMessagesToMove"),
+        "started_at": task.get("StartedTimestamp"),
+        "failure": task.get("FailureReason"),
+    }
 
 
 def move_back(client: SQSClient, dlq: DeadLetterQueue, depth: Depth, *, emulated: bool) -> Moved:

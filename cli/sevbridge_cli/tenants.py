@@ -3,7 +3,7 @@ Shows the token's fingerprint, never the token (the views are the API's own)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,8 +22,12 @@ from sevbridge_cli.common import (
     platform_id,
     print_json,
     require_tenant,
+    url_origin,
     when,
 )
+
+if TYPE_CHECKING:
+    from sevbridge.api.schemas import ConnectionView
 
 app = typer.Typer(help="A platform's tenants: connection status, health, imports", no_args_is_help=True)
 
@@ -49,7 +53,7 @@ def list_tenants(
         print_json(
             [
                 {
-                    **ConnectionView.of(t.connection).model_dump(mode="json"),
+                    **_connection_json(ConnectionView.of(t.connection)),
                     "last_import": None
                     if t.last_import is None
                     else ImportRunView.of(t.last_import).model_dump(mode="json"),
@@ -100,7 +104,7 @@ def show(
     if as_json:
         print_json(
             {
-                **view.model_dump(mode="json"),
+                **_connection_json(view),
                 "recent_imports": [ImportRunView.of(r).model_dump(mode="json") for r in detail.recent_imports],
                 "transfers": counts,
             }
@@ -115,6 +119,7 @@ def show(
         "enabled": "yes" if view.settings.enabled else "[yellow]no[/yellow]",
         "auto transfer": "yes" if view.settings.auto_transfer else "no",
         "imports": plain(", ".join(view.settings.import_kinds) or "none"),
+        "webhook URL": plain(url_origin(view.settings.webhook_url) or "— (the platform's endpoints)"),
         "last sync": when(view.last_sync_at),
         "last checked": when(view.health.last_checked_at),
         "last error": plain(view.health.last_error or "—"),
@@ -134,6 +139,12 @@ def show(
             plain(r.error),
         )  # fmt: skip
     out.print(runs)
+
+
+def _connection_json(view: ConnectionView) -> dict[str, Any]:
+    data: dict[str, Any] = view.model_dump(mode="json")
+    data["settings"]["webhook_url"] = url_origin(view.settings.webhook_url)
+    return data
 
 
 def _identity(identity: dict[str, object]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from sevbridge_cli.dlq import DeadLetterQueue, Depth, move_back
+from sevbridge_cli.dlq import DeadLetterQueue, Depth, latest_move_task, move_back
 from tests.functional.cli.conftest import TENANT, all_output, run_cli
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
@@ -118,4 +118,23 @@ def test_on_aws_the_redrive_is_a_message_move_task_to_the_source_queue() -> None
         )
         moved = move_back(sqs, dlq, Depth(visible=3, in_flight=0, arn=dlq_arn), emulated=False)
         stub.assert_no_pending_responses()
-    assert moved.task_handle == "task-1" and moved.mode == "message move task"
+        assert moved.task_handle == "task-1" and moved.mode == "message move task"
+        stub.add_response(
+            "list_message_move_tasks",
+            {
+                "Results": [
+                    {
+                        "TaskHandle": "task-1",
+                        "Status": "RUNNING",
+                        "SourceArn": dlq_arn,
+                        "ApproximateNumberOfMessagesMoved": 1,
+                        "ApproximateNumberOfMessagesToMove": 3,
+                        "StartedTimestamp": 1796176130786,
+                    }
+                ]
+            },
+            {"SourceArn": dlq_arn, "MaxResults": 1},
+        )
+        progress = latest_move_task(sqs, dlq_arn)
+    assert progress is not None
+    assert (progress["status"], progress["moved"], progress["to_move"]) == ("RUNNING", 1, 3)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from sevbridge import wiring
 from tests.functional.cli.conftest import TENANT, all_output, run_cli
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
@@ -94,9 +97,14 @@ def test_mistakes_get_one_line_and_an_exit_code(api: HandlerApiClient, connected
 
 
 def test_tenants_list_and_show_print_the_fingerprint_never_the_token(
-    api: HandlerApiClient, connected: Any, aws: Any
+    api: HandlerApiClient, connected: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _failed_invoice(api, aws)
+    # A tenant's webhook URL may carry the platform's own token: operators see only its origin.
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")
+    wiring.reset()
+    hook = "http://127.0.0.1:9/hooks/in?token=platform-secret-in-url"
+    assert api.put(f"/v1/tenants/{TENANT}/connection", json_body={"settings": {"webhook_url": hook}}).status == 200
     token = connected.token
     listed = run_cli("tenants", "list")
     assert listed.exit_code == 0, all_output(listed)
@@ -112,8 +120,10 @@ def test_tenants_list_and_show_print_the_fingerprint_never_the_token(
     assert detail["transfers"] == {"failed": "1", "waiting_for_credentials": "0", "queued": "0"}
     assert detail["status"] == "connected"
 
+    assert detail["settings"]["webhook_url"] == "http://127.0.0.1:9/…"
     for result in (listed, shown, run_cli("tenants", "list", "--json"), run_cli("tenants", "show", TENANT, "--json")):
         assert token not in all_output(result)
+        assert "platform-secret-in-url" not in all_output(result)
         assert token.lower() not in all_output(result).lower()
 
 
