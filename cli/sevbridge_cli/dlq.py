@@ -14,6 +14,7 @@ move repeated after a crash is not delivered twice within SQS's 5-minute window)
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,11 +180,12 @@ def _names(queues: list[str] | None) -> list[str]:
 
 def resolve(client: SQSClient, target: environment.Target, names: list[str]) -> list[DeadLetterQueue]:
     """Each queue's DLQ: from the stack's outputs, else from the source queue's redrive policy."""
-    import os
-
     found = []
     for name in names:
-        source_url = os.environ[environment.QUEUES[name][0]]
+        variable = environment.QUEUES[name][0]
+        source_url = os.environ.get(variable)
+        if not source_url:
+            fail(ExitCode.UNREACHABLE, f"the stack's environment lacks {variable} (the {name} queue)")
         url = target.dlq_urls.get(name)
         if url is None:
             attributes = client.get_queue_attributes(QueueUrl=source_url, AttributeNames=["RedrivePolicy"])

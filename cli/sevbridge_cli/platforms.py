@@ -65,7 +65,10 @@ def list_platforms(
     if as_json:
         print_json(
             [
-                {**p.model_dump(mode="json"), "keys": [{"key_id": k.key_id, "created_at": k.created_at} for k in keys]}
+                {
+                    **p.model_dump(mode="json"),
+                    "keys": [{"key_id": k.key_id, "created_at": k.created_at.isoformat()} for k in keys],
+                }
                 for p, keys in rows
             ]
         )
