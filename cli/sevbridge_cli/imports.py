@@ -72,9 +72,13 @@ def run(
         started, created = service.start(pid, tenant, kinds=kinds, full=full)
         run = started
         deadline = time.monotonic() + wait
-        while run.state not in TERMINAL and time.monotonic() < deadline:
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-            run = service.get(pid, tenant, started.run_id)
+        with err.status(f"import {run.run_id}: {run.state.value}") as status:
+            while run.state not in TERMINAL and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+                run = service.get(pid, tenant, started.run_id)
+                status.update(
+                    f"import {run.run_id}: {run.state.value}, {run.counts.read} read, {run.requests} requests"
+                )
     if as_json:
         from sevbridge.api.schemas_imports import ImportRunView
 
