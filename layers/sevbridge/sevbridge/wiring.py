@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sevbridge.domain.pull.runner import ImportRunner, ReaderFactory
     from sevbridge.domain.pull.scheduling import ImportScheduler
     from sevbridge.domain.pull.service import ImportService
+    from sevbridge.domain.tenant_overview import TenantOverview
     from sevbridge.domain.transfer_ops import TransferOps
     from sevbridge.domain.transfer_runner import PushServiceFactory, RetrySchedule, TransferRunner
 
@@ -232,6 +233,16 @@ def import_service() -> ImportService:
     )
 
 
+@functools.cache
+def tenant_overview() -> TenantOverview:
+    """Operators' read-only view of a platform's tenants (the CLI)."""
+    from sevbridge.domain.tenant_overview import TenantOverview
+
+    return TenantOverview(
+        lister=connection_store(), connections=connection_service(), imports=import_service(), transfers=transfer_ops()
+    )
+
+
 def platform_side(platform_id: str, tenant_id: str) -> DynamoPlatformSide:
     from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 
@@ -379,6 +390,7 @@ def reset() -> None:
         import_store,
         change_feed,
         import_service,
+        tenant_overview,
         endpoint_store,
         endpoint_catalog,
         delivery_store,

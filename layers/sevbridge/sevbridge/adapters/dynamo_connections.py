@@ -97,12 +97,18 @@ class DynamoConnectionStore:
         return stored
 
     def list_connections(self) -> list[Connection]:
+        return self._scan("sk = :sk", {":sk": {"S": SK}})
+
+    def list_for_platform(self, platform_id: str) -> list[Connection]:
+        """A filtered scan of the tenants table: for operators (`sevbridge tenants list`), never on a
+        request path; it reads the whole table, mappings included."""
+        return self._scan("sk = :sk AND platform_id = :p", {":sk": {"S": SK}, ":p": {"S": platform_id}})
+
+    def _scan(self, condition: str, values: dict[str, Any]) -> list[Connection]:
         connections: list[Connection] = []
         paginator = aws_clients.dynamodb().get_paginator("scan")
         for page in paginator.paginate(
-            TableName=self._table,
-            FilterExpression="sk = :sk",
-            ExpressionAttributeValues={":sk": {"S": SK}},
+            TableName=self._table, FilterExpression=condition, ExpressionAttributeValues=values
         ):
             connections.extend(_to_connection(item) for item in page.get("Items", []))
         return connections

@@ -29,3 +29,20 @@ def hash_api_key(api_key: str) -> str:
 
 def new_platform_id() -> str:
     return "plt_" + secrets.token_hex(8)
+
+
+class StoredKey(BaseModel):
+    """A platform API key as stored: only its hash. `key_id` names it for operators (a prefix of the
+    hash: it identifies the key without revealing anything usable)."""
+
+    platform_id: str
+    key_hash: str
+    created_at: datetime
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.key_hash)
+
+
+def key_id_of(key_hash: str) -> str:
+    return "key_" + key_hash[:12]

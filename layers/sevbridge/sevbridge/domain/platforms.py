@@ -1,9 +1,11 @@
-"""Use cases for platforms: create one (with its first API key) and authenticate a key."""
+"""Use cases for platforms: create one (with its first API key), authenticate a key, and the operator's
+key management: list a platform's keys, issue another (rotation), revoke keys (effective at once: the
+gate reads the key on every request, nothing caches it)."""
 
 from __future__ import annotations
 
-from sevbridge.domain.errors import InvalidInput, Unauthenticated
-from sevbridge.domain.platform import Platform, hash_api_key, new_api_key, new_platform_id
+from sevbridge.domain.errors import InvalidInput, NotFound, Unauthenticated
+from sevbridge.domain.platform import Platform, StoredKey, hash_api_key, new_api_key, new_platform_id
 from sevbridge.domain.ports import Clock, PlatformStore
 
 
@@ -29,3 +31,37 @@ def authenticate(store: PlatformStore, authorization: str | None) -> Platform:
     if platform is None:
         raise Unauthenticated("unknown or revoked platform API key")
     return platform
+
+
+def get_platform(store: PlatformStore, platform_id: str) -> Platform:
+    platform = store.get(platform_id)
+    if platform is None:
+        raise NotFound(f"no platform '{platform_id}'")
+    return platform
+
+
+def list_keys(store: PlatformStore, platform_id: str) -> list[StoredKey]:
+    get_platform(store, platform_id)
+    return sorted(store.list_keys(platform_id), key=lambda k: (k.created_at, k.key_id))
+
+
+def issue_key(store: PlatformStore, clock: Clock, platform_id: str) -> tuple[StoredKey, str]:
+    """A further key for the platform (rotation); the existing ones stay valid until revoked."""
+    platform = get_platform(store, platform_id)
+    api_key = new_api_key()
+    key = StoredKey(platform_id=platform.platform_id, key_hash=hash_api_key(api_key), created_at=clock.now())
+    store.add_key(platform, key)
+    return key, api_key
+
+
+def revoke_keys(store: PlatformStore, platform_id: str, key_ids: list[str] | None) -> list[StoredKey]:
+    """Revokes the named keys (`key_…` ids), or every key of the platform when `key_ids` is None."""
+    keys = list_keys(store, platform_id)
+    if key_ids is not None:
+        wanted = set(key_ids)
+        unknown = wanted - {k.key_id for k in keys}
+        if unknown:
+            raise NotFound(f"platform '{platform_id}' has no key {', '.join(sorted(unknown))}")
+        keys = [k for k in keys if k.key_id in wanted]
+    store.delete_keys(keys)
+    return keys
