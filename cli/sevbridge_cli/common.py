@@ -70,7 +70,7 @@ def connect(stack: str | None, state: Path | None, region: str | None = None) ->
     """Finds the stack, points the sevbridge package at it and starts the composition root afresh."""
     try:
         target = environment.load(stack, state, region)
-    except environment.StackError as exc:
+    except environment.StackNotFound as exc:
         fail(ExitCode(exc.exit_code), str(exc))
     from sevbridge import wiring
 

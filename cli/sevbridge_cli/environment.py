@@ -41,18 +41,19 @@ QUEUES = {
 REQUIRED_OUTPUTS = (*OUTPUT_TO_ENV, *(dlq for _, dlq in QUEUES.values()))
 
 
-class StackError(RuntimeError):
-    """The stack cannot be used; `exit_code` says why (see sevbridge_cli.errors.ExitCode)."""
+class StackNotFound(RuntimeError):
+    """No usable stack (every error `load` raises); `exit_code` says why (sevbridge_cli.common.ExitCode):
+    3 the named stack does not exist, 2 none was named or found, 4 it cannot be used or reached."""
 
-    exit_code = 4
+    exit_code = 3
 
 
-class NoStack(StackError):
+class NoStack(StackNotFound):
     exit_code = 2
 
 
-class StackNotFound(StackError):
-    exit_code = 3
+class StackUnusable(StackNotFound):
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Target:
     description: str
     default_platform_id: str | None = None
     dlq_urls: dict[str, str] = field(default_factory=dict)  # queue name → DLQ URL, where the outputs say
+
+    def __str__(self) -> str:
+        return self.description
 
     @property
     def emulated(self) -> bool:
@@ -106,13 +110,13 @@ def _from_stack(stack: str, region: str | None) -> Target:
         error = exc.response.get("Error", {})
         if error.get("Code") == "ValidationError" and "does not exist" in str(error.get("Message")):
             raise StackNotFound(f"CloudFormation stack '{stack}' does not exist in this account and region") from None
-        raise StackError(f"CloudFormation refused describe_stacks for '{stack}': {error.get('Code')}") from None
+        raise StackUnusable(f"CloudFormation refused describe_stacks for '{stack}': {error.get('Code')}") from None
     except BotoCoreError as exc:  # no credentials, no region, network
-        raise StackError(f"cannot reach CloudFormation: {exc}") from None
+        raise StackUnusable(f"cannot reach CloudFormation: {exc}") from None
     found = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     missing = [name for name in REQUIRED_OUTPUTS if name not in found]
     if missing:
-        raise StackError(
+        raise StackUnusable(
             f"stack '{stack}' lacks the outputs {', '.join(missing)}: deploy the current template.yaml (sam deploy)"
         )
     for output, env in OUTPUT_TO_ENV.items():

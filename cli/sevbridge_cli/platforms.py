@@ -23,6 +23,7 @@ from sevbridge_cli.common import (
     fail,
     operator_errors,
     out,
+    plain,
     print_json,
     when,
 )
@@ -41,12 +42,13 @@ def create(
     """Create a platform and print its API key (shown once, stored only as a hash)."""
     connect(stack, state, region)
     from sevbridge import wiring
+    from sevbridge.domain.platform import hash_api_key, key_id_of
     from sevbridge.domain.platforms import create_platform
 
     with operator_errors():
         platform, api_key = create_platform(wiring.platform_store(), wiring.clock(), name)
-    err.print(f"created platform [bold]{platform.name}[/bold] ({platform.platform_id})")
-    err.print("API key (shown once; store it now):")
+    err.print(f"created platform [bold]{plain(platform.name)}[/bold] ({platform.platform_id})")
+    err.print(f"API key {key_id_of(hash_api_key(api_key))} (shown once; store it now):")
     out.print(api_key, markup=False)
 
 
@@ -77,7 +79,7 @@ def list_platforms(
     for platform, keys in rows:
         table.add_row(
             platform.platform_id,
-            platform.name,
+            plain(platform.name),
             when(platform.created_at),
             "\n".join(f"{k.key_id} ({when(k.created_at)})" for k in keys) or "[red]none[/red]",
         )

@@ -31,6 +31,8 @@ def test_create_prints_a_key_that_authenticates_and_is_stored_hashed(aws: Any, a
 
     assert HandlerApiClient(api_handler, api_key=key).get("/v1/tenants/x/connection").status == 404  # authenticated
 
+    assert f"API key key_{hash_api_key(key)[:12]} " in result.stderr  # the id `revoke-key` takes
+
     listed = CliRunner().invoke(app, ["platforms", "list"])
     assert "Acme Field Service" in listed.stdout
     assert key not in listed.stdout
