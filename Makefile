@@ -9,7 +9,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 
 .PHONY: lock dev run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
-        openapi fuzz client bench pr clean deploy
+        openapi fuzz client bench bench-quick pr clean deploy build-SevbridgeLayer
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,22 @@ validate: $(STAMP)  ## sam validate --lint (cfn-lint) on template.yaml
 
 build: $(STAMP)  ## sam build; the Lambda runtime is python3.12, so put that interpreter on PATH
 	PATH=$(PY312_BIN):$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build
+
+# The layer (template.yaml: BuildMethod makefile, ContextPath .): `sam build` runs this target in a copy of
+# layers/sevbridge/ with ARTIFACTS_DIR set. Exactly the pinned list, without dependencies (the runtime
+# provides boto3/botocore; a second copy would double the layer), wheels for the runtime's Python and
+# architecture, then bytecode compiled once here (unchecked-hash: the runtime neither compiles nor stats
+# the sources on a cold start; /opt is read-only, so it could not cache .pyc files itself).
+LAYER_PYTHON ?= python3.12
+LAYER_PLATFORM ?= manylinux2014_aarch64
+build-SevbridgeLayer:
+	$(LAYER_PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform $(LAYER_PLATFORM) --implementation cp --python-version 3.12 \
+	  --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	rm -rf "$(ARTIFACTS_DIR)/python/bin"
+	cp -R sevbridge "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
+	$(LAYER_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
 	$(BIN)/python -m sevbridge.api.openapi_export docs/openapi.json
