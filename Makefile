@@ -87,8 +87,11 @@ fuzz: $(STAMP)  ## long schemathesis run on the real api handler: make fuzz [FUZ
 	SEVBRIDGE_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) SEVBRIDGE_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
 	  SEVBRIDGE_FUZZ_SEED=$(or $(FUZZ_SEED),20261201) $(BIN)/pytest tests/functional/api/test_schemathesis.py -s -q
 
-bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
-	$(BIN)/python -m benchmarks.run
+bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md (python3.12 in PY312_BIN builds the layer)
+	PY312_BIN=$(PY312_BIN) $(BIN)/python -m benchmarks.run
+
+bench-quick: $(STAMP)  ## per-document figures, cost, cold imports and layer only (a few minutes); also writes docs/benchmarks.md
+	PY312_BIN=$(PY312_BIN) $(BIN)/python -m benchmarks.run --quick
 
 pr: lint typecheck validate test test-py312  ## what CI runs
 
