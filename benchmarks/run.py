@@ -617,7 +617,10 @@ def cold_imports(runs: int) -> list[Result]:
         f"runtime's boto3 only; Tracer on), best of {runs} (wall: median); ÷ a minimal Powertools + boto3 handler "
         "(benchmarks/baseline/: `api_app` for the api, `worker_app` for the others; `api_validated_app` is `api_app` "
         "with Powertools validation on). Wall time is shown too but "
-        "on this shared machine it mostly measures the neighbours. Biggest contributors by `-X importtime` self time.",
+        "on this shared machine it mostly measures the neighbours. Biggest contributors by `-X importtime` self time. "
+        "The api's gap to `api_app` is Powertools request validation (pydantic and the validation middleware), "
+        "kept because every route's 422 naming the field rests on it; its ratio to `api_validated_app` is in the "
+        "api row's note (docs/architecture.md, Cold start).",
         "",
         "| function | import (CPU) | baseline | ratio | no .pyc: import | baseline | ratio | wall "
         "| top contributors (ms) |",
@@ -689,7 +692,8 @@ def main() -> int:
         "the fault scenario runs on the local stack (`python -m local_stack`, as `make run`) with production "
         "settings and is measured from outside (API, queue, the sandbox's request log).",
         "They are for spotting regressions, not for predicting AWS latency; targets are those of issue 10 where "
-        "it sets one.",
+        "it sets one."
+        + (" The long scenarios (imports, webhooks, fault scenario) run in `make bench` only." if quick else ""),
         "",
         "| measure | value | target | ok |",
         "|---|---|---|---|",
