@@ -9,7 +9,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 
 .PHONY: lock dev run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
-        openapi fuzz client bench pr clean deploy
+        openapi fuzz client bench bench-quick pr clean deploy build-SevbridgeLayer
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,22 @@ validate: $(STAMP)  ## sam validate --lint (cfn-lint) on template.yaml
 build: $(STAMP)  ## sam build; the Lambda runtime is python3.12, so put that interpreter on PATH
 	PATH=$(PY312_BIN):$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build
 
+# The layer (template.yaml: BuildMethod makefile, ContextPath .): `sam build` runs this target in a copy of
+# layers/sevbridge/ with ARTIFACTS_DIR set. Exactly the pinned list, without dependencies (the runtime
+# provides boto3/botocore; a second copy would double the layer), wheels for the runtime's Python and
+# architecture, then bytecode compiled once here (unchecked-hash: the runtime neither compiles nor stats
+# the sources on a cold start; /opt is read-only, so it could not cache .pyc files itself).
+LAYER_PYTHON ?= python3.12
+LAYER_PLATFORM ?= manylinux2014_aarch64
+build-SevbridgeLayer:
+	$(LAYER_PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform $(LAYER_PLATFORM) --implementation cp --python-version 3.12 \
+	  --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	rm -rf "$(ARTIFACTS_DIR)/python/bin"
+	cp -R sevbridge "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
+	$(LAYER_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
 	$(BIN)/python -m sevbridge.api.openapi_export docs/openapi.json
 
@@ -71,8 +87,11 @@ fuzz: $(STAMP)  ## long schemathesis run on the real api handler: make fuzz [FUZ
 	SEVBRIDGE_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) SEVBRIDGE_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
 	  SEVBRIDGE_FUZZ_SEED=$(or $(FUZZ_SEED),20261201) $(BIN)/pytest tests/functional/api/test_schemathesis.py -s -q
 
-bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
-	$(BIN)/python -m benchmarks.run
+bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md (python3.12 in PY312_BIN builds the layer)
+	PY312_BIN=$(PY312_BIN) $(BIN)/python -m benchmarks.run
+
+bench-quick: $(STAMP)  ## per-document figures, cost, cold imports and layer only (a few minutes); also writes docs/benchmarks.md
+	PY312_BIN=$(PY312_BIN) $(BIN)/python -m benchmarks.run --quick
 
 pr: lint typecheck validate test test-py312  ## what CI runs
 

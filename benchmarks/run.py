@@ -1,11 +1,25 @@
-"""`make bench`: measures intake latency, worker throughput, sevDesk calls per document, the api
-function's cold import, what imports cost (nothing changed / 1 % changed, 1 000 and 10 000 records),
-what webhooks cost and the fault scenario of issue 6, against moto and the sevDesk sandbox on
-loopback; writes docs/benchmarks.md. Figures are from this machine (2 cores); targets are checked and
-reported."""
+"""`make bench` (everything) and `make bench-quick` (the per-document figures, cold imports and layer;
+no imports of 10 000 records, no webhooks, no fault scenario): prints every figure next to its target and
+writes docs/benchmarks.md. Figures are from this machine (2 cores, shared); targets are checked and reported.
+
+Sections measured by colleagues' modules are imported optionally; when a module is missing the section
+says "not measured: module missing". Their interface (plain dicts, so the lead can connect them):
+
+- `benchmarks/requests.py: measure_requests() -> dict[str, dict]`: per scenario (e.g. "sent invoice, known
+  customer") `{"requests": int, "naive": int, "floor": int, "target": int, "list": [str, ...]}` — sevDesk
+  requests sevbridge sent, what a naive workflow-tool integration sends, the floor the API allows, the
+  issue's target (≤), and each request sevbridge sent ("GET /Invoice?invoiceNumber=", ...).
+- `benchmarks/throughput.py: measure_throughput() -> dict[int, float]`: sandbox latency in ms (0, 100)
+  -> invoices per second for one tenant.
+- `benchmarks/write_units.py: measure_write_units() -> dict[str, float]`: per transferred invoice
+  `{"wcu": float, "rcu": float}` (DynamoDB write/read units by item size, DynamoDB's rules); optional
+  further keys are shown as they are.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
 import statistics
@@ -70,11 +84,11 @@ def cold_import() -> list[Result]:
     rss_mb = max(r[1] for r in runs) / 1024
     return [
         Result(
-            "cold import of api + transfer_worker handlers (median of 5)",
+            "cold import of api + transfer_worker handlers in the dev environment, wall time (median of 5)",
             median_s * 1000,
             "ms",
-            "< 1500 ms",
-            median_s < 1.5,
+            "informational (per function vs baseline below)",
+            True,
         ),
         Result("Python heap allocated by that import (peak)", peak_mb, "MiB", "< 64 MiB", peak_mb < 64),
         Result("process RSS after import", rss_mb, "MiB", "< 200 MiB (function memory 512 MiB)", rss_mb < 200),
@@ -145,28 +159,51 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
     p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
 
     batch = [invoice_event("batch", i) for i in range(100)]
+    from benchmarks.aws_calls import counting
     from sevbridge.adapters import aws_clients
 
-    aws_calls: list[str] = []
-    for client in (aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.kms()):
-        client.meta.events.register("before-call", lambda **kw: aws_calls.append(kw["event_name"]))
-    started = time.perf_counter()
-    assert api.post("/v1/tenants/bench/events", json_body={"events": batch}).status == 202
-    batch_s = time.perf_counter() - started
-    calls_per_event = len(aws_calls) / len(batch)
+    with counting((aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.kms())) as intake_calls:
+        started = time.perf_counter()
+        assert api.post("/v1/tenants/bench/events", json_body={"events": batch}).status == 202
+        batch_s = time.perf_counter() - started
+    calls_per_event = intake_calls.total / len(batch)
 
     boto3.client("sqs").set_queue_attributes(
         QueueUrl=os.environ["TRANSFER_QUEUE_URL"], Attributes={"VisibilityTimeout": "0"}
     )
     requests_before = len(state.requests(account.account_id))
-    started = time.perf_counter()
-    drained = drain(stack, max_batches=1000)
-    worker_s = time.perf_counter() - started
+    with counting((aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.kms())) as worker_calls:
+        started = time.perf_counter()
+        drained = drain(stack, max_batches=1000)
+        worker_s = time.perf_counter() - started
     calls = len(state.requests(account.account_id)) - requests_before
     invoices = len(state.objects(account.account_id, "Invoice"))
     assert invoices == 300, invoices
     per_doc = calls / invoices
+    MEASURED.update(
+        intake=intake_calls,
+        intake_events=len(batch),
+        intake_seconds_per_event=batch_s / len(batch),
+        worker=worker_calls,
+        worker_invoices=invoices,
+        worker_seconds_per_invoice=worker_s / invoices,
+        sevdesk_requests_per_invoice=per_doc,
+    )
+    per_invoice_calls = intake_calls.total / len(batch) + worker_calls.total / invoices
+    services = {
+        name: intake_calls.by_service().get(name, 0) / len(batch) + worker_calls.by_service().get(name, 0) / invoices
+        for name in sorted(set(intake_calls.by_service()) | set(worker_calls.by_service()))
+    }
     return [
+        Result(
+            "AWS calls per sent invoice, intake (batch of 100) + transfer worker + event source mapping",
+            per_invoice_calls,
+            "calls",
+            "informational",
+            True,
+            ", ".join(f"{name} {n:.2f}" for name, n in services.items())
+            + f"; worker side: {_top_calls(worker_calls.calls, invoices)}",
+        ),
         Result("POST one event → 202, p50 (in-process handler, moto)", p50, "ms", "< 50 ms", p50 < 50),
         Result("POST one event → 202, p95", p95, "ms", "< 100 ms", p95 < 100),
         Result(
@@ -202,6 +239,16 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
             "politeness towards sevDesk: fewer calls, less risk of a blocked token",
         ),
     ]
+
+
+SEVDESK_LATENCY_S = 0.1  # the issue's scenario: sandbox at 100 ms per request
+AWS_CALL_S = 0.01  # an in-region DynamoDB/SQS/KMS call
+MEASURED: dict[str, Any] = {}  # per-document figures intake_and_worker measured, for the cost section
+
+
+def _top_calls(calls: dict[str, int], documents: int, limit: int = 8) -> str:
+    ordered = sorted(calls.items(), key=lambda item: -item[1])[:limit]
+    return ", ".join(f"{name} {n / documents:.2f}" for name, n in ordered)
 
 
 def fault_scenario() -> list[Result]:
@@ -379,35 +426,285 @@ def imports(stack: Any, state: Any) -> list[Result]:
     return results
 
 
+DETAILS: list[str] = []  # markdown blocks shown after the summary table (tables side by side)
+
+
+def optional(module: str, function: str) -> Callable[[], Any] | None:
+    """A colleague's measuring function, or None when its module is not there (yet)."""
+    try:
+        loaded = importlib.import_module(f"benchmarks.{module}")
+    except ModuleNotFoundError as missing:
+        if missing.name == f"benchmarks.{module}":
+            return None
+        raise
+    found: Callable[[], Any] = getattr(loaded, function)
+    return found
+
+
+def not_measured(what: str, module: str) -> list[Result]:
+    return [Result(what, 0, "", "—", True, f"not measured: module missing (benchmarks/{module}.py)")]
+
+
+def ok_mark(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def sevdesk_requests() -> list[Result]:
+    """Issue 10 §1: requests per scenario vs a naive integration vs the floor."""
+    measure = optional("requests", "measure_requests")
+    if measure is None:
+        return not_measured("sevDesk requests per scenario vs naive vs floor", "requests")
+    scenarios: dict[str, dict[str, Any]] = measure()
+    lines = [
+        "### sevDesk requests per document",
+        "",
+        "| scenario | sevbridge | naive | floor | ÷ naive | ÷ floor | target | ok | requests |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    results = []
+    for name, row in scenarios.items():
+        sent, naive, floor = row["requests"], row.get("naive"), row.get("floor")
+        target = row.get("target")
+        ok = target is None or sent <= target
+        vs_naive = f"{sent / naive:.2f}×" if naive else "—"
+        vs_floor = f"{sent / floor:.2f}×" if floor else ("= 0" if sent == 0 else "—")
+        listed = "; ".join(row.get("list", [])) or "—"
+        lines.append(
+            f"| {name} | {sent} | {naive if naive is not None else '—'} | {floor if floor is not None else '—'} "
+            f"| {vs_naive} | {vs_floor} | ≤ {target} | {ok_mark(ok)} | {listed} |"
+        )
+        results.append(
+            Result(f"sevDesk requests: {name}", sent, "requests", f"≤ {target}" if target is not None else "—", ok)
+        )
+    DETAILS.append("\n".join(lines))
+    return results
+
+
+def throughput() -> list[Result]:
+    measure = optional("throughput", "measure_throughput")
+    if measure is None:
+        return not_measured("one tenant at 0 and 100 ms per sevDesk request", "throughput")
+    per_latency: dict[int, float] = measure()
+    MEASURED["throughput"] = per_latency
+    results = []
+    for latency, rate in sorted(per_latency.items()):
+        target, ok = ("≥ 3 /s", rate >= 3) if latency == 100 else ("informational", True)
+        results.append(Result(f"one tenant, sandbox at {latency} ms per request", rate, "invoices/s", target, ok))
+    return results
+
+
+def write_units() -> list[Result]:
+    measure = optional("write_units", "measure_write_units")
+    if measure is None:
+        return not_measured("DynamoDB write units per invoice (item sizes, DynamoDB's rules)", "write_units")
+    units: dict[str, Any] = measure()
+    MEASURED["write_units"] = units
+    extra = ", ".join(f"{k} {v}" for k, v in units.items() if k not in ("wcu", "rcu"))
+    return [
+        Result(
+            "DynamoDB write units per invoice (item sizes, DynamoDB's rules)",
+            float(units["wcu"]),
+            "WCU",
+            "≤ 6",
+            float(units["wcu"]) <= 6,
+            extra,
+        )
+    ]
+
+
+def _memory_gb(logical_id: str) -> float:
+    from local_stack.template import functions, load_template
+
+    function = next(f for f in functions(load_template()) if f.logical_id == logical_id)
+    return float(function.properties.get("MemorySize", 128)) / 1024
+
+
+def cost() -> list[Result]:
+    """Issue 10 cost row, from the per-invoice figures measured above (benchmarks/cost.py)."""
+    from benchmarks.cost import PRICE_DATE, REGION, PerInvoice, cost_per_million, formula
+
+    if "worker" not in MEASURED:
+        return [Result("AWS list-price cost per 1M invoices", 0, "", "≤ $3", False, "not measured: no worker run")]
+    intake, worker = MEASURED["intake"], MEASURED["worker"]
+    events, invoices = MEASURED["intake_events"], MEASURED["worker_invoices"]
+    metered = MEASURED.get("write_units")
+    if metered:
+        wcu, wcu_source = float(metered["wcu"]), "write units from benchmarks/write_units.py (item sizes)"
+        rcu = float(metered.get("rcu", intake.read_units / events + worker.read_units / invoices))
+    else:
+        wcu = intake.write_items / events + worker.write_items / invoices
+        rcu = intake.read_units / events + worker.read_units / invoices
+        wcu_source = "write units counted as items written (2 per transaction item), a lower bound: sizes not metered"
+    # Lambda time per invoice. In-process time here is moto's and the shared machine's, not Lambda's, so it is
+    # modelled from the measured counts: each sevDesk request waits SEVDESK_LATENCY_S (the issue's 100 ms
+    # scenario) and each AWS call AWS_CALL_S (in-region DynamoDB/SQS/KMS). A measured throughput at 100 ms
+    # (benchmarks/throughput.py) replaces the worker's model when there is one.
+    worker_aws_calls = worker.total / invoices
+    rate_at_100 = (MEASURED.get("throughput") or {}).get(100)
+    if rate_at_100:
+        worker_s, worker_source = 1 / rate_at_100, "worker time = 1 / measured throughput at 100 ms"
+    else:
+        worker_s = SEVDESK_LATENCY_S * MEASURED["sevdesk_requests_per_invoice"] + AWS_CALL_S * worker_aws_calls
+        worker_source = (
+            f"worker time = {MEASURED['sevdesk_requests_per_invoice']:.2f} sevDesk requests × {SEVDESK_LATENCY_S} s "
+            f"+ {worker_aws_calls:.2f} AWS calls × {AWS_CALL_S} s = {worker_s:.3f} s (in-process here: "
+            f"{MEASURED['worker_seconds_per_invoice']:.3f} s, moto included)"
+        )
+    api_s = AWS_CALL_S * intake.total / events
+    worker_source += (
+        f"; api time = {intake.total / events:.2f} AWS calls × {AWS_CALL_S} s per event "
+        f"(in-process here: {MEASURED['intake_seconds_per_event']:.3f} s, moto included)"
+    )
+    per_invoice = PerInvoice(
+        dynamodb_write_units=wcu,
+        dynamodb_read_units=rcu,
+        lambda_gb_seconds=worker_s * _memory_gb("TransferWorkerFunction") + api_s * _memory_gb("ApiFunction"),
+        lambda_requests=1 / events + worker.received_batches / invoices,
+        sqs_fifo_requests=intake.sqs_fifo / events + worker.sqs_fifo / invoices,
+        sqs_standard_requests=intake.sqs_standard / events + worker.sqs_standard / invoices,
+        api_gateway_requests=1 / events,
+        kms_requests=intake.kms / events + worker.kms / invoices,
+        eventbridge_events=intake.eventbridge_events / events + worker.eventbridge_events / invoices,
+    )
+    lines = cost_per_million(per_invoice)
+    table = [
+        "### Cost per 1M invoices",
+        "",
+        f"{formula()}.",
+        "",
+        f"Prices: {REGION} list prices, USD, as of {PRICE_DATE} (benchmarks/cost.py). Quantities are the sent "
+        f"invoices of the intake/worker run above: events posted 100 per request; {wcu_source}; {worker_source}; "
+        "SQS requests counted with the "
+        "hook, the event source mapping's receives and deletes included, its empty polls not (a fixed cost per "
+        "queue, not per invoice).",
+        "",
+        "| billed unit | per invoice | USD per 1M invoices |",
+        "|---|---|---|",
+    ]
+    for name, value in vars(per_invoice).items():
+        table.append(f"| {name.replace('_', ' ')} | {value:.4f} | {lines[name]:.3f} |")
+    table.append(f"| **total** | | **{lines['total']:.2f}** |")
+    DETAILS.append("\n".join(table))
+    return [
+        Result(
+            "AWS list-price cost per 1M invoices (formula and lines below)",
+            lines["total"],
+            "USD",
+            "≤ $3",
+            lines["total"] <= 3,
+            f"DynamoDB writes ${lines['dynamodb_write_units']:.2f}, Lambda ${lines['lambda_gb_seconds']:.2f} GB-s "
+            f"+ ${lines['lambda_requests']:.2f} invocations",
+        ),
+        Result(
+            "Lambda GB-seconds per invoice (worker at 100 ms per sevDesk request + api)",
+            per_invoice.lambda_gb_seconds,
+            "GB-s",
+            "informational",
+            True,
+        ),
+    ]
+
+
+def cold_imports(runs: int) -> list[Result]:
+    """Issue 10 §4: every function's cold import ÷ a minimal Powertools + boto3 handler (benchmarks/coldstart.py)."""
+    from benchmarks import coldstart
+
+    measured = coldstart.measure(runs)
+    lines = [
+        "### Cold import per function",
+        "",
+        f"CPU time of `import app` in a fresh Lambda-like interpreter (function code + the layer as built + the "
+        f"runtime's boto3 only; Tracer on), best of {runs} (wall: median); ÷ a minimal Powertools + boto3 handler "
+        "(benchmarks/baseline/: `api_app` for the api, `worker_app` for the others; `api_validated_app` is `api_app` "
+        "with Powertools validation on). Wall time is shown too but "
+        "on this shared machine it mostly measures the neighbours. Biggest contributors by `-X importtime` self time. "
+        "The api's gap to `api_app` is Powertools request validation (pydantic and the validation middleware), "
+        "kept because every route's 422 naming the field rests on it; its ratio to `api_validated_app` is in the "
+        "api row's note (docs/architecture.md, Cold start).",
+        "",
+        "| function | import (CPU) | baseline | ratio | no .pyc: import | baseline | ratio | wall "
+        "| top contributors (ms) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    results = []
+    for r in measured:
+        top = ", ".join(f"{name} {ms:.0f}" for name, ms in r.top)
+        lines.append(
+            f"| {r.function} | {r.ms:.0f} ms | {r.baseline_ms:.0f} ms | {r.ratio:.2f}× | {r.nopyc_ms:.0f} ms "
+            f"| {r.baseline_nopyc_ms:.0f} ms | {r.ratio_nopyc:.2f}× | {r.wall_ms:.0f} ms | {top} |"
+        )
+        is_api = r.function == "api"
+        results.append(
+            Result(
+                f"cold import ÷ minimal Powertools + boto3 handler: {r.function}",
+                r.ratio,
+                "×",
+                f"≤ {coldstart.API_TARGET}" if is_api else "informational",
+                r.ratio <= coldstart.API_TARGET if is_api else True,
+                f"without .pyc {r.ratio_nopyc:.2f}×"
+                + (
+                    f"; ÷ the same minimal handler with Powertools validation on (api_validated_app, "
+                    f"{r.validated_baseline_ms:.0f} ms): {r.ms / r.validated_baseline_ms:.2f}×"
+                    if is_api
+                    else ""
+                ),
+            )
+        )
+    DETAILS.append("\n".join(lines))
+    return results
+
+
+def layer() -> list[Result]:
+    """The layer as `sam build` builds it (the Makefile target, arm64 wheels for python3.12)."""
+    from benchmarks.layer import build_layer
+
+    built = build_layer()
+    return [
+        Result(
+            "layer unzipped (make build-SevbridgeLayer)",
+            built.bytes / 2**20,
+            "MiB",
+            "no runtime package; bytecode precompiled",
+            not built.runtime_packages and built.missing_pyc == 0,
+            f"{built.packages} packages, runtime packages inside: {', '.join(built.runtime_packages) or 'none'}; "
+            f"{built.missing_pyc} of {built.sources} modules without .pyc",
+        )
+    ]
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the long scenarios (imports, webhooks, faults)")
+    quick = parser.parse_args().quick
     from benchmarks import webhooks
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
-    results = (
-        cold_import()
-        + with_stack(intake_and_worker)
-        + with_stack(imports)
-        + with_stack(webhooks.bench)
-        + fault_scenario()
-    )
+    results = cold_import() + with_stack(intake_and_worker) + sevdesk_requests() + throughput() + write_units()
+    results += cost() + cold_imports(3 if quick else 7) + layer()
+    if not quick:
+        results += with_stack(imports) + with_stack(webhooks.bench) + fault_scenario()
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`benchmarks/run.py`); numbers from the last run on this machine "
-        f"(2 cores, load average {load:.1f} when it started, Python {sys.version.split()[0]}), against moto "
-        "`mock_aws` and the sevDesk sandbox on loopback; "
+        f"Written by `make {'bench-quick' if quick else 'bench'}` (`benchmarks/run.py`); numbers from the last run "
+        f"on this machine (2 cores, load average {load:.1f} when it started, Python {sys.version.split()[0]}), "
+        "against moto `mock_aws` and the sevDesk sandbox on loopback; "
         "the fault scenario runs on the local stack (`python -m local_stack`, as `make run`) with production "
         "settings and is measured from outside (API, queue, the sandbox's request log).",
-        "They are for spotting regressions, not for predicting AWS latency.",
+        "They are for spotting regressions, not for predicting AWS latency; targets are those of issue 10 where "
+        "it sets one."
+        + (" The long scenarios (imports, webhooks, fault scenario) run in `make bench` only." if quick else ""),
         "",
         "| measure | value | target | ok |",
         "|---|---|---|---|",
     ]
     for r in results:
         note = f" — {r.note}" if r.note else ""
-        value = f"{r.value:.1f}" if isinstance(r.value, float) else str(r.value)
+        value = f"{r.value:.2f}" if isinstance(r.value, float) else str(r.value)
         unit = f" {r.unit}" if r.unit else ""
-        lines.append(f"| {r.name}{note} | {value}{unit} | {r.target} | {'yes' if r.ok else '**no**'} |")
+        lines.append(f"| {r.name}{note} | {value}{unit} | {r.target} | {ok_mark(r.ok)} |")
+    for block in DETAILS:
+        lines += ["", block]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0 if all(r.ok for r in results) else 1

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from local_stack.template import (
+    REPO_ROOT,
     FunctionDefinition,
     functions,
     load_template,
@@ -123,7 +124,9 @@ def test_layer_is_built_by_sam_for_arm64(resources: dict[str, dict[str, Any]]) -
     layer = resources["SevbridgeLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/sevbridge/"
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    # The Makefile at the root builds it (tests/unit/test_dependencies.py checks the recipe).
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64", "ContextPath": "."}
+    assert "build-SevbridgeLayer:" in (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
 
 
 def test_each_function_logs_to_its_own_group_with_retention(

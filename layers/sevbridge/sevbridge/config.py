@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import os
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+from sevbridge.common.model import Model
 
 DEFAULT_SEVDESK_BASE_URL = "https://my.sevdesk.de/api/v1"
 
@@ -18,7 +20,7 @@ class ConfigError(RuntimeError):
     """The function's environment is incomplete or malformed."""
 
 
-class Settings(BaseModel):
+class Settings(Model):
     platforms_table: str = Field(alias="PLATFORMS_TABLE")
     tenants_table: str = Field(alias="TENANTS_TABLE")
     ledger_table: str = Field(alias="LEDGER_TABLE")

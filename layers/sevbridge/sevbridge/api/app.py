@@ -8,17 +8,14 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ValidationError
 
 from sevbridge import __version__
 from sevbridge.api import routes_connections, routes_imports, routes_transfers, routes_webhooks
 from sevbridge.api.auth import gate
 from sevbridge.api.errors import ApiError, as_proxy, domain_error_response, error_response, validation_response
-from sevbridge.api.openapi_webhooks import document_webhooks
 from sevbridge.api.responses import complete_operations
 from sevbridge.api.schemas_transfers import EVENT_EXAMPLE, EventsRequestDoc
-from sevbridge.api.swagger import swagger_page
 from sevbridge.common.observability import logger
 from sevbridge.domain.errors import DomainError
 
@@ -27,9 +24,6 @@ DESCRIPTION = (
     "Keeps SaaS platforms' customers' sevDesk accounts in step. Authenticate every call with "
     '`Authorization: Bearer <platform API key>`. Errors are `{"error": {"code", "message", "details"}}`.'
 )
-SECURITY_SCHEMES: dict[str, Any] = {
-    "platformKey": HTTPBearer(description="Platform API key from `sevbridge platforms create`")
-}
 SECURITY: list[dict[str, list[str]]] = [{"platformKey": []}]
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -37,22 +31,24 @@ app.include_router(routes_connections.router)
 app.include_router(routes_transfers.router)
 app.include_router(routes_imports.router)
 app.include_router(routes_webhooks.router)
-app.configure_openapi(
-    title=TITLE,
-    version=__version__,
-    description=DESCRIPTION,
-    security_schemes=SECURITY_SCHEMES,
-    security=SECURITY,
-)
 
 
 def openapi_document() -> str:
+    # Powertools' OpenAPI models (~70 pydantic classes) are imported here, when the document is asked
+    # for, not on every cold start (issue 10 §4).
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    from sevbridge.api.openapi_webhooks import document_webhooks
+
+    security_schemes: dict[str, Any] = {
+        "platformKey": HTTPBearer(description="Platform API key from `sevbridge platforms create`")
+    }
     document = json.loads(
         app.get_openapi_json_schema(
             title=TITLE,
             version=__version__,
             description=DESCRIPTION,
-            security_schemes=SECURITY_SCHEMES,
+            security_schemes=security_schemes,
             security=SECURITY,
         )
     )
@@ -92,6 +88,8 @@ def get_openapi() -> Response[str]:
 def get_docs() -> Response[str]:
     # Powertools' own Swagger page renders its internal schema; ours adds the events body, so the
     # page is built from the same document as /v1/openapi.json (assets are bundled with Powertools).
+    from sevbridge.api.swagger import swagger_page
+
     return Response(status_code=200, content_type="text/html", body=swagger_page(openapi_document()))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from sevbridge.api.schemas_imports import ImportsHealth
+from sevbridge.common.model import Model
 from sevbridge.domain.connection import TOKEN_PATTERN, Connection, ConnectionStatus, SevdeskIdentity
 from sevbridge.domain.connections import Reason
 from sevbridge.domain.settings import TenantSettings
@@ -17,7 +18,7 @@ from sevbridge.domain.settings import TenantSettings
 EXAMPLE_TOKEN = "e0e0e0e0a1a1a1a1b2b2b2b2c3c3c3c3"
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     """One problem. `field` is a path of documented names and list indexes (e.g. `settings.unit_mapping.*`,
     `events.2.data.positions.0.quantity`); `*` stands for a key the caller made up, which is never repeated."""
 
@@ -29,17 +30,17 @@ class ErrorDetail(BaseModel):
     reason: str | None = Field(default=None, description="A machine-readable cause, e.g. `invalid_token`.")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`, `not_found`.")
     message: str = Field(description="What went wrong, for people. Never repeats a value the caller sent.")
     details: list[ErrorDetail] = Field(default_factory=list, description="One entry per problem.")
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     error: ErrorBody
 
 
-class ConnectionPut(BaseModel):
+class ConnectionPut(Model):
     """Store or rotate a tenant's sevDesk token and/or change its settings.
 
     The token is required to create a connection and optional afterwards (settings-only update).
@@ -72,13 +73,13 @@ class ConnectionPut(BaseModel):
         return self.settings.model_dump(mode="json", include=self.settings.model_fields_set)
 
 
-class ConnectionHealth(BaseModel):
+class ConnectionHealth(Model):
     last_checked_at: datetime | None = None
     last_error: str | None = None
     reconnect_required_since: datetime | None = None
 
 
-class ConnectionView(BaseModel):
+class ConnectionView(Model):
     tenant_id: str
     status: ConnectionStatus = Field(
         description="`connected`, or `reconnect_required` after sevDesk rejected the token (C3)."
@@ -127,7 +128,7 @@ class ConnectionPutResult(ConnectionView):
     )
 
 
-class ConnectionTestResult(BaseModel):
+class ConnectionTestResult(Model):
     ok: bool
     reason: Reason | None = Field(default=None, description="Why the test failed; null when ok.")
     message: str | None = None
@@ -137,7 +138,7 @@ class ConnectionTestResult(BaseModel):
     connection: ConnectionView
 
 
-class TenantDeleted(BaseModel):
+class TenantDeleted(Model):
     tenant_id: str
     deleted: Literal[True] = True
     items_deleted: int = Field(description="Stored items removed: token, settings, ledger, jobs, changes.")

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
+from sevbridge.common.model import Model
 from sevbridge.domain.pull.records import Action, AnyRecord, Change, ConflictInfo, Flag, ImportKind
 from sevbridge.domain.pull.runs import Counts, ImportRun, KindRun, Phase, RunState
 from sevbridge.domain.pull.state import KindHealth, TenantImportState
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(Model):
     """Start an import now. Without `kinds`: the tenant's `import_kinds`; order confirmations (M3) are
     imported when asked for here, whatever the settings say."""
 
@@ -28,7 +29,7 @@ class ImportRequest(BaseModel):
     )
 
 
-class CountsView(BaseModel):
+class CountsView(Model):
     read: int = Field(description="Records sevDesk returned")
     created: int
     updated: int
@@ -41,7 +42,7 @@ class CountsView(BaseModel):
         return cls(**counts.model_dump())
 
 
-class ImportKindView(BaseModel):
+class ImportKindView(Model):
     kind: ImportKind
     full: StrictBool = Field(description="A reconciliation pass (reads everything, reports deletions)")
     phase: Phase = Field(description="pending · reading · reconciling · done · failed")
@@ -69,7 +70,7 @@ class ImportKindView(BaseModel):
         )
 
 
-class ImportRunView(BaseModel):
+class ImportRunView(Model):
     run_id: str
     trigger: str = Field(description="schedule · manual")
     state: RunState = Field(description="queued · running · succeeded · failed · waiting_for_credentials")
@@ -99,12 +100,12 @@ class ImportRunView(BaseModel):
         )
 
 
-class ImportRunList(BaseModel):
+class ImportRunList(Model):
     items: list[ImportRunView]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
 
-class ChangeView(BaseModel):
+class ChangeView(Model):
     id: str = Field(description="Stable id of this change")
     kind: ImportKind
     action: Action
@@ -134,13 +135,13 @@ class ChangeView(BaseModel):
         )
 
 
-class ChangePage(BaseModel):
+class ChangePage(Model):
     items: list[ChangeView]
     next_cursor: str = Field(description="Pass as `after` next time, also when `items` is empty")
     has_more: bool = Field(description="More changes are waiting: read again right away")
 
 
-class KindHealthView(BaseModel):
+class KindHealthView(Model):
     last_success_at: datetime | None = Field(description="When an import of this kind last completed")
     last_full_at: datetime | None = Field(description="Last full reconciliation (deletions)")
     watermark: datetime | None = Field(description="Changes in sevDesk up to about here are imported")
@@ -152,7 +153,7 @@ class KindHealthView(BaseModel):
         return cls(**health.model_dump(exclude={"last_run_id"}))
 
 
-class ImportsHealth(BaseModel):
+class ImportsHealth(Model):
     kinds: dict[ImportKind, KindHealthView] = Field(description="Per kind imported so far")
     active_run_id: str | None = Field(description="The import in progress, if any")
 

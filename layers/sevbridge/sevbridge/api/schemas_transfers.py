@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from sevbridge.api.schemas import ErrorBody
+from sevbridge.common.model import Model
 from sevbridge.domain.events import (
     ContactWithInvoices,
     EventType,
@@ -17,7 +18,7 @@ from sevbridge.domain.events import (
 from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
 
 
-class TransferSummary(BaseModel):
+class TransferSummary(Model):
     transfer_id: str
     kind: TransferKind
     source_id: str
@@ -25,7 +26,7 @@ class TransferSummary(BaseModel):
     reason: str | None = None
 
 
-class EventResultBody(BaseModel):
+class EventResultBody(Model):
     index: int
     event_id: str | None
     status: Literal["accepted", "rejected", "conflict"]
@@ -33,13 +34,13 @@ class EventResultBody(BaseModel):
     error: ErrorBody | None = Field(default=None, description="Why the event was rejected; null when accepted")
 
 
-class EventsAccepted(BaseModel):
+class EventsAccepted(Model):
     accepted: int
     rejected: int
     results: list[EventResultBody]
 
 
-class TransferView(BaseModel):
+class TransferView(Model):
     transfer_id: str
     kind: TransferKind
     source_id: str
@@ -67,18 +68,18 @@ class TransferDetail(TransferView):
     history: list[HistoryEntry]
 
 
-class TransferList(BaseModel):
+class TransferList(Model):
     items: list[TransferView]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
 
-class RetryResult(BaseModel):
+class RetryResult(Model):
     retried: int
     transfers: list[TransferView]
 
 
 # --- documentation-only models for the events request body (validated per event in code) --------
-class _Event(BaseModel):
+class _Event(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=128, description="Event id; makes delivery idempotent")
@@ -123,13 +124,13 @@ AnyEvent = Annotated[
 ]
 
 
-class EventBatch(BaseModel):
+class EventBatch(Model):
     model_config = ConfigDict(extra="forbid")
 
     events: list[AnyEvent] = Field(min_length=1, max_length=100)
 
 
-class EventsRequestDoc(BaseModel):
+class EventsRequestDoc(Model):
     """One event, or {"events": [...]} with up to 100."""
 
     body: AnyEvent | EventBatch

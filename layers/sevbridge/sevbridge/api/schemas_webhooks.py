@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from sevbridge.api.params import IsoDateTime
+from sevbridge.common.model import Model
 from sevbridge.domain.connection import TENANT_ID_PATTERN
 from sevbridge.domain.notify.deliveries import Attempt, Delivery, DeliveryStatus
 from sevbridge.domain.notify.endpoints import MAX_TENANT_FILTER, Endpoint, EndpointKind
@@ -36,7 +37,7 @@ SubscribableType = Annotated[
 ]
 
 
-class EndpointCreate(BaseModel):
+class EndpointCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
@@ -53,7 +54,7 @@ class EndpointCreate(BaseModel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class EndpointPatch(BaseModel):
+class EndpointPatch(Model):
     """Only the fields you send change; `null` for event_types / tenant_ids means "all"."""
 
     model_config = ConfigDict(extra="forbid")
@@ -68,7 +69,7 @@ class EndpointPatch(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class EndpointView(BaseModel):
+class EndpointView(Model):
     endpoint_id: str = Field(description="`ep_…`, or `tenant:<tenant_id>` for a tenant's URL override")
     kind: EndpointKind
     url: str | None
@@ -117,7 +118,7 @@ class EndpointCreated(EndpointView):
     secret: str = Field(description="Signing secret (`whsec_…`): shown only now. Verify deliveries with it.")
 
 
-class SecretRotated(BaseModel):
+class SecretRotated(Model):
     endpoint: EndpointView
     secret: str = Field(description="The new signing secret (`whsec_…`): shown only now")
     previous_secret_expires_at: datetime | None = Field(
@@ -125,17 +126,17 @@ class SecretRotated(BaseModel):
     )
 
 
-class EndpointList(BaseModel):
+class EndpointList(Model):
     items: list[EndpointView]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
 
-class EndpointDeleted(BaseModel):
+class EndpointDeleted(Model):
     endpoint_id: str
     deleted: Literal[True] = True
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(Model):
     delivery_id: str
     endpoint_id: str
     tenant_id: str | None
@@ -184,12 +185,12 @@ class DeliveryDetail(DeliveryView):
         return cls(**DeliveryView.of(d).model_dump(), attempts=d.attempts, payload=json.loads(d.body))
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(Model):
     items: list[DeliveryView]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
 
-class BulkReplay(BaseModel):
+class BulkReplay(Model):
     """Replays failed and exhausted deliveries created in [since, until), oldest first."""
 
     model_config = ConfigDict(extra="forbid")
@@ -203,7 +204,7 @@ class BulkReplay(BaseModel):
     )
 
 
-class BulkReplayResult(BaseModel):
+class BulkReplayResult(Model):
     replayed: int
     skipped: int = Field(description="Matching deliveries whose endpoint is deleted or disabled")
     more: bool = Field(description="true: stopped at 500; call again with the same body for the rest")

@@ -6,8 +6,9 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.settings import TenantSettings
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -19,7 +20,7 @@ class ConnectionStatus(StrEnum):
     RECONNECT_REQUIRED = "reconnect_required"
 
 
-class SevdeskIdentity(BaseModel):
+class SevdeskIdentity(Model):
     """What a successful token test found (C2)."""
 
     model_config = ConfigDict(frozen=True)
@@ -31,7 +32,7 @@ class SevdeskIdentity(BaseModel):
     client_name: str | None = None
 
 
-class Connection(BaseModel):
+class Connection(Model):
     """Stored per (platform, tenant). `token_ciphertext` is KMS output bound to platform + tenant."""
 
     platform_id: str

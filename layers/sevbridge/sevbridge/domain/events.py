@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from sevbridge.common.model import Model
+
 SourceId = Annotated[str, Field(min_length=1, max_length=128, description="The platform's own id")]
 # A unit price: negative for a discount or credit line (the invoice total must still be >= 0).
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
@@ -49,7 +51,7 @@ DocumentDate = Annotated[date, AfterValidator(_in_window)]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus
 
 RECEIPT_DAYS = 30  # how long an event id is remembered for idempotent redelivery
 
 
-class EventReceipt(BaseModel):
+class EventReceipt(Model):
     platform_id: str
     tenant_id: str
     event_id: str
@@ -23,7 +24,7 @@ class EventReceipt(BaseModel):
     created_at: datetime
 
 
-class TransferQuery(BaseModel):
+class TransferQuery(Model):
     kind: TransferKind | None = None
     status: TransferStatus | None = None
     source_id: str | None = None
@@ -33,6 +34,6 @@ class TransferQuery(BaseModel):
     cursor: str | None = None
 
 
-class TransferPage(BaseModel):
+class TransferPage(Model):
     items: list[Transfer]
     next_cursor: str | None = None

@@ -16,8 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.errors import Conflict
 
 MAX_HISTORY = 50
@@ -59,13 +60,13 @@ ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
 }
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     at: datetime
     status: TransferStatus
     note: str | None = None
 
 
-class Transfer(BaseModel):
+class Transfer(Model):
     transfer_id: str
     platform_id: str
     tenant_id: str

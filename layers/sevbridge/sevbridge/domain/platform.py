@@ -6,12 +6,12 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel
+from sevbridge.common.model import Model
 
 KEY_PREFIX = "sbk_"
 
 
-class Platform(BaseModel):
+class Platform(Model):
     platform_id: str
     name: str
     created_at: datetime

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StrictBool, StrictInt
+from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, StrictBool, StrictInt
+
+from sevbridge.common.model import Model
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -32,7 +34,7 @@ def _unique(values: list[E]) -> list[E]:
     return values
 
 
-class TenantSettings(BaseModel):
+class TenantSettings(Model):
     """Everything a platform may tune per tenant. Unknown fields are rejected, not ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

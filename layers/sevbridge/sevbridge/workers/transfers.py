@@ -24,11 +24,12 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from sevbridge import wiring
 from sevbridge.adapters.sevdesk.gateway import build_push_service
 from sevbridge.adapters.sqs_visibility import SqsVisibility
+from sevbridge.common.model import Model
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
@@ -42,7 +43,7 @@ RESERVE_SECONDS = 5.0
 CALLS_TO_START = 2
 
 
-class TransferMessage(BaseModel):
+class TransferMessage(Model):
     platform_id: str
     tenant_id: str
     transfer_id: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel
 
 from sevbridge import wiring
+from sevbridge.common.model import Model
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.notify.deliveries import DeliveryRef
 from sevbridge.domain.notify.ports import DispatchMessage
@@ -17,7 +17,7 @@ from sevbridge.domain.notify.ports import DispatchMessage
 MIN_REMAINING_MS = 20_000
 
 
-class DispatchBody(BaseModel):
+class DispatchBody(Model):
     platform_id: str
     tenant_id: str | None = None
     delivery_id: str

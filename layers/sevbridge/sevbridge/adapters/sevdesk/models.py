@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 
 from sevbridge.adapters.sevdesk.normalize import to_id, to_str
+from sevbridge.common.model import Model
 
 
-class SevUser(BaseModel):
+class SevUser(Model):
     """A row of `GET /SevUser`, flattened; ids are strings whatever sevDesk sent."""
 
     model_config = ConfigDict(frozen=True)

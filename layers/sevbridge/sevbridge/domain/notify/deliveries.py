@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.notify.backoff import MAX_ATTEMPTS, delay_after
 from sevbridge.domain.notify.ids import sortable_id
 from sevbridge.domain.notify.types import NotificationType
@@ -62,7 +63,7 @@ class SendResult:
         return "failed"  # other 4xx and 3xx (redirects are not followed): retrying cannot help
 
 
-class Attempt(BaseModel):
+class Attempt(Model):
     number: int = Field(description="1-based within its round")
     round: int = Field(description="0 = the original delivery, 1… = replays")
     at: datetime
@@ -73,13 +74,13 @@ class Attempt(BaseModel):
     response_excerpt: str | None = Field(default=None, description=f"First {EXCERPT_BYTES} bytes of the answer")
 
 
-class DeliveryRef(BaseModel):
+class DeliveryRef(Model):
     platform_id: str
     tenant_id: str | None = None
     delivery_id: str
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     delivery_id: str
     platform_id: str
     tenant_id: str | None

@@ -13,8 +13,9 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.notify.types import TENANT_TYPES, NotificationType
 
 SECRET_PREFIX = "whsec_"
@@ -51,7 +52,7 @@ def override_tenant(endpoint_id: str) -> str | None:
     return endpoint_id.removeprefix(OVERRIDE_PREFIX) if endpoint_id.startswith(OVERRIDE_PREFIX) else None
 
 
-class SealedSecret(BaseModel):
+class SealedSecret(Model):
     """A signing secret encrypted with KMS (encryption context: platform + endpoint)."""
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
@@ -64,7 +65,7 @@ class SealedSecret(BaseModel):
         return self.expires_at is None or self.expires_at > now
 
 
-class Endpoint(BaseModel):
+class Endpoint(Model):
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
     endpoint_id: str

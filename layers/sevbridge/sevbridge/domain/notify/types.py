@@ -12,7 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from sevbridge.common.model import Model
 
 
 class NotificationType(StrEnum):
@@ -45,7 +47,7 @@ TENANT_TYPES = frozenset(
 SUBSCRIBABLE_TYPES = frozenset(set(NotificationType) - {NotificationType.TEST})
 
 
-class EventData(BaseModel):
+class EventData(Model):
     model_config = ConfigDict(frozen=True)
 
 
@@ -195,7 +197,7 @@ DESCRIPTION: dict[NotificationType, str] = {
 }
 
 
-class _Message(BaseModel):
+class _Message(Model):
     id: str = Field(description="Message id, equal to the `webhook-id` header: deduplicate by it")
     timestamp: datetime = Field(description="When the event happened (UTC)")
     tenant_id: str | None = Field(description="The tenant it is about; null for events about your endpoints")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from sevbridge.common.model import Model
 from sevbridge.domain.ledger import new_transfer_id
 
 # schedule: the tick found the tenant due (the worker creates the run); manual: POST …/imports made the
@@ -13,7 +14,7 @@ from sevbridge.domain.ledger import new_transfer_id
 Trigger = Literal["schedule", "manual", "continue", "resume"]
 
 
-class ImportMessage(BaseModel):
+class ImportMessage(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     platform_id: str

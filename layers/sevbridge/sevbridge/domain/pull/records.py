@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.settings import ImportKind
 
 __all__ = ["ImportKind"]
@@ -36,7 +37,7 @@ class Flag(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"  # deleted: still in sevDesk, but no longer matches what is imported
 
 
-class _Record(BaseModel):
+class _Record(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -194,7 +195,7 @@ class ConflictInfo(_Record):
     winner: Literal["sevdesk", "platform"]
 
 
-class ChangeDraft(BaseModel):
+class ChangeDraft(Model):
     """A change about to be published; the feed gives it its id and position."""
 
     model_config = ConfigDict(frozen=True)

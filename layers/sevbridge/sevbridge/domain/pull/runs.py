@@ -16,8 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.pull.messages import Trigger
 from sevbridge.domain.pull.records import ImportKind
 
@@ -45,7 +46,7 @@ class Phase(StrEnum):
     FAILED = "failed"
 
 
-class Counts(BaseModel):
+class Counts(Model):
     read: int = 0
     created: int = 0
     updated: int = 0
@@ -62,7 +63,7 @@ class Counts(BaseModel):
         return self.created + self.updated + self.deleted
 
 
-class KindRun(BaseModel):
+class KindRun(Model):
     kind: ImportKind
     full: bool = Field(description="Reads every record and reports deletions (reconciliation)")
     # The kind had no watermark: everything found is new to the platform, whatever an index left
@@ -88,7 +89,7 @@ class KindRun(BaseModel):
             self.problems.append(problem)
 
 
-class IndexEntry(BaseModel):
+class IndexEntry(Model):
     """What sevbridge last reported (or deliberately did not report) about one sevDesk record."""
 
     model_config = {"frozen": True}
@@ -105,7 +106,7 @@ class IndexEntry(BaseModel):
     phone: str | None = None
 
 
-class Intent(BaseModel):
+class Intent(Model):
     """A chunk of changes being published (write-ahead): feed positions reserved, index updates to
     apply once they are published. A run found with an intent after a crash finishes or drops it."""
 
@@ -118,7 +119,7 @@ class Intent(BaseModel):
     counts: Counts = Field(default_factory=Counts)
 
 
-class ImportRun(BaseModel):
+class ImportRun(Model):
     run_id: str
     platform_id: str
     tenant_id: str
@@ -173,6 +174,6 @@ def plan_kinds(kinds: list[ImportKind], full: set[ImportKind]) -> list[KindRun]:
     return [KindRun(kind=kind, full=kind in full) for kind in KIND_ORDER if kind in wanted]
 
 
-class RunPage(BaseModel):
+class RunPage(Model):
     items: list[ImportRun]
     next_cursor: str | None = None

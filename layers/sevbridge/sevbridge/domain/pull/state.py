@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sevbridge.common.model import Model
 from sevbridge.domain.pull.records import ImportKind
 
 OVERLAP = timedelta(minutes=5)
 
 
-class KindHealth(BaseModel):
+class KindHealth(Model):
     watermark: datetime | None = None
     last_success_at: datetime | None = None
     last_full_at: datetime | None = Field(default=None, description="Last full reconciliation")
@@ -26,7 +27,7 @@ class KindHealth(BaseModel):
     last_run_id: str | None = None
 
 
-class TenantImportState(BaseModel):
+class TenantImportState(Model):
     platform_id: str
     tenant_id: str
     active_run_id: str | None = None

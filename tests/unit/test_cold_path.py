@@ -1,0 +1,106 @@
+"""What a function's cold start imports and builds (issue 10 §4). Timing belongs to `make bench`
+(benchmarks/coldstart.py); this guards the cause, so the cold path cannot silently regrow: a fresh
+interpreter imports one handler module and reports what is in sys.modules and which models are built."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import json, sys
+import functions.{function}.app
+from sevbridge.common.model import Model
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+models = list(subclasses(Model))
+print(json.dumps({{
+    "modules": sorted(sys.modules),
+    "models": len(models),
+    "built": sorted(m.__qualname__ for m in models if m.__pydantic_complete__),
+}}))
+"""
+
+
+@functools.cache  # one fresh interpreter per function for all the tests below
+def _cold_import(function: str) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",  # outside Lambda the Tracer is off anyway; say so explicitly
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(function=function)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def _loaded(modules: list[str], prefix: str) -> list[str]:
+    return [m for m in modules if m == prefix or m.startswith(prefix + ".")]
+
+
+# Per function: modules its cold start must not load (each is loaded on first use where needed).
+NOT_ON_COLD_PATH = {
+    "api": [
+        "httpx",  # the sevDesk client: only when a route talks to sevDesk
+        "sevbridge.adapters.sevdesk",
+        "aws_lambda_powertools.event_handler.openapi.models",  # only for /v1/openapi.json and /v1/docs
+        "aws_lambda_powertools.event_handler.openapi.swagger_ui",
+        "sevbridge.api.swagger",
+        "sevbridge.api.openapi_webhooks",
+        "sevbridge.domain.push.service",  # the push engine belongs to the transfer worker
+        "sevbridge.domain.pull.runner",
+        "sevbridge.workers",
+    ],
+    "transfer_worker": ["sevbridge.api", "sevbridge.domain.pull.runner", "sevbridge.workers.imports"],
+    "import_worker": ["sevbridge.api", "sevbridge.domain.push.service", "sevbridge.workers.transfers"],
+    "import_scheduler": ["httpx", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.push.service"],
+    "webhook_dispatcher": [
+        "sevbridge.api",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.domain.push",
+        "sevbridge.domain.pull",
+    ],
+    "backfill": ["sevbridge.api", "sevbridge.adapters", "sevbridge.domain"],
+}
+
+
+@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
+def test_cold_start_imports_only_what_the_function_uses(function: str) -> None:
+    modules = _cold_import(function)["modules"]
+    loaded = {prefix: _loaded(modules, prefix) for prefix in NOT_ON_COLD_PATH[function]}
+    assert not {prefix: found for prefix, found in loaded.items() if found}
+
+
+@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
+def test_no_model_is_built_on_import(function: str) -> None:
+    """Every sevbridge model defers its validator build to first use (sevbridge.common.model)."""
+    result = _cold_import(function)
+    assert result["built"] == []
+
+
+def test_the_api_defines_its_models_but_builds_none() -> None:
+    # The probe sees the api's request and response models (so the check above is not vacuous).
+    result = _cold_import("api")
+    assert result["models"] > 50
+    assert "pydantic" in result["modules"]  # Powertools validation needs it: kept, it pays (docs/benchmarks.md)
