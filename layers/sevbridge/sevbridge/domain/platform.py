@@ -31,7 +31,7 @@ def new_platform_id() -> str:
     return "plt_" + secrets.token_hex(8)
 
 
-class StoredKey(BaseModel):
+class StoredKey(Model):
     """A platform API key as stored: only its hash. `key_id` names it for operators (a prefix of the
     hash: it identifies the key without revealing anything usable)."""
 
