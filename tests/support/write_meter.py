@@ -1,4 +1,5 @@
-"""A DynamoDB write-unit meter: a botocore hook (before-parameter-build + after-call) that prices every write by DynamoDB's documented rules.
+"""A DynamoDB write-unit meter: botocore hooks (before-parameter-build, after-call) that price every
+write by DynamoDB's documented rules.
 
 Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes"):
 - a write costs 1 WCU per started KB of the item — for Put/Update the larger of the item before and
@@ -32,7 +33,7 @@ from sevbridge.adapters import aws_clients
 
 
 def value_size(value: dict[str, Any]) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(str(inner).encode())
     if kind == "B":
@@ -147,14 +148,13 @@ class WriteMeter:
         return self._tables[name]
 
     def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = (
-            self._client().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-        )
+        item: dict[str, Any] | None = self._client().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
         return item
 
     # --- hooks --------------------------------------------------------------------------------------
     def _writes(self, operation: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], int]]:
         """(table, kind, key, multiplier) of every item the call writes."""
+
         def key_of(table: str, item: dict[str, Any]) -> dict[str, Any]:
             return {k: item[k] for k in self._table(table).keys}
 
@@ -165,7 +165,7 @@ class WriteMeter:
         if operation == "TransactWriteItems":
             out = []
             for entry in params["TransactItems"]:
-                (kind, body), = entry.items()
+                ((kind, body),) = entry.items()
                 table = body["TableName"]
                 key = key_of(table, body["Item"]) if kind == "Put" else body["Key"]
                 out.append((table, f"Transact{kind}", key, 2))
@@ -193,7 +193,11 @@ class WriteMeter:
             return
         # BatchWriteItem: what came back unprocessed was not written (it is retried, and metered, later).
         unprocessed = {
-            str(sorted((k, str(v)) for k, v in (r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"]).items()))
+            str(
+                sorted(
+                    (k, str(v)) for k, v in (r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"]).items()
+                )
+            )
             for requests in (parsed.get("UnprocessedItems") or {}).values()
             for r in requests
         }
@@ -203,7 +207,7 @@ class WriteMeter:
                 after = self._get(table, key)
                 if unprocessed and kind.startswith("Batch"):
                     full = after if kind == "BatchPut" else key
-                    if str(sorted((k, str(v)) for k, v in (full or {}).items())) in unprocessed:
+                    if _fingerprint(full or {}) in unprocessed:
                         continue
                 size = max(item_size(before), item_size(after))
                 base = units(size) * mult
@@ -229,6 +233,10 @@ class WriteMeter:
                 self.log.add(table, f"gsi:{index.name}", units(item_size(old)), f"delete ({item_size(old)} B)")
             if new is not None:
                 self.log.add(table, f"gsi:{index.name}", units(item_size(new)), f"put ({item_size(new)} B)")
+
+
+def _fingerprint(item: dict[str, Any]) -> str:
+    return str(sorted((k, str(v)) for k, v in item.items()))
 
 
 @contextmanager

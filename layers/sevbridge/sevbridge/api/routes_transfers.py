@@ -16,8 +16,12 @@ from sevbridge.api.errors import ApiError, safe_details
 from sevbridge.api.params import IsoDateTime, TenantId
 from sevbridge.api.responses import SAME_TENANT, link, ok
 from sevbridge.api.schemas_transfers import (
+    MAX_LOOKUP,
+    DocumentStateView,
     EventResultBody,
     EventsAccepted,
+    LookupRequest,
+    LookupResult,
     RetryResult,
     TransferDetail,
     TransferList,
@@ -26,7 +30,7 @@ from sevbridge.api.schemas_transfers import (
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.errors import Conflict
 from sevbridge.domain.intake import MAX_BATCH, EventResult
-from sevbridge.domain.intake_models import TransferQuery
+from sevbridge.domain.intake_models import DocumentKey, TransferQuery
 from sevbridge.domain.ledger import TransferKind, TransferStatus
 
 router = Router()
@@ -257,3 +261,38 @@ def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
     transfers = wiring.transfer_ops().retry_all_failed(platform.platform_id, tenant_id)
     body = RetryResult(retried=len(transfers), transfers=[TransferView.of(t) for t in transfers])
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@router.post(
+    "/v1/tenants/<tenant_id>/transfers/lookup",
+    operation_id="lookup_documents",
+    summary=f"The transfer state of up to {MAX_LOOKUP} documents in one call (a status column)",
+    description="Answers each document's latest transfer in the order asked: not_transferred, queued, sending, "
+    "transferred (with the sevDesk id and number), failed or skipped (with the reason), or "
+    "waiting_for_credentials. Read by key: the cost does not grow with the tenant's history.",
+    tags=["transfers"],
+    responses=ok(200, "One answer per document, in request order", LookupResult),
+)
+def lookup_documents(tenant_id: TenantId, body: LookupRequest) -> LookupResult:
+    platform = current_platform(router)
+    wiring.connection_service().get(platform.platform_id, tenant_id)
+    keys = [DocumentKey(kind=d.kind, source_id=d.source_id) for d in body.documents]
+    states = wiring.transfer_ops().lookup(platform.platform_id, tenant_id, keys)
+    return LookupResult(
+        documents=[
+            DocumentStateView(kind=key.kind, source_id=key.source_id, status="not_transferred")
+            if state is None
+            else DocumentStateView(
+                kind=key.kind,
+                source_id=key.source_id,
+                status=state.status.value,
+                transfer_id=state.transfer_id,
+                sevdesk_id=state.sevdesk_id,
+                sevdesk_number=state.sevdesk_number,
+                reason=state.reason,
+                version=state.version,
+                updated_at=state.updated_at,
+            )
+            for key, state in zip(keys, states, strict=True)
+        ]
+    )

@@ -110,14 +110,15 @@ class Intake:
             else:
                 stored = self.ledger.get_receipt(connection.platform_id, connection.tenant_id, receipt.event_id)
                 assert stored is not None
-                results[index], pending = self._replay(stored, receipt.body_hash, index)
+                results[index], pending = self._replay(stored, receipt.body_hash, index, transfers)
             if pending and all(r.event_id != pending[0].event_id for r, _ in to_enqueue):
                 to_enqueue.append(pending)
-        if to_enqueue:
-            queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
-            if queued:
-                self.queue.enqueue(queued)
-            self.ledger.mark_receipts_enqueued([receipt for receipt, _ in to_enqueue])
+        # Transfers still `queued` are (re-)sent: on a redelivery this finishes an enqueue that failed
+        # the first time; where it had worked, the queue's deduplication (same transfer, same requeue
+        # count) or the worker (it acknowledges what is no longer queued) drops the copy.
+        queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
+        if queued:
+            self.queue.enqueue(queued)
         return [results[i] for i in range(len(raws))]
 
     def _prepare(
@@ -166,7 +167,7 @@ class Intake:
         return receipt, transfers
 
     def _replay(
-        self, receipt: EventReceipt, digest: str, index: int
+        self, receipt: EventReceipt, digest: str, index: int, rebuilt: list[Transfer]
     ) -> tuple[EventResult, tuple[EventReceipt, list[Transfer]] | None]:
         if receipt.body_hash != digest:
             conflict = Conflict(
@@ -181,16 +182,25 @@ class Intake:
                 {"event_id": receipt.event_id, "status": "conflict", "error": error},
             )
             return result, None
-        pending = None
-        if not receipt.enqueued:
-            # The first delivery stored the transfers but could not enqueue them; finish that now.
-            transfers = [
-                tr
-                for tid in receipt.transfer_ids
-                if (tr := self.ledger.get(receipt.platform_id, receipt.tenant_id, tid))
-            ]
-            pending = (receipt, transfers)
-        return EventResult(index, receipt.event_id, "accepted", receipt.answer), pending
+        return EventResult(index, receipt.event_id, "accepted", receipt.answer), (
+            receipt,
+            self._complete(receipt, rebuilt),
+        )
+
+    def _complete(self, receipt: EventReceipt, rebuilt: list[Transfer]) -> list[Transfer]:
+        """The receipt's transfers as stored. If the first delivery stopped after writing the receipt,
+        the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids."""
+        stored = {tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid) for tid in receipt.transfer_ids}
+        missing = [tid for tid, tr in stored.items() if tr is None]
+        if missing and len(rebuilt) == len(receipt.transfer_ids):
+            redo = {
+                tid: tr.model_copy(update={"transfer_id": tid, "created_at": receipt.created_at})
+                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
+                if tid in missing
+            }
+            self.ledger.record_transfers(list(redo.values()))
+            stored |= redo
+        return [tr for tr in stored.values() if tr is not None]
 
     def _transfers_for(
         self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime

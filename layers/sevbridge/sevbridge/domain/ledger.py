@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from sevbridge.domain.errors import Conflict
 
-MAX_HISTORY = 50
+MAX_HISTORY = 20  # enough for every attempt (8) with its retry note; bounded, so the state stays small
 
 
 class TransferKind(StrEnum):
