@@ -17,9 +17,9 @@ LOOKUP = "/v1/tenants/school-42/transfers/lookup"
 
 
 def invoice(n: int, **overrides: Any) -> dict[str, Any]:
+    overrides.setdefault("id", f"evt-{n}")
     return load_event(
         "platform-invoice-upserted.json",
-        id=f"evt-{n}",
         data__source_id=f"inv-{n}",
         data__number=f"PL-2026-{n:03d}",
         **overrides,
@@ -91,3 +91,47 @@ def test_bad_lookup_is_a_422_naming_the_field(
     assert result.status == 422, result.body
     assert field in {d["field"] for d in result.json["error"]["details"]}, result.json
     assert "s3cr3t" not in result.body
+
+
+ENSURE = "/v1/tenants/school-42/transfers/ensure"
+
+
+def test_ensure_queues_only_documents_not_transferred_with_that_version(
+    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
+) -> None:
+    assert api.post(EVENTS, json_body=invoice(1)).status == 202
+    drain(aws)
+    assert api.post(EVENTS, json_body=invoice(2)).status == 202  # queued, not yet run
+
+    # The platform's "transfer everything not yet transferred" for a page of 3 invoices.
+    page = [invoice(n, id=f"evt-ensure-{n}") for n in (1, 2, 3)]
+    result = api.post(ENSURE, json_body={"events": page})
+    assert result.status == 202, result.body
+    body = result.json
+    assert (body["accepted"], body["unchanged"], body["rejected"]) == (1, 2, 0)
+    outcomes = [(r["status"], [d["outcome"] for d in r["documents"]]) for r in body["results"]]
+    assert outcomes == [
+        ("unchanged", ["already_transferred"]),
+        ("unchanged", ["in_progress"]),
+        ("accepted", ["new_transfer"]),
+    ]
+    assert body["results"][2]["transfers"][0]["transfer_id"] == body["results"][2]["documents"][0]["transfer_id"]
+    drain(aws)
+    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 3
+    saves = [r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"]
+    assert len(saves) == 3  # inv-1 was not sent again
+
+    # Everything there: 200, nothing recorded or queued. A newer version of inv-1 is a new transfer.
+    again = api.post(ENSURE, json_body={"events": [invoice(n, id=f"evt-again-{n}") for n in (1, 2, 3)]})
+    assert again.status == 200 and again.json["unchanged"] == 3, again.body
+    newer = invoice(1, id="evt-newer", occurred_at="2026-11-22T09:00:00+01:00")
+    assert api.post(ENSURE, json_body=newer).json["results"][0]["documents"][0]["outcome"] == "new_transfer"
+
+
+def test_ensure_reports_bad_events_by_field(api: HandlerApiClient, connected: Any) -> None:
+    bad = invoice(5)
+    bad["data"]["positions"] = "not-a-list"
+    result = api.post(ENSURE, json_body={"events": [bad]})
+    assert result.status == 422, result.body
+    assert result.json["error"]["details"][0]["field"] == "events.0.data.positions"
+    assert "not-a-list" not in result.body

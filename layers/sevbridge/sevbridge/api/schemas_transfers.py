@@ -199,3 +199,34 @@ class DocumentStateView(BaseModel):
 
 class LookupResult(BaseModel):
     documents: list[DocumentStateView]
+
+
+# --- transfer what is not transferred yet (I6) -----------------------------------------------------
+class EnsuredDocument(BaseModel):
+    kind: TransferKind
+    source_id: str
+    outcome: Literal["new_transfer", "already_transferred", "in_progress"] = Field(
+        description="new_transfer: queued now · already_transferred / in_progress: its latest transfer "
+        "(transferred, or queued/sending) has this version or a newer one, so nothing new was queued"
+    )
+    transfer_id: str = Field(description="The new transfer, or the existing one that already covers it")
+    status: TransferStatus
+
+
+class EnsureEventResult(BaseModel):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "unchanged", "rejected", "conflict"] = Field(
+        description="accepted: at least one document was queued · unchanged: every document was already "
+        "transferred or on its way (nothing recorded) · rejected / conflict: as on the events route"
+    )
+    transfers: list[TransferSummary] = Field(default_factory=list, description="The transfers queued now")
+    documents: list[EnsuredDocument] = Field(default_factory=list)
+    error: ErrorBody | None = None
+
+
+class EnsureResult(BaseModel):
+    accepted: int
+    unchanged: int
+    rejected: int
+    results: list[EnsureEventResult]
