@@ -276,26 +276,33 @@ class DynamoLedgerStore:
         keep_claim: bool,
         claim: tuple[str, int] | None = None,
     ) -> dict[str, Any]:
-        """An UpdateItem of the pointer, conditional on the revision read (or on its absence)."""
-        sets = [f"{name} = :{name}" for name in values] + ["rev = :rev"]
-        removes = [name for name in ("gsi1pk", "gsi1sk") if name not in values]
+        """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
+        attribute goes through a name placeholder, so no DynamoDB reserved word can break it."""
+        sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
+        removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
         if claim is not None:
-            sets += ["claim = :claim", "claim_until = :claim_until"]
+            sets += ["#claim = :claim", "#claim_until = :claim_until"]
             attrs |= {":claim": claim[0], ":claim_until": claim[1]}
         elif not keep_claim:
-            removes += ["claim", "claim_until"]
+            removes += ["#claim", "#claim_until"]
         if pointer is None:
-            condition = "attribute_not_exists(sk)"
+            condition = "attribute_not_exists(#sk)"
         else:
-            condition = "rev = :old"
+            condition = "#rev = :old"
             attrs[":old"] = pointer.rev
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        used = {
+            part[1:].rstrip(",")
+            for part in f"{expression} {condition}".replace("(", " ").replace(")", " ").split()
+            if part.startswith("#")
+        }
         return {
             "TableName": self._table,
             "Key": to_item(key),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
+            "ExpressionAttributeNames": {f"#{name}": name for name in sorted(used)},
             "ExpressionAttributeValues": to_item(attrs),
         }
 
@@ -438,7 +445,9 @@ class DynamoLedgerStore:
             self._transfer(platform_id, tenant_id, v, pointers.get(_doc_sk(v["kind"], v["source_id"]))) for v in raws
         ]
 
-    def _batch_get(self, pk: str, sort_keys: Iterable[str], projection: str | None = None) -> dict[str, dict[str, Any]]:
+    def _batch_get(
+        self, pk: str, sort_keys: Iterable[str], projection: tuple[str, ...] = ()
+    ) -> dict[str, dict[str, Any]]:
         """Items by key, 100 per call, retrying what DynamoDB left unprocessed; keyed by sk."""
         found: dict[str, dict[str, Any]] = {}
         client = aws_clients.dynamodb()
@@ -447,7 +456,8 @@ class DynamoLedgerStore:
             request: dict[str, Any] = {"Keys": [to_item({"pk": pk, "sk": sk}) for sk in wanted[start : start + 100]]}
             request["ConsistentRead"] = True
             if projection:
-                request["ProjectionExpression"] = projection
+                request["ProjectionExpression"] = ", ".join(f"#{name}" for name in projection)
+                request["ExpressionAttributeNames"] = {f"#{name}": name for name in projection}
             pending: Any = {self._table: request}
             while pending:
                 response = client.batch_get_item(RequestItems=pending)
@@ -461,7 +471,7 @@ class DynamoLedgerStore:
         """The current state of each document (None: never accepted), read by key: one BatchGetItem per
         100 documents, no query of the tenant's partition."""
         pk = tenant_pk(platform_id, tenant_id)
-        found = self._batch_get(pk, (_doc_sk(d.kind, d.source_id) for d in documents), "sk, tid, st, version")
+        found = self._batch_get(pk, (_doc_sk(d.kind, d.source_id) for d in documents), ("sk", "tid", "st", "version"))
         states: list[DocumentState | None] = []
         for document in documents:
             values = found.get(_doc_sk(document.kind, document.source_id))
