@@ -135,3 +135,42 @@ def test_ensure_reports_bad_events_by_field(api: HandlerApiClient, connected: An
     assert result.status == 422, result.body
     assert result.json["error"]["details"][0]["field"] == "events.0.data.positions"
     assert "not-a-list" not in result.body
+
+
+def test_intake_stopped_after_the_receipt_is_completed_by_the_platforms_retry(
+    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
+) -> None:
+    """The receipt and the transfers are separate writes (no 2x transaction): if intake stops between
+    them, the event was not answered 202, and its redelivery stores the transfer under the receipt's id."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from sevbridge.adapters import aws_clients
+
+    outage = {"left": 1}
+
+    def fail_once(**_: Any) -> None:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-central-1.amazonaws.com")
+
+    client = aws_clients.dynamodb()
+    client.meta.events.register("before-call.dynamodb.BatchWriteItem", fail_once)
+    try:
+        first = api.post(EVENTS, json_body=invoice(7))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", fail_once)
+    assert first.status >= 500, first.body
+    lookup = {"documents": [{"kind": "invoice", "source_id": "inv-7"}]}
+    assert api.post(LOOKUP, json_body=lookup).json["documents"][0]["status"] == "not_transferred"
+
+    second = api.post(EVENTS, json_body=invoice(7))
+    assert second.status == 202, second.body
+    transfer_id = second.json["results"][0]["transfers"][0]["transfer_id"]
+    assert api.post(LOOKUP, json_body=lookup).json["documents"][0] == {
+        **api.post(LOOKUP, json_body=lookup).json["documents"][0],
+        "status": "queued",
+        "transfer_id": transfer_id,
+    }
+    drain(aws)
+    assert api.get(f"/v1/tenants/school-42/transfers/{transfer_id}").json["status"] == "transferred"
+    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 1
