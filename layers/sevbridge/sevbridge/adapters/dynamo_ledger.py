@@ -319,10 +319,14 @@ class DynamoLedgerStore:
         for _ in range(WRITE_RETRIES):
             pointer, cached = cached or self._pointer(key), None
             if pointer is None:
-                if self._read(transfer.platform_id, transfer.tenant_id, f"TRANSFER#{transfer.transfer_id}") is None:
-                    raise TransferGone(f"transfer {transfer.transfer_id} no longer exists")
-                self._point_to(transfer)  # intake stopped before the pointer: finish that first
-                continue
+                # Offboarded meanwhile (then the own item is gone too), or intake stopped before the
+                # pointer (the platform's retry adds it). Never create the pointer here: a write racing
+                # an offboarding must not bring a row back (C5).
+                try:
+                    self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
+                except StateConditionFailed:
+                    raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
+                return
             holder = pointer.claim if pointer.claim_until > now else None
             sending = transfer.status is TransferStatus.SENDING
             if sending and holder not in (None, transfer.transfer_id):
