@@ -48,6 +48,7 @@ def test_every_sample_is_known() -> None:
         "api-put-connection.json",
         "api-post-events.json",
         "api-post-imports.json",
+        "api-post-transfers-lookup.json",
         "api-get-changes.json",
         "api-get-webhook-deliveries.json",
     ],

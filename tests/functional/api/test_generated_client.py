@@ -128,6 +128,13 @@ def test_a_generated_client_calls_every_route(
         again = call("transfers.retry_transfer", 409, tenant_id="school-42", transfer_id=transfer_id)
         assert isinstance(again, model("ErrorResponse"))  # errors parse into the one error body
         assert call("transfers.retry_failed_transfers", 202, tenant_id="school-42").retried == 0
+        # The status column and "transfer what is missing" for a page of documents.
+        lookup = model("LookupRequest").from_dict({"documents": [{"kind": "invoice", "source_id": "inv-2026-020"}]})
+        (state,) = call("transfers.lookup_documents", 200, tenant_id="school-42", body=lookup).documents
+        assert (state.status, state.transfer_id) == ("queued", transfer_id)
+        ensure = model("InvoiceUpsertedEvent").from_dict({**unknown_unit, "id": "evt-ensure"})
+        ensured = call("transfers.ensure_transferred", 200, tenant_id="school-42", body=ensure)
+        assert ensured.unchanged == 1 and ensured.results[0].documents[0].outcome.value == "in_progress"
 
         # A batch, an invalid request and a wrong key: every answer is typed.
         batch = model("EventBatch").from_dict({"events": [{**EVENT_EXAMPLE, "id": "evt-batch-1"}]})

@@ -1,11 +1,34 @@
-"""The ledger in DynamoDB: transfers (sk TRANSFER#<id>) and event receipts (sk EVENT#<id>), both under
-the tenant's partition. gsi1 indexes transfers by status (gsi1pk = <pk>#STATUS#<status>)."""
+"""The ledger in DynamoDB (LedgerTable), laid out so that a transfer costs few write units (docs/ledger.md).
+
+Items, all under the tenant's partition pk = T#<platform>#<tenant>:
+- receipt   sk = EVENT#<event id>: body hash, transfer ids and the answer (idempotent redelivery, 30 days).
+- transfer  sk = TRANSFER#<transfer id>: what to transfer — the document (compact JSON, zlib) and the
+            event it came with. Written once at intake. Its `st` holds the transfer's state only while it
+            is not its document's current transfer (before the pointer reached it, or after a newer
+            transfer of the same document took the pointer over).
+- pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
+            sevDesk id/number, reason, compact history) — every state change of that transfer is one
+            small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
+            exclusive per document. Read by key for the status column (lookup).
+gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
+(waiting_for_credentials) carry gsi1pk = <pk>#STATUS#<status>, gsi1sk = transfer id — on the pointer for
+a document's current transfer, on the transfer's own item for an older one. A transfer that goes
+queued → sending → transferred never touches it.
+
+Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
+moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite
+each other; the loser re-reads and writes where the state now belongs.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
-from datetime import timedelta
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,20 +36,103 @@ from botocore.exceptions import ClientError
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
 from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
-from sevbridge.domain.errors import InvalidInput, TransferGone
-from sevbridge.domain.intake_models import RECEIPT_DAYS, EventReceipt, TransferPage, TransferQuery
-from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.errors import ConcurrentUpdate, DocumentBusy, InvalidInput, TransferGone
+from sevbridge.domain.intake_models import (
+    RECEIPT_DAYS,
+    DocumentKey,
+    DocumentState,
+    EventReceipt,
+    TransferPage,
+    TransferQuery,
+)
+from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notices import Notices
+
+# How long a `sending` claim holds: longer than any invocation of the transfer worker (15 minutes), so
+# a claim that expires belongs to a worker that died; its transfer then reconciles (it is `sending`).
+CLAIM_SECONDS = 960
+INDEXED = frozenset({TransferStatus.FAILED, TransferStatus.WAITING_FOR_CREDENTIALS})
+MAX_PAGES = 10  # main-table pages read per listing request when filtering by a status the index lacks
+WRITE_RETRIES = 8
+# Transfers `queued` or `sending` older than this are not looked for: the transfer queue keeps a
+# message at most 14 days, so nothing older is still on its way.
+OPEN_WINDOW = timedelta(days=14)
 
 
 def _status_key(pk: str, status: TransferStatus) -> str:
     return f"{pk}#STATUS#{status.value}"
 
 
+def _doc_sk(kind: TransferKind | str, source_id: str) -> str:
+    return f"DOC#{TransferKind(kind).value}#{source_id}"
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), 9)
+
+
+def _unpack(blob: Any) -> Any:
+    return json.loads(zlib.decompress(bytes(blob)))
+
+
+def _state(transfer: Transfer) -> dict[str, Any]:
+    """The mutable part of a transfer, compact (short keys, no nulls, history as triples)."""
+    values = {
+        "s": transfer.status.value,
+        "a": transfer.attempts,
+        "u": transfer.uncertain,
+        "e": transfer.last_error,
+        "r": transfer.reason,
+        "i": transfer.sevdesk_id,
+        "n": transfer.sevdesk_number,
+        "q": transfer.requeues,
+        "t": transfer.updated_at.isoformat(),
+        "h": [[h.at.isoformat(), h.status.value, h.note] for h in transfer.history],
+    }
+    return {k: v for k, v in values.items() if v not in (None, False, 0)}
+
+
+def _apply_state(base: dict[str, Any], st: dict[str, Any]) -> dict[str, Any]:
+    return base | {
+        "status": st["s"],
+        "attempts": st.get("a", 0),
+        "uncertain": st.get("u", False),
+        "last_error": st.get("e"),
+        "reason": st.get("r"),
+        "sevdesk_id": st.get("i"),
+        "sevdesk_number": st.get("n"),
+        "requeues": st.get("q", 0),
+        "updated_at": st["t"],
+        "history": [HistoryEntry(at=at, status=status, note=note) for at, status, note in st.get("h", [])],
+    }
+
+
+@dataclass(frozen=True)
+class _Pointer:
+    transfer_id: str
+    rev: int
+    st: dict[str, Any]
+    claim: str | None
+    claim_until: int
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> _Pointer:
+        return cls(
+            transfer_id=values["tid"],
+            rev=int(values.get("rev", 0)),
+            st=_unpack(values["st"]),
+            claim=values.get("claim"),
+            claim_until=int(values.get("claim_until", 0)),
+        )
+
+
 class DynamoLedgerStore:
     def __init__(self, table: str, outbox_table: str | None = None) -> None:
         self._table = table
         self._outbox_table = outbox_table
+        # The pointer as this process last read or wrote it, per document: a save right after a get
+        # writes without reading again. A stale entry only costs a failed condition and a re-read.
+        self._seen: dict[tuple[str, str], _Pointer] = {}
 
     # --- event receipts -------------------------------------------------------------------------
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
@@ -35,41 +141,267 @@ class DynamoLedgerStore:
             {
                 "pk": tenant_pk(receipt.platform_id, receipt.tenant_id),
                 "sk": f"EVENT#{receipt.event_id}",
-                "enqueued": receipt.enqueued,
-                "doc": receipt.model_dump_json(),
+                "doc": _pack(receipt.model_dump(mode="json", exclude={"platform_id", "tenant_id", "event_id"})),
                 "expires_at": int(expires.timestamp()),
             }
         )
 
     def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        items: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": self._receipt_item(receipt),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        items += [{"Put": {"TableName": self._table, "Item": self._transfer_item(t)}} for t in transfers]
+        """The receipt first (conditional: the event id's first delivery wins), then the transfers and
+        their documents' pointers. Not one transaction (it would double every unit): if the process dies
+        in between, the platform's retry finds the receipt and `record_transfers` completes the rest."""
         try:
-            aws_clients.dynamodb().transact_write_items(TransactItems=items)
+            aws_clients.dynamodb().put_item(
+                TableName=self._table,
+                Item=self._receipt_item(receipt),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            if (
-                exc.response["Error"]["Code"] == "TransactionCanceledException"
-                and reasons
-                and reasons[0].get("Code") == "ConditionalCheckFailed"
-            ):
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self.record_transfers(transfers)
         return True
 
     def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        """Each event is its own transaction (≤ 100 items: receipt + transfers). Sequential on purpose:
-        moto, which the local stack and the tests run on, is not safe for concurrent transactions."""
         return [self.record_event(receipt, transfers) for receipt, transfers in events]
 
+    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
+        values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
+        if values is None:
+            return None
+        return EventReceipt.model_validate(
+            _unpack(values["doc"]) | {"platform_id": platform_id, "tenant_id": tenant_id, "event_id": event_id}
+        )
+
+    # --- transfers: writing -----------------------------------------------------------------------
+    def record_transfers(self, transfers: list[Transfer]) -> None:
+        """Stores new transfers and points their documents at them. Idempotent: a repeat writes the
+        same items again and finds the pointers already there."""
+        client = aws_clients.dynamodb()
+        items = [{"PutRequest": {"Item": self._transfer_item(t)}} for t in transfers]
+        for start in range(0, len(items), 25):
+            request: Any = {self._table: items[start : start + 25]}
+            while request:
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        for transfer in transfers:
+            self._point_to(transfer)
+
+    def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        return to_item(
+            {
+                "pk": pk,
+                "sk": f"TRANSFER#{transfer.transfer_id}",
+                "kind": transfer.kind.value,
+                "source_id": transfer.source_id,
+                "created_at": transfer.created_at.isoformat(),
+                "doc": _pack(
+                    {
+                        "event_id": transfer.event_id,
+                        "event_type": transfer.event_type,
+                        "manual": transfer.manual,
+                        "source_version": transfer.source_version.isoformat(),
+                        "payload": transfer.payload,
+                    }
+                ),
+                "st": _pack(_state(transfer)),
+            }
+        )
+
+    def _pointer_values(self, transfer: Transfer) -> dict[str, Any]:
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        values: dict[str, Any] = {
+            "tid": transfer.transfer_id,
+            "st": _pack(_state(transfer)),
+            "version": transfer.source_version.isoformat(),
+        }
+        if transfer.status in INDEXED:
+            values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
+        return values
+
+    def _point_to(self, transfer: Transfer) -> None:
+        """Makes `transfer` its document's current one, unless a newer transfer already is. The state of
+        the transfer it replaces moves onto that transfer's own item first, so nothing is lost."""
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
+        client = aws_clients.dynamodb()
+        for _ in range(WRITE_RETRIES):
+            pointer = self._pointer(key)
+            if pointer is not None and pointer.transfer_id >= transfer.transfer_id:
+                return  # already there, or a newer transfer of the document is current
+            if pointer is not None:
+                self._archive(pk, pointer)
+            update = self._update(key, self._pointer_values(transfer), pointer, keep_claim=True)
+            try:
+                client.update_item(**update)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise ConcurrentUpdate(f"the pointer of {transfer.kind.value} {transfer.source_id} keeps changing")
+
+    def _archive(self, pk: str, pointer: _Pointer) -> None:
+        try:
+            aws_clients.dynamodb().update_item(**self._own_state(pk, pointer.transfer_id, pointer.st))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _own_state(self, pk: str, transfer_id: str, st: dict[str, Any]) -> dict[str, Any]:
+        """The state of a transfer that is not its document's current one, on its own item; failed or
+        parked, it stays findable through the index like a current one."""
+        status = TransferStatus(st["s"])
+        values: dict[str, Any] = {":st": _pack(st)}
+        expression = "SET st = :st"
+        if status in INDEXED:
+            expression += ", gsi1pk = :g, gsi1sk = :tid"
+            values |= {":g": _status_key(pk, status), ":tid": transfer_id}
+        else:
+            expression += " REMOVE gsi1pk, gsi1sk"
+        return {
+            "TableName": self._table,
+            "Key": to_item({"pk": pk, "sk": f"TRANSFER#{transfer_id}"}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def _update(
+        self,
+        key: dict[str, Any],
+        values: dict[str, Any],
+        pointer: _Pointer | None,
+        *,
+        keep_claim: bool,
+        claim: tuple[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
+        attribute goes through a name placeholder, so no DynamoDB reserved word can break it."""
+        sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
+        removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
+        attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
+        if claim is not None:
+            sets += ["#claim = :claim", "#claim_until = :claim_until"]
+            attrs |= {":claim": claim[0], ":claim_until": claim[1]}
+        elif not keep_claim:
+            removes += ["#claim", "#claim_until"]
+        if pointer is None:
+            condition = "attribute_not_exists(#sk)"
+        else:
+            condition = "#rev = :old"
+            attrs[":old"] = pointer.rev
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        used = {
+            part[1:].rstrip(",")
+            for part in f"{expression} {condition}".replace("(", " ").replace(")", " ").split()
+            if part.startswith("#")
+        }
+        return {
+            "TableName": self._table,
+            "Key": to_item(key),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {f"#{name}": name for name in sorted(used)},
+            "ExpressionAttributeValues": to_item(attrs),
+        }
+
+    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
+        """Records a transfer's new state where it belongs: on its document's pointer while it is the
+        current transfer, else on its own item. Moving to `sending` claims the document (raises
+        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim.
+        Notices go into the Outbox table in the same transaction. Raises TransferGone when the tenant
+        was offboarded meanwhile."""
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
+        now = int(transfer.updated_at.timestamp())
+        cached = self._seen.pop((pk, key["sk"]), None)
+        for _ in range(WRITE_RETRIES):
+            pointer, cached = cached or self._pointer(key), None
+            if pointer is None:
+                # Offboarded meanwhile (then the own item is gone too), or intake stopped before the
+                # pointer (the platform's retry adds it). Never create the pointer here: a write racing
+                # an offboarding must not bring a row back (C5).
+                try:
+                    self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
+                except StateConditionFailed:
+                    raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
+                return
+            holder = pointer.claim if pointer.claim_until > now else None
+            sending = transfer.status is TransferStatus.SENDING
+            if sending and holder not in (None, transfer.transfer_id):
+                if (fresh := self._pointer(key)) != pointer:
+                    cached = fresh  # what we remembered is out of date: decide on what is there now
+                    continue
+                raise DocumentBusy(
+                    f"another transfer of {transfer.kind.value} {transfer.source_id} is being sent",
+                    retry_after=float(min(pointer.claim_until - now, 60)),
+                )
+            current = pointer.transfer_id == transfer.transfer_id
+            claim = (transfer.transfer_id, now + CLAIM_SECONDS) if sending else None
+            releases = not sending and pointer.claim == transfer.transfer_id
+            items: list[dict[str, Any]] = []
+            if current or claim or releases:
+                values = self._pointer_values(transfer) if current else {}
+                if not current:
+                    # Keep the pointer's own index entry: only the claim changes here.
+                    values |= self._index_of(pointer, pk)
+                items.append({"Update": self._update(key, values, pointer, keep_claim=not releases, claim=claim)})
+            if not current:
+                items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
+            try:
+                self._write(items, notices)
+                if items and items[0]["Update"]["Key"]["sk"]["S"] == key["sk"]:
+                    written = self._written(pointer, transfer, current=current, claim=claim, releases=releases)
+                    self._seen[(pk, key["sk"])] = written
+                return
+            except StateConditionFailed:
+                continue  # the pointer moved meanwhile: re-read and write where the state now belongs
+        raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
+
+    @staticmethod
+    def _written(
+        pointer: _Pointer, transfer: Transfer, *, current: bool, claim: tuple[str, int] | None, releases: bool
+    ) -> _Pointer:
+        """The pointer as our write left it (same revision arithmetic as `_update`)."""
+        holder, until = claim if claim else (None, 0) if releases else (pointer.claim, pointer.claim_until)
+        return _Pointer(
+            transfer_id=pointer.transfer_id,
+            rev=pointer.rev + 1,
+            st=_state(transfer) if current else pointer.st,
+            claim=holder,
+            claim_until=until,
+        )
+
+    def _index_of(self, pointer: _Pointer, pk: str) -> dict[str, Any]:
+        status = TransferStatus(pointer.st["s"])
+        return {"gsi1pk": _status_key(pk, status), "gsi1sk": pointer.transfer_id} if status in INDEXED else {}
+
+    def _write(self, items: list[dict[str, Any]], notices: Notices | None) -> None:
+        """One item without notices: a plain UpdateItem (1 unit per KB, not 2 as in a transaction)."""
+        if notices:
+            if self._outbox_table is None:
+                raise RuntimeError("DynamoLedgerStore was built without the outbox table")
+            write_with_notices(self._outbox_table, items, notices)
+            return
+        client = aws_clients.dynamodb()
+        try:
+            if len(items) == 1:
+                client.update_item(**items[0]["Update"])
+            else:
+                client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                raise StateConditionFailed(0) from None
+            if code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+                failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+                if failed:
+                    raise StateConditionFailed(failed[0]) from None
+            raise
+
+    # --- transfers: reading -----------------------------------------------------------------------
     def _read(self, platform_id: str, tenant_id: str, sk: str) -> dict[str, Any] | None:
         item = aws_clients.dynamodb().get_item(
             TableName=self._table,
@@ -78,104 +410,160 @@ class DynamoLedgerStore:
         )
         return from_item(item["Item"]) if "Item" in item else None
 
-    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
-        values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
-        if values is None:
-            return None
-        receipt = EventReceipt.model_validate_json(values["doc"])
-        return receipt.model_copy(update={"enqueued": bool(values.get("enqueued"))})
-
-    def mark_receipts_enqueued(self, receipts: list[EventReceipt]) -> None:
-        client = aws_clients.dynamodb()
-        items = [self._receipt_item(r.model_copy(update={"enqueued": True})) for r in receipts]
-        for start in range(0, len(items), 25):
-            request: Any = {self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
-            while request:
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-
-    # --- transfers --------------------------------------------------------------------------------
-    def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:
-        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
-        return to_item(
-            {
-                "pk": pk,
-                "sk": f"TRANSFER#{transfer.transfer_id}",
-                "gsi1pk": _status_key(pk, transfer.status),
-                "gsi1sk": transfer.transfer_id,
-                "status": transfer.status.value,
-                "kind": transfer.kind.value,
-                "source_id": transfer.source_id,
-                "created_at": transfer.created_at.isoformat(),
-                "doc": transfer.model_dump_json(),
-            }
-        )
+    def _pointer(self, key: dict[str, Any]) -> _Pointer | None:
+        item = aws_clients.dynamodb().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
+        return _Pointer.of(from_item(item["Item"])) if "Item" in item else None
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
         values = self._read(platform_id, tenant_id, f"TRANSFER#{transfer_id}")
-        return None if values is None else Transfer.model_validate_json(values["doc"])
+        if values is None:
+            return None
+        doc_sk = _doc_sk(values["kind"], values["source_id"])
+        pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
+        if pointer is not None:
+            if len(self._seen) > 1000:
+                self._seen.clear()  # a cache, not a copy of the table
+            self._seen[(values["pk"], doc_sk)] = pointer
+        return self._transfer(platform_id, tenant_id, values, pointer)
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
-        """Updates an existing transfer (they are created only by record_event). Conditional, so a
-        transfer still running when its tenant is offboarded cannot bring its row back. Notices go into
-        the Outbox table in the same transaction."""
-        if notices:
-            self._save_with_notices(transfer, notices)
-            return
-        try:
-            aws_clients.dynamodb().put_item(
-                TableName=self._table,
-                Item=self._transfer_item(transfer),
-                ConditionExpression="attribute_exists(sk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
-            raise
-
-    def _save_with_notices(self, transfer: Transfer, notices: Notices) -> None:
-        if self._outbox_table is None:
-            raise RuntimeError("DynamoLedgerStore was built without the outbox table")
-        put = {
-            "Put": {
-                "TableName": self._table,
-                "Item": self._transfer_item(transfer),
-                "ConditionExpression": "attribute_exists(sk)",
-            }
+    def _transfer(self, platform_id: str, tenant_id: str, values: dict[str, Any], pointer: _Pointer | None) -> Transfer:
+        transfer_id = values["sk"].removeprefix("TRANSFER#")
+        doc = _unpack(values["doc"])
+        st = pointer.st if pointer is not None and pointer.transfer_id == transfer_id else _unpack(values["st"])
+        base = {
+            "transfer_id": transfer_id,
+            "platform_id": platform_id,
+            "tenant_id": tenant_id,
+            "kind": values["kind"],
+            "source_id": values["source_id"],
+            "created_at": values["created_at"],
+            **doc,
         }
-        try:
-            write_with_notices(self._outbox_table, [put], notices)
-        except StateConditionFailed:
-            raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
+        return Transfer.model_validate(_apply_state(base, st))
+
+    def _with_pointers(self, platform_id: str, tenant_id: str, raws: list[dict[str, Any]]) -> list[Transfer]:
+        pk = tenant_pk(platform_id, tenant_id)
+        keys = {_doc_sk(v["kind"], v["source_id"]) for v in raws}
+        pointers = {sk: _Pointer.of(v) for sk, v in self._batch_get(pk, keys).items()}
+        return [
+            self._transfer(platform_id, tenant_id, v, pointers.get(_doc_sk(v["kind"], v["source_id"]))) for v in raws
+        ]
+
+    def _batch_get(
+        self, pk: str, sort_keys: Iterable[str], projection: tuple[str, ...] = ()
+    ) -> dict[str, dict[str, Any]]:
+        """Items by key, 100 per call, retrying what DynamoDB left unprocessed; keyed by sk."""
+        found: dict[str, dict[str, Any]] = {}
+        client = aws_clients.dynamodb()
+        wanted = sorted(set(sort_keys))
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {"Keys": [to_item({"pk": pk, "sk": sk}) for sk in wanted[start : start + 100]]}
+            request["ConsistentRead"] = True
+            if projection:
+                request["ProjectionExpression"] = ", ".join(f"#{name}" for name in projection)
+                request["ExpressionAttributeNames"] = {f"#{name}": name for name in projection}
+            pending: Any = {self._table: request}
+            while pending:
+                response = client.batch_get_item(RequestItems=pending)
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    values = from_item(raw)
+                    found[values["sk"]] = values
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def lookup(self, platform_id: str, tenant_id: str, documents: list[DocumentKey]) -> list[DocumentState | None]:
+        """The current state of each document (None: never accepted), read by key: one BatchGetItem per
+        100 documents, no query of the tenant's partition."""
+        pk = tenant_pk(platform_id, tenant_id)
+        found = self._batch_get(pk, (_doc_sk(d.kind, d.source_id) for d in documents), ("sk", "tid", "st", "version"))
+        states: list[DocumentState | None] = []
+        for document in documents:
+            values = found.get(_doc_sk(document.kind, document.source_id))
+            if values is None:
+                states.append(None)
+                continue
+            st = _unpack(values["st"])
+            states.append(
+                DocumentState(
+                    kind=document.kind,
+                    source_id=document.source_id,
+                    transfer_id=values["tid"],
+                    status=TransferStatus(st["s"]),
+                    version=datetime.fromisoformat(values["version"]),
+                    sevdesk_id=st.get("i"),
+                    sevdesk_number=st.get("n"),
+                    reason=st.get("r") or st.get("e"),
+                    updated_at=datetime.fromisoformat(st["t"]),
+                )
+            )
+        return states
 
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
-        found: list[Transfer] = []
-        paginator = aws_clients.dynamodb().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :k",
-            ExpressionAttributeValues={":k": {"S": _status_key(tenant_pk(platform_id, tenant_id), status)}},
-        ):
-            found += [Transfer.model_validate_json(from_item(i)["doc"]) for i in page.get("Items", [])]
-        # The index is eventually consistent: re-check each row's current status.
+        """Failed and parked transfers come from the sparse index; `queued`/`sending` ones from the
+        transfers of the last OPEN_WINDOW (nothing older can still be on its way); others are not
+        looked for in bulk."""
+        pk = tenant_pk(platform_id, tenant_id)
+        if status in INDEXED:
+            ids: list[str] = []
+            paginator = aws_clients.dynamodb().get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :k",
+                ExpressionAttributeValues={":k": {"S": _status_key(pk, status)}},
+            ):
+                ids += [from_item(i)["gsi1sk"] for i in page.get("Items", [])]
+            raws = list(self._batch_get(pk, (f"TRANSFER#{i}" for i in ids)).values())
+            found = self._with_pointers(platform_id, tenant_id, raws)
+        else:
+            since = datetime.now(UTC) - OPEN_WINDOW
+            found = [
+                t
+                for page in self._pages(
+                    pk, after=f"TRANSFER#tr_{int(since.timestamp() * 1000):012x}", newest_first=False
+                )
+                for t in self._with_pointers(platform_id, tenant_id, page)
+            ]
+        # The index is eventually consistent: keep only what is in that status now.
         return sorted((t for t in found if t.status is status), key=lambda t: t.transfer_id)
 
+    def _pages(
+        self, pk: str, *, after: str | None = None, newest_first: bool = True, filters: dict[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :k AND begins_with(sk, :t)",
+            "ExpressionAttributeValues": {":k": {"S": pk}, ":t": {"S": "TRANSFER#"}},
+            "ScanIndexForward": not newest_first,
+        }
+        if filters:
+            kwargs |= filters
+            kwargs["ExpressionAttributeValues"] = {
+                **filters["ExpressionAttributeValues"],
+                ":k": {"S": pk},
+                ":t": {"S": "TRANSFER#"},
+            }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": after}}
+        client = aws_clients.dynamodb()
+        while True:
+            response = client.query(**kwargs)
+            yield [from_item(i) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:
+        """Newest first. Failed and parked transfers come from the sparse index; any other status
+        filter reads the tenant's transfers page by page (at most MAX_PAGES per request, then a cursor)."""
         pk = tenant_pk(platform_id, tenant_id)
+        after_id = _decode_cursor(query.cursor) if query.cursor else None
+        if query.status in INDEXED:
+            return self._query_index(platform_id, tenant_id, query, after_id)
         filters: list[str] = []
         values: dict[str, Any] = {}
         names: dict[str, str] = {}
-        if query.status is not None:
-            key_cond, index = "gsi1pk = :k", "gsi1"
-            values[":k"] = {"S": _status_key(pk, query.status)}
-        else:
-            key_cond, index = "pk = :k AND begins_with(sk, :t)", None
-            values[":k"] = {"S": pk}
-            values[":t"] = {"S": "TRANSFER#"}
-        for attr, value in (
-            ("kind", query.kind.value if query.kind else None),
-            ("source_id", query.source_id),
-        ):
+        for attr, value in (("kind", query.kind.value if query.kind else None), ("source_id", query.source_id)):
             if value is not None:
                 filters.append(f"#{attr} = :{attr}")
                 names[f"#{attr}"] = attr
@@ -186,45 +574,74 @@ class DynamoLedgerStore:
         if query.until is not None:
             filters.append("created_at < :until")
             values[":until"] = {"S": query.until.isoformat()}
+        extra: dict[str, Any] | None = None
+        if filters:
+            extra = {"FilterExpression": " AND ".join(filters), "ExpressionAttributeValues": values}
+            if names:
+                extra["ExpressionAttributeNames"] = names
+        items: list[Transfer] = []
+        last_seen: str | None = None
+        more = False
+        after = f"TRANSFER#{after_id}" if after_id else None
+        for pages, raws in enumerate(self._pages(pk, after=after, filters=extra), start=1):
+            for transfer in self._with_pointers(platform_id, tenant_id, raws):
+                last_seen = transfer.transfer_id
+                if query.status is None or transfer.status is query.status:
+                    items.append(transfer)
+                if len(items) == query.limit:
+                    break
+            if len(items) == query.limit or pages >= MAX_PAGES:
+                more = True
+                break
+        cursor = _encode_cursor(last_seen) if more and last_seen else None
+        return TransferPage(items=items, next_cursor=cursor)
+
+    def _query_index(
+        self, platform_id: str, tenant_id: str, query: TransferQuery, after_id: str | None
+    ) -> TransferPage:
+        assert query.status is not None
+        pk = tenant_pk(platform_id, tenant_id)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": key_cond,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,  # newest first
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :k",
+            "ExpressionAttributeValues": {":k": {"S": _status_key(pk, query.status)}},
+            "ScanIndexForward": False,
         }
-        if index:
-            kwargs["IndexName"] = index
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if query.cursor:
-            # The cursor carries only the last transfer id; the key is rebuilt here, with exactly the
-            # attributes this table or index needs, so no client-made key ever reaches DynamoDB.
-            after_id = _decode_cursor(query.cursor)
-            start = {"pk": {"S": pk}, "sk": {"S": f"TRANSFER#{after_id}"}}
-            if query.status is not None:
-                start |= {"gsi1pk": {"S": _status_key(pk, query.status)}, "gsi1sk": {"S": after_id}}
-            kwargs["ExclusiveStartKey"] = start
         items: list[Transfer] = []
-        last_id: str | None = None
+        last_seen: str | None = None
+        more = False
         client = aws_clients.dynamodb()
+        if after_id:
+            kwargs["KeyConditionExpression"] += " AND gsi1sk < :after"
+            kwargs["ExpressionAttributeValues"][":after"] = {"S": after_id}
         while True:
             response = client.query(**kwargs)
-            for raw in response.get("Items", []):
-                items.append(Transfer.model_validate_json(from_item(raw)["doc"]))
-                last_id = items[-1].transfer_id
+            ids = list(dict.fromkeys(from_item(i)["gsi1sk"] for i in response.get("Items", [])))
+            raws = self._batch_get(pk, (f"TRANSFER#{i}" for i in ids))
+            ordered = [raws[f"TRANSFER#{i}"] for i in ids if f"TRANSFER#{i}" in raws]
+            for transfer in self._with_pointers(platform_id, tenant_id, ordered):
+                last_seen = transfer.transfer_id
+                if transfer.status is query.status and _matches(transfer, query):
+                    items.append(transfer)
                 if len(items) == query.limit:
-                    more = True
                     break
-            else:
-                more = "LastEvaluatedKey" in response
-                if more:
-                    kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-                    continue
-            break
-        cursor = _encode_cursor(last_id) if more and last_id and len(items) == query.limit else None
-        return TransferPage(items=items, next_cursor=cursor)
+            if len(items) == query.limit:
+                more = True
+                break
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return TransferPage(items=items, next_cursor=_encode_cursor(last_seen) if more and last_seen else None)
+
+
+def _matches(transfer: Transfer, query: TransferQuery) -> bool:
+    return (
+        (query.kind is None or transfer.kind is query.kind)
+        and (query.source_id is None or transfer.source_id == query.source_id)
+        and (query.since is None or transfer.created_at >= query.since)
+        and (query.until is None or transfer.created_at < query.until)
+    )
 
 
 _CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")

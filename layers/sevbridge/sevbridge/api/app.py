@@ -64,19 +64,20 @@ def _document_events_body(document: dict[str, Any]) -> None:
     schema = EventsRequestDoc.model_json_schema(ref_template="#/components/schemas/{model}")
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components.update(schema.pop("$defs", {}))
-    operation = document["paths"]["/v1/tenants/{tenant_id}/events"]["post"]
-    operation["requestBody"] = {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": schema["properties"]["body"],
-                "examples": {
-                    "invoice": {"summary": "A sent invoice", "value": EVENT_EXAMPLE},
-                    "batch": {"summary": "A batch of one", "value": {"events": [EVENT_EXAMPLE]}},
-                },
-            }
-        },
-    }
+    # The ensure route takes the same body ("transfer what is not transferred yet").
+    for path in ("/v1/tenants/{tenant_id}/events", "/v1/tenants/{tenant_id}/transfers/ensure"):
+        document["paths"][path]["post"]["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": schema["properties"]["body"],
+                    "examples": {
+                        "invoice": {"summary": "A sent invoice", "value": EVENT_EXAMPLE},
+                        "batch": {"summary": "A batch of one", "value": {"events": [EVENT_EXAMPLE]}},
+                    },
+                }
+            },
+        }
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

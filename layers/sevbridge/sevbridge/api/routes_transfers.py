@@ -16,8 +16,15 @@ from sevbridge.api.errors import ApiError, safe_details
 from sevbridge.api.params import IsoDateTime, TenantId
 from sevbridge.api.responses import SAME_TENANT, link, ok
 from sevbridge.api.schemas_transfers import (
+    MAX_LOOKUP,
+    DocumentStateView,
+    EnsuredDocument,
+    EnsureEventResult,
+    EnsureResult,
     EventResultBody,
     EventsAccepted,
+    LookupRequest,
+    LookupResult,
     RetryResult,
     TransferDetail,
     TransferList,
@@ -26,7 +33,7 @@ from sevbridge.api.schemas_transfers import (
 from sevbridge.common.observability import logger, metrics
 from sevbridge.domain.errors import Conflict
 from sevbridge.domain.intake import MAX_BATCH, EventResult
-from sevbridge.domain.intake_models import TransferQuery
+from sevbridge.domain.intake_models import DocumentKey, TransferQuery
 from sevbridge.domain.ledger import TransferKind, TransferStatus
 
 router = Router()
@@ -71,33 +78,7 @@ TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="T
 def post_events(tenant_id: TenantId) -> Response[EventsAccepted]:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
-    text = router.current_event.body
-    if not text:
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            'request body is required: one event, or {"events": [...]}',
-            [{"field": "body", "problem": "is required", "type": "missing"}],
-        )
-    raw = json.loads(text)  # the gate has checked that the body is JSON (api/request_body.py)
-    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
-    if batch and set(raw) != {"events"}:
-        extra = set(raw) - {"events"}
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            f'a batch holds only "events"; it has {len(extra)} other field(s)',
-            [{"field": name, "problem": "is not a known field", "type": "extra_forbidden"} for name in sorted(extra)],
-        )
-    events: Any = raw["events"] if batch else [raw]
-    if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            f"events must be a list of 1 to {MAX_BATCH} events",
-            [{"field": "events", "problem": f"must hold 1 to {MAX_BATCH} events"}],
-        )
-
+    batch, events = _events_of_body()
     connection = wiring.connection_service().get(platform.platform_id, tenant_id)
     if not connection.settings.enabled:
         raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
@@ -129,6 +110,38 @@ def post_events(tenant_id: TenantId) -> Response[EventsAccepted]:
         ],
     )
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _events_of_body() -> tuple[bool, list[Any]]:
+    """The request's events: one event, or {"events": [...]} with 1 to MAX_BATCH."""
+    text = router.current_event.body
+    if not text:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            'request body is required: one event, or {"events": [...]}',
+            [{"field": "body", "problem": "is required", "type": "missing"}],
+        )
+    raw = json.loads(text)  # the gate has checked that the body is JSON (api/request_body.py)
+    batch = isinstance(raw, dict) and "events" in raw and "type" not in raw
+    if batch and set(raw) != {"events"}:
+        extra = set(raw) - {"events"}
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            f'a batch holds only "events"; it has {len(extra)} other field(s)',
+            [{"field": name, "problem": "is not a known field", "type": "extra_forbidden"} for name in sorted(extra)],
+        )
+    events: Any = raw["events"] if batch else [raw]
+    if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            f"events must be a list of 1 to {MAX_BATCH} events",
+            [{"field": "events", "problem": f"must hold 1 to {MAX_BATCH} events"}],
+        )
+
+    return batch, events
 
 
 def _safe_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -257,3 +270,97 @@ def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
     transfers = wiring.transfer_ops().retry_all_failed(platform.platform_id, tenant_id)
     body = RetryResult(retried=len(transfers), transfers=[TransferView.of(t) for t in transfers])
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@router.post(
+    "/v1/tenants/<tenant_id>/transfers/lookup",
+    operation_id="lookup_documents",
+    summary=f"The transfer state of up to {MAX_LOOKUP} documents in one call (a status column)",
+    description="Answers each document's latest transfer in the order asked: not_transferred, queued, sending, "
+    "transferred (with the sevDesk id and number), failed or skipped (with the reason), or "
+    "waiting_for_credentials. Read by key: the cost does not grow with the tenant's history.",
+    tags=["transfers"],
+    responses=ok(200, "One answer per document, in request order", LookupResult),
+)
+def lookup_documents(tenant_id: TenantId, body: LookupRequest) -> LookupResult:
+    platform = current_platform(router)
+    wiring.connection_service().get(platform.platform_id, tenant_id)
+    keys = [DocumentKey(kind=d.kind, source_id=d.source_id) for d in body.documents]
+    states = wiring.transfer_ops().lookup(platform.platform_id, tenant_id, keys)
+    return LookupResult(
+        documents=[
+            DocumentStateView(kind=key.kind, source_id=key.source_id, status="not_transferred")
+            if state is None
+            else DocumentStateView(
+                kind=key.kind,
+                source_id=key.source_id,
+                status=state.status.value,
+                transfer_id=state.transfer_id,
+                sevdesk_id=state.sevdesk_id,
+                sevdesk_number=state.sevdesk_number,
+                reason=state.reason,
+                version=state.version,
+                updated_at=state.updated_at,
+            )
+            for key, state in zip(keys, states, strict=True)
+        ]
+    )
+
+
+@router.post(
+    "/v1/tenants/<tenant_id>/transfers/ensure",
+    operation_id="ensure_transferred",
+    summary="Transfer what is not transferred yet, for up to 100 documents in one call",
+    description='The body is that of POST …/events (one event, or {"events": [...]} with up to 100). '
+    "A document whose latest transfer is transferred, queued or sending with the event's version "
+    "(occurred_at) or a newer one gets no new transfer; every other document becomes a transfer like on "
+    "the events route. Each result says per document what happened. 202 when something was queued, "
+    "200 when everything was already there.",
+    tags=["transfers"],
+    responses=ok(200, "Nothing was missing: every document is transferred or on its way", EnsureResult)
+    | ok(
+        202,
+        "Queued what was missing (see the per-document outcomes)",
+        EnsureResult,
+        errors={
+            409: "The integration is disabled, or every event reused an id with another body (`conflict`)",
+            422: "Invalid event(s): each problem in `details` (under `events.<index>` in a batch)",
+            503: "Recorded but not queued (`temporarily_unavailable`): send the same events again (same ids)",
+        },
+    ),
+)
+def ensure_transferred(tenant_id: TenantId) -> Response[EnsureResult]:
+    platform = current_platform(router)
+    logger.append_keys(tenant_id=tenant_id)
+    batch, events = _events_of_body()
+    connection = wiring.connection_service().get(platform.platform_id, tenant_id)
+    if not connection.settings.enabled:
+        raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
+    results = wiring.intake().accept(connection, events, only_missing=True)
+    accepted = sum(r.status == "accepted" for r in results)
+    unchanged = sum(r.status == "unchanged" for r in results)
+    metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
+    if not accepted and not unchanged:
+        if not batch:
+            err = results[0].answer["error"]
+            status = HTTPStatus.CONFLICT if results[0].status == "conflict" else HTTPStatus.UNPROCESSABLE_ENTITY
+            raise ApiError(status, err["code"], err["message"], err["details"])
+        raise _none_accepted(results)
+    body = EnsureResult(
+        accepted=accepted,
+        unchanged=unchanged,
+        rejected=len(results) - accepted - unchanged,
+        results=[
+            EnsureEventResult(
+                index=r.index,
+                event_id=r.event_id,
+                status=r.status,
+                transfers=r.answer.get("transfers", []),
+                documents=[EnsuredDocument.model_validate(d) for d in r.answer.get("documents", [])],
+                error=_safe_error(r.answer.get("error")),
+            )
+            for r in results
+        ],
+    )
+    status = HTTPStatus.ACCEPTED if accepted else HTTPStatus.OK
+    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body)

@@ -159,3 +159,75 @@ EVENT_EXAMPLE: dict[str, Any] = {
         ],
     },
 }
+
+
+# --- status column in one call (I6) ----------------------------------------------------------------
+MAX_LOOKUP = 100
+DocumentStatus = Literal[
+    "not_transferred", "queued", "sending", "transferred", "failed", "skipped", "waiting_for_credentials"
+]
+
+
+class DocumentRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TransferKind = Field(description="contact · invoice · invoice_draft")
+    source_id: str = Field(min_length=1, max_length=128, description="The platform's id of the document")
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentRef] = Field(
+        min_length=1, max_length=MAX_LOOKUP, description=f"1 to {MAX_LOOKUP} documents, answered in this order"
+    )
+
+
+class DocumentStateView(BaseModel):
+    kind: TransferKind
+    source_id: str
+    status: DocumentStatus = Field(
+        description="The document's latest transfer: not_transferred (nothing accepted for it) · queued · "
+        "sending · transferred · failed · skipped · waiting_for_credentials (parked until a new sevDesk token)"
+    )
+    transfer_id: str | None = Field(default=None, description="The latest transfer (null: not_transferred)")
+    sevdesk_id: str | None = None
+    sevdesk_number: str | None = Field(default=None, description="The number sevDesk shows (invoices)")
+    reason: str | None = Field(default=None, description="Outcome, or why it failed / was skipped / waits")
+    version: datetime | None = Field(default=None, description="occurred_at of the event the transfer came from")
+    updated_at: datetime | None = None
+
+
+class LookupResult(BaseModel):
+    documents: list[DocumentStateView]
+
+
+# --- transfer what is not transferred yet (I6) -----------------------------------------------------
+class EnsuredDocument(BaseModel):
+    kind: TransferKind
+    source_id: str
+    outcome: Literal["new_transfer", "already_transferred", "in_progress"] = Field(
+        description="new_transfer: queued now · already_transferred / in_progress: its latest transfer "
+        "(transferred, or queued/sending) has this version or a newer one, so nothing new was queued"
+    )
+    transfer_id: str = Field(description="The new transfer, or the existing one that already covers it")
+    status: TransferStatus
+
+
+class EnsureEventResult(BaseModel):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "unchanged", "rejected", "conflict"] = Field(
+        description="accepted: at least one document was queued · unchanged: every document was already "
+        "transferred or on its way (nothing recorded) · rejected / conflict: as on the events route"
+    )
+    transfers: list[TransferSummary] = Field(default_factory=list, description="The transfers queued now")
+    documents: list[EnsuredDocument] = Field(default_factory=list)
+    error: ErrorBody | None = None
+
+
+class EnsureResult(BaseModel):
+    accepted: int
+    unchanged: int
+    rejected: int
+    results: list[EnsureEventResult]

@@ -67,6 +67,13 @@ class TemporarilyUnavailable(DomainError):
     code = "temporarily_unavailable"
 
 
+class DocumentBusy(TemporarilyUnavailable):
+    """Another transfer of the same document is `sending` (its claim has not expired): this one waits
+    and comes back after `retry_after` seconds. Not a failure and not an attempt."""
+
+    code = "document_busy"
+
+
 class TransferGone(NotFound):
     """The transfer's ledger row no longer exists (its tenant was offboarded while it ran)."""
 

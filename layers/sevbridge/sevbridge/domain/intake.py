@@ -26,7 +26,7 @@ from sevbridge.domain.events import (
     Invoice,
     Project,
 )
-from sevbridge.domain.intake_models import EventReceipt
+from sevbridge.domain.intake_models import DocumentKey, EventReceipt
 from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus, new_transfer_id
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 from sevbridge.domain.push.projects import check_project
@@ -34,6 +34,8 @@ from sevbridge.domain.push.selection import select_invoices_for_contact
 from sevbridge.domain.validation import problem_of
 
 MAX_BATCH = 100
+# A document in one of these states (with the event's version or newer) needs no new transfer (ensure).
+HAVE_IT = frozenset({TransferStatus.TRANSFERRED, TransferStatus.QUEUED, TransferStatus.SENDING})
 # DynamoDB limits: 400 KB per item (a transfer row holds its document), 4 MB per transaction (an event's
 # receipt and transfers are written together). Kept below both, with room for the row's other attributes.
 MAX_TRANSFER_BYTES = 300_000
@@ -44,7 +46,7 @@ MAX_EVENT_BYTES = 3_500_000
 class EventResult:
     index: int
     event_id: str | None
-    status: Literal["accepted", "rejected", "conflict"]
+    status: Literal["accepted", "rejected", "conflict", "unchanged"]
     answer: dict[str, Any]
 
 
@@ -85,9 +87,13 @@ class Intake:
     queue: TransferQueue
     clock: Clock
 
-    def accept(self, connection: Connection, raws: list[Any]) -> list[EventResult]:
-        """Accepts a request's events: each is validated and recorded on its own (one transaction per
-        event: receipt + transfers), then all new transfers are enqueued together, in event order."""
+    def accept(self, connection: Connection, raws: list[Any], *, only_missing: bool = False) -> list[EventResult]:
+        """Accepts a request's events: each is validated and recorded on its own (receipt, then its
+        transfers), then all new transfers are enqueued together, in event order.
+
+        `only_missing` ("transfer what is not transferred yet"): a document whose latest transfer is
+        already `transferred`, `queued` or `sending` with this event's version or a newer one gets no
+        new transfer; an event left with none is answered `unchanged` and not recorded."""
         results: dict[int, EventResult] = {}
         candidates: list[tuple[int, EventReceipt, list[Transfer]]] = []
         for index, raw in enumerate(raws):
@@ -96,6 +102,8 @@ class Intake:
                 results[index] = parsed
             else:
                 candidates.append((index, *parsed))
+        if only_missing:
+            candidates = self._only_missing(connection, candidates, results)
 
         # Write first, read only on a clash: redeliveries are rare, so the common case is one call.
         recorded = self.ledger.record_events([(receipt, transfers) for _, receipt, transfers in candidates])
@@ -110,15 +118,69 @@ class Intake:
             else:
                 stored = self.ledger.get_receipt(connection.platform_id, connection.tenant_id, receipt.event_id)
                 assert stored is not None
-                results[index], pending = self._replay(stored, receipt.body_hash, index)
+                results[index], pending = self._replay(stored, receipt.body_hash, index, transfers)
             if pending and all(r.event_id != pending[0].event_id for r, _ in to_enqueue):
                 to_enqueue.append(pending)
-        if to_enqueue:
-            queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
-            if queued:
-                self.queue.enqueue(queued)
-            self.ledger.mark_receipts_enqueued([receipt for receipt, _ in to_enqueue])
+        # Transfers still `queued` are (re-)sent: on a redelivery this finishes an enqueue that failed
+        # the first time; where it had worked, the queue's deduplication (same transfer, same requeue
+        # count) or the worker (it acknowledges what is no longer queued) drops the copy.
+        queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
+        if queued:
+            self.queue.enqueue(queued)
         return [results[i] for i in range(len(raws))]
+
+    def _only_missing(
+        self,
+        connection: Connection,
+        candidates: list[tuple[int, EventReceipt, list[Transfer]]],
+        results: dict[int, EventResult],
+    ) -> list[tuple[int, EventReceipt, list[Transfer]]]:
+        keys = list(dict.fromkeys((tr.kind, tr.source_id) for _, _, transfers in candidates for tr in transfers))
+        states = self.ledger.lookup(
+            connection.platform_id,
+            connection.tenant_id,
+            [DocumentKey(kind=kind, source_id=source_id) for kind, source_id in keys],
+        )
+        latest = dict(zip(keys, states, strict=True))
+        kept: list[tuple[int, EventReceipt, list[Transfer]]] = []
+        for index, receipt, transfers in candidates:
+            documents: list[dict[str, Any]] = []
+            remaining: list[Transfer] = []
+            for tr in transfers:
+                state = latest[(tr.kind, tr.source_id)]
+                if state is not None and state.status in HAVE_IT and state.version >= tr.source_version:
+                    outcome = "already_transferred" if state.status is TransferStatus.TRANSFERRED else "in_progress"
+                    documents.append(
+                        {
+                            "kind": tr.kind.value,
+                            "source_id": tr.source_id,
+                            "outcome": outcome,
+                            "transfer_id": state.transfer_id,
+                            "status": state.status.value,
+                        }
+                    )
+                else:
+                    remaining.append(tr)
+                    documents.append(
+                        {
+                            "kind": tr.kind.value,
+                            "source_id": tr.source_id,
+                            "outcome": "new_transfer",
+                            "transfer_id": tr.transfer_id,
+                            "status": tr.status.value,
+                        }
+                    )
+            if not remaining:
+                answer = {"event_id": receipt.event_id, "status": "unchanged", "transfers": [], "documents": documents}
+                results[index] = EventResult(index, receipt.event_id, "unchanged", answer)
+                continue
+            answer = receipt.answer | {
+                "transfers": [_transfer_summary(tr) for tr in remaining],
+                "documents": documents,
+            }
+            update = {"answer": answer, "transfer_ids": [tr.transfer_id for tr in remaining]}
+            kept.append((index, receipt.model_copy(update=update), remaining))
+        return kept
 
     def _prepare(
         self, connection: Connection, raw: Any, index: int
@@ -166,7 +228,7 @@ class Intake:
         return receipt, transfers
 
     def _replay(
-        self, receipt: EventReceipt, digest: str, index: int
+        self, receipt: EventReceipt, digest: str, index: int, rebuilt: list[Transfer]
     ) -> tuple[EventResult, tuple[EventReceipt, list[Transfer]] | None]:
         if receipt.body_hash != digest:
             conflict = Conflict(
@@ -181,16 +243,25 @@ class Intake:
                 {"event_id": receipt.event_id, "status": "conflict", "error": error},
             )
             return result, None
-        pending = None
-        if not receipt.enqueued:
-            # The first delivery stored the transfers but could not enqueue them; finish that now.
-            transfers = [
-                tr
-                for tid in receipt.transfer_ids
-                if (tr := self.ledger.get(receipt.platform_id, receipt.tenant_id, tid))
-            ]
-            pending = (receipt, transfers)
-        return EventResult(index, receipt.event_id, "accepted", receipt.answer), pending
+        return EventResult(index, receipt.event_id, "accepted", receipt.answer), (
+            receipt,
+            self._complete(receipt, rebuilt),
+        )
+
+    def _complete(self, receipt: EventReceipt, rebuilt: list[Transfer]) -> list[Transfer]:
+        """The receipt's transfers as stored. If the first delivery stopped after writing the receipt,
+        the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids."""
+        stored = {tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid) for tid in receipt.transfer_ids}
+        missing = [tid for tid, tr in stored.items() if tr is None]
+        if missing and len(rebuilt) == len(receipt.transfer_ids):
+            redo = {
+                tid: tr.model_copy(update={"transfer_id": tid, "created_at": receipt.created_at})
+                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
+                if tid in missing
+            }
+            self.ledger.record_transfers(list(redo.values()))
+            stored |= redo
+        return [tr for tr in stored.values() if tr is not None]
 
     def _transfers_for(
         self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime

@@ -20,7 +20,6 @@ class EventReceipt(Model):
     body_hash: str
     transfer_ids: list[str]
     answer: dict[str, Any]
-    enqueued: bool = False
     created_at: datetime
 
 
@@ -37,3 +36,22 @@ class TransferQuery(Model):
 class TransferPage(Model):
     items: list[Transfer]
     next_cursor: str | None = None
+
+
+class DocumentKey(BaseModel):
+    kind: TransferKind
+    source_id: str
+
+
+class DocumentState(BaseModel):
+    """A document's latest transfer, as the per-document pointer records it (I6 status column)."""
+
+    kind: TransferKind
+    source_id: str
+    transfer_id: str
+    status: TransferStatus
+    version: datetime
+    sevdesk_id: str | None = None
+    sevdesk_number: str | None = None
+    reason: str | None = None
+    updated_at: datetime

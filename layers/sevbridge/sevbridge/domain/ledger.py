@@ -21,7 +21,7 @@ from pydantic import Field
 from sevbridge.common.model import Model
 from sevbridge.domain.errors import Conflict
 
-MAX_HISTORY = 50
+MAX_HISTORY = 20  # enough for every attempt (8) with its retry note; bounded, so the state stays small
 
 
 class TransferKind(StrEnum):

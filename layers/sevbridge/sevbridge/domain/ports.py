@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sevbridge.domain.connection import Connection, SevdeskIdentity
-from sevbridge.domain.intake_models import EventReceipt, TransferPage, TransferQuery
+from sevbridge.domain.intake_models import DocumentKey, DocumentState, EventReceipt, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.notify.notices import Notices
 from sevbridge.domain.platform import Platform, StoredKey
@@ -71,7 +71,10 @@ class LedgerStore(Protocol):
         ...
 
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None: ...
-    def mark_receipts_enqueued(self, receipts: list[EventReceipt]) -> None: ...
+    def record_transfers(self, transfers: list[Transfer]) -> None:
+        """Stores transfers (again): completes an event whose first delivery stopped after its receipt."""
+        ...
+
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None: ...
     def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
         """Updates a transfer; `notices` (webhooks about this change) are written in the same transaction."""
@@ -80,6 +83,10 @@ class LedgerStore(Protocol):
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage: ...
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         """All the tenant's transfers in a status, oldest first."""
+        ...
+
+    def lookup(self, platform_id: str, tenant_id: str, documents: list[DocumentKey]) -> list[DocumentState | None]:
+        """Each document's latest transfer state (None: nothing accepted for it), read by key."""
         ...
 
 

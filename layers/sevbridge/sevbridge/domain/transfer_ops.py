@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sevbridge.domain.errors import Conflict, NotFound
-from sevbridge.domain.intake_models import TransferPage, TransferQuery
+from sevbridge.domain.intake_models import DocumentKey, DocumentState, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 
@@ -25,6 +25,10 @@ class TransferOps:
 
     def list_transfers(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:
         return self.ledger.query(platform_id, tenant_id, query)
+
+    def lookup(self, platform_id: str, tenant_id: str, documents: list[DocumentKey]) -> list[DocumentState | None]:
+        """Each document's latest transfer (None: nothing accepted for it), read by key (I6)."""
+        return self.ledger.lookup(platform_id, tenant_id, documents)
 
     def retry(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
         transfer = self.get(platform_id, tenant_id, transfer_id)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
 from sevbridge.domain.connections import ConnectionService
-from sevbridge.domain.errors import DomainError, TemporarilyUnavailable, TransferGone
+from sevbridge.domain.errors import DocumentBusy, DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notifier import Notifier
@@ -111,15 +111,21 @@ class TransferRunner:
 
         # Still `sending` means the previous attempt ended without recording its outcome.
         uncertain = transfer.uncertain or transfer.status is TransferStatus.SENDING
-        transfer = self._save(
-            transfer.moved_to(
-                TransferStatus.SENDING,
-                now,
-                f"attempt {transfer.attempts + 1}",
-                attempts=transfer.attempts + 1,
-                uncertain=uncertain,
+        try:
+            # The claim: only one transfer of a document is `sending` at a time (a live transfer and a
+            # backfill copy of the same document never push it side by side).
+            transfer = self._save(
+                transfer.moved_to(
+                    TransferStatus.SENDING,
+                    now,
+                    f"attempt {transfer.attempts + 1}",
+                    attempts=transfer.attempts + 1,
+                    uncertain=uncertain,
+                )
             )
-        )
+        except DocumentBusy as exc:
+            # Nothing was written: not an attempt, not a failure; the transfer comes back later.
+            raise RetryLater(exc.message, delay=max(1.0, exc.retry_after or 0.0)) from None
         try:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             outcome = self._push(self.push_factory(connection, token), transfer, uncertain)
