@@ -168,14 +168,14 @@ DocumentStatus = Literal[
 ]
 
 
-class DocumentRef(BaseModel):
+class DocumentRef(Model):
     model_config = ConfigDict(extra="forbid")
 
     kind: TransferKind = Field(description="contact · invoice · invoice_draft")
     source_id: str = Field(min_length=1, max_length=128, description="The platform's id of the document")
 
 
-class LookupRequest(BaseModel):
+class LookupRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     documents: list[DocumentRef] = Field(
@@ -183,7 +183,7 @@ class LookupRequest(BaseModel):
     )
 
 
-class DocumentStateView(BaseModel):
+class DocumentStateView(Model):
     kind: TransferKind
     source_id: str
     status: DocumentStatus = Field(
@@ -198,12 +198,12 @@ class DocumentStateView(BaseModel):
     updated_at: datetime | None = None
 
 
-class LookupResult(BaseModel):
+class LookupResult(Model):
     documents: list[DocumentStateView]
 
 
 # --- transfer what is not transferred yet (I6) -----------------------------------------------------
-class EnsuredDocument(BaseModel):
+class EnsuredDocument(Model):
     kind: TransferKind
     source_id: str
     outcome: Literal["new_transfer", "already_transferred", "in_progress"] = Field(
@@ -214,7 +214,7 @@ class EnsuredDocument(BaseModel):
     status: TransferStatus
 
 
-class EnsureEventResult(BaseModel):
+class EnsureEventResult(Model):
     index: int
     event_id: str | None
     status: Literal["accepted", "unchanged", "rejected", "conflict"] = Field(
@@ -226,7 +226,7 @@ class EnsureEventResult(BaseModel):
     error: ErrorBody | None = None
 
 
-class EnsureResult(BaseModel):
+class EnsureResult(Model):
     accepted: int
     unchanged: int
     rejected: int

@@ -38,12 +38,12 @@ class TransferPage(Model):
     next_cursor: str | None = None
 
 
-class DocumentKey(BaseModel):
+class DocumentKey(Model):
     kind: TransferKind
     source_id: str
 
 
-class DocumentState(BaseModel):
+class DocumentState(Model):
     """A document's latest transfer, as the per-document pointer records it (I6 status column)."""
 
     kind: TransferKind
