@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from sevbridge import wiring
-from sevbridge.adapters.sevdesk.gateway import build_push_service
+from sevbridge.adapters.sevdesk.gateway import build_push_service, shared_reference_cache
 from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
@@ -76,7 +76,13 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
         today = business_day(wiring.clock().now())
         patience = Patience(longest_wait=settings.sevdesk_max_backoff_seconds, time_left=time_left)
         service: PushServicePort = build_push_service(
-            client, connection.platform_id, connection.tenant_id, connection.settings, today, patience=patience
+            client,
+            connection.platform_id,
+            connection.tenant_id,
+            connection.settings,
+            today,
+            patience=patience,
+            reference_cache=shared_reference_cache(settings.tenants_table),
         )
         return service
 
