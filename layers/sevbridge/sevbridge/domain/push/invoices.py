@@ -283,8 +283,13 @@ class DocumentSync:
         saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain)
         state = replace(pending, sevdesk_id=saved.id, status=saved.status, number=saved.number)
         state = replace(state, contact_sevdesk_id=contact_id)
-        self._rows.put(state)
-        invoice, state, steps = self._advance(job, saved, state)
+        # Before a payment the row holds the id at once. Otherwise _advance writes it once it has
+        # moved the status, or when a step fails; should the worker die in between, the pending row
+        # (a create in flight) makes the next attempt find this invoice by its marker and adopt it.
+        written = job.target == PAID
+        if written:
+            self._rows.put(state)
+        invoice, state, steps = self._advance(job, saved, state, written=written)
         message = _sentence([f"{job.noun} created in sevDesk as draft", *steps]) + _number(invoice)
         return PushOutcome(invoice.id, "created", message, invoice.number, contact_id)
 
@@ -419,8 +424,22 @@ class DocumentSync:
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain, gone=contact_id)
         return self._port.save_invoice(self._body(job, parts, contact_id, existing)), contact_id
 
-    def _advance(self, job: Job, invoice: SdInvoice, state: MappingRow) -> tuple[SdInvoice, MappingRow, list[str]]:
-        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment."""
+    def _advance(
+        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool = True
+    ) -> tuple[SdInvoice, MappingRow, list[str]]:
+        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment. The
+        mapping row is written once at the end, or when a step fails (`written`: whether `state` is
+        stored already); a retry reads the invoice's status in sevDesk anyway, the row says where."""
+        try:
+            return self._advance_steps(job, invoice, state, written=written)
+        except Exception:
+            if not written:
+                self._rows.put(state)  # the invoice as saved: the next attempt goes on from there
+            raise
+
+    def _advance_steps(
+        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool
+    ) -> tuple[SdInvoice, MappingRow, list[str]]:
         steps: list[str] = []
         if job.target >= OPEN and invoice.status == DRAFT:
             sent = self._port.send_invoice(invoice.id)
@@ -429,7 +448,7 @@ class DocumentSync:
                 sent if sent is not None and sent.id == invoice.id and sent.status > DRAFT else self._reread(invoice)
             )
             state = replace(state, status=invoice.status, number=invoice.number or state.number)
-            self._rows.put(state)
+            written = False
             steps.append("sent")
         if job.target == PAID and invoice.status in (OPEN, PARTIALLY_PAID):
             account = self._ref.check_account()
@@ -452,6 +471,8 @@ class DocumentSync:
                         else self._reread(invoice)
                     )
             state = replace(state, status=invoice.status)
+            written = False
+        if not written:
             self._rows.put(state)
         return invoice, state, steps
 
