@@ -277,13 +277,13 @@ def _run_scenarios(
         lambda: service(contact_matching=by_email).push_contact(PERSON, version=version(), uncertain=True),
     )
     scenario(
-        "invoice sent",  # marker and number lookups, units, country, user; saveInvoice, sendBy
+        "invoice sent",  # number lookup, units, country, user; saveInvoice, sendBy
         lambda: service().push_invoice(SENT_INVOICE, version=version(), uncertain=False, manual=False),
     )
     scenario(
-        "invoice paid",  # check accounts, bookAmount
+        "invoice paid",  # after an uncertain attempt: marker lookup, read before booking; check accounts, bookAmount
         lambda: service().push_invoice(
-            invoice("inv-2", status="paid", paid_at=date(2025, 7, 3)), version=version(), uncertain=False, manual=False
+            invoice("inv-2", status="paid", paid_at=date(2025, 7, 3)), version=version(), uncertain=True, manual=False
         ),
     )
     scenario(

@@ -54,9 +54,9 @@ def test_second_invoice_of_a_known_customer(tenant: Tenant, version: Version) ->
     [contact] = tenant.contacts()
     [_, inv] = tenant.invoices()
     assert second == [
-        "GET /Invoice",  # our marker: not created by an earlier, lost attempt
-        "GET /Invoice",  # the invoice number is free
-        f"GET /Contact/{contact['id']}",  # the customer, unchanged since it was written: still there?
+        "GET /Invoice",  # the invoice number is free (no earlier attempt: no marker search)
+        # the customer, unchanged since it was written, is not read: a save naming a deleted contact
+        # is rejected, and only then is it looked at (test below)
         "POST /Invoice/Factory/saveInvoice",
         f"PUT /Invoice/{inv['id']}/sendBy",  # its answer is the sent invoice: no read-back
     ]
@@ -89,8 +89,12 @@ def test_contact_deleted_in_sevdesk_is_noticed_on_the_short_path(tenant: Tenant,
 
     [new] = tenant.contacts()
     assert new["id"] != old["id"]
-    assert calls.count(f"GET /Contact/{old['id']}") == 1  # not asked twice
+    assert calls.count(f"GET /Contact/{old['id']}") == 1  # asked once, after the rejected save
+    saves = [c for c in calls if c == "POST /Invoice/Factory/saveInvoice"]
+    assert len(saves) == 2 and len(tenant.invoices()) == 2  # the rejected save created nothing
     assert tenant.invoices()[-1]["contact"]["id"] == new["id"]
+    row = tenant.mappings.get(PLATFORM, tenant.tenant_id, "invoice", "inv-2")
+    assert row is not None and row.contact_sevdesk_id == new["id"]
 
 
 def test_reference_cache_is_per_tenant(

@@ -263,7 +263,7 @@ def test_next_customer_number_taken_moves_on_to_a_free_one(
     tenant: Tenant, version: Version, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant.sandbox.state.seed(tenant.account.account_id, "Contact", {"name": "Alt GmbH", "customerNumber": "K-0099"})
-    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self: "K-0099")
+    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self, fresh=False: "K-0099")
 
     outcome = tenant.service().push_contact(person(), version=version(), uncertain=False)
 
@@ -275,7 +275,7 @@ def test_no_free_customer_number_is_refused_before_creating(
     tenant: Tenant, version: Version, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant.sandbox.state.seed(tenant.account.account_id, "Contact", {"name": "Alt GmbH", "customerNumber": "KUNDE"})
-    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self: "KUNDE")
+    monkeypatch.setattr(SevdeskGateway, "next_customer_number", lambda self, fresh=False: "KUNDE")
 
     with pytest.raises(PushRefused, match="could not obtain a free customer number"):
         tenant.service().push_contact(person(), version=version(), uncertain=False)

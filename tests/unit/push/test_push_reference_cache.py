@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from sevbridge.adapters.sevdesk.gateway import SevdeskGateway
 from sevbridge.adapters.sevdesk.models import SevUser
 from sevbridge.adapters.sevdesk.reference_cache import SWEEP_ABOVE_TENANTS, ReferenceCache
 from sevbridge.domain.events import ContactWithInvoices
-from sevbridge.domain.push.contacts import _following
+from sevbridge.domain.push.contacts import following_number
 from sevbridge.domain.push.documents import contact_content_hash
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskServerError, SevdeskValidationError
 
@@ -209,10 +211,12 @@ def test_rejection_while_paging_drops_the_cache() -> None:
 @pytest.mark.parametrize(
     ("answer", "status"),
     [
-        ({"id": "5000001", "objectName": "Invoice", "status": "200", "invoiceNumber": "RE-1"}, 200),
-        ([{"id": "5000001", "objectName": "Invoice", "status": "200"}], 200),
+        ({"id": "5000001", "objectName": "Invoice", "status": "200", "invoiceNumber": "RE-1", "sumGross": "1"}, 200),
+        ([{"id": "5000001", "objectName": "Invoice", "status": "200", "sumGross": "1"}], 200),
         ({"id": "3001", "objectName": "InvoiceLog", "fromStatus": "100", "toStatus": "200"}, None),
-        ({"id": "5000001", "objectName": "Invoice"}, None),  # no status: can't tell
+        ({"id": "5000001", "objectName": "Invoice", "sumGross": "1"}, None),  # no status: can't tell
+        # no sum: a payment computed from it would book 0, so the invoice is read back instead
+        ({"id": "5000001", "objectName": "Invoice", "status": "200"}, None),
         (None, None),
     ],
 )
@@ -220,6 +224,23 @@ def test_send_invoice_answer(answer: Any, status: int | None) -> None:
     client = StubClient(answers={"PUT /Invoice/5000001/sendBy": answer})
     sent = _gateway(client, ReferenceCache()).send_invoice("5000001")
     assert (sent.status if sent else None) == status
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ({"id": "3001", "objectName": "InvoiceLog", "fromStatus": "200", "toStatus": "1000"}, 1000),
+        ([{"id": "3001", "objectName": "InvoiceLog", "fromStatus": "200", "toStatus": "750"}], 750),
+        ({"id": "3001", "objectName": "InvoiceLog"}, None),  # no status: read it back
+        (None, None),
+    ],
+)
+def test_book_payment_answer(answer: Any, status: int | None) -> None:
+    client = StubClient(answers={"PUT /Invoice/5000001/bookAmount": answer})
+    after = _gateway(client, ReferenceCache()).book_payment(
+        "5000001", amount=Decimal("10"), day=date(2025, 7, 1), check_account_id="1"
+    )
+    assert after == status
 
 
 @pytest.mark.parametrize(("answer", "number"), [("1035", "1035"), (1035, "1035"), (" K-7 ", "K-7")])
@@ -242,7 +263,7 @@ def test_next_customer_number_missing(answer: Any) -> None:
     ("number", "following"), [("1005", "1006"), ("K-0099", "K-0100"), ("999", "1000"), ("KUNDE", None)]
 )
 def test_following_customer_number(number: str, following: str | None) -> None:
-    assert _following(number) == following
+    assert following_number(number) == following
 
 
 def test_contact_content_hash() -> None:

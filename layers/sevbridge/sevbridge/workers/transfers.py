@@ -7,6 +7,11 @@ queue's 18-minute visibility timeout. With `skip_group_on_error` the later recor
 while any of its messages is in flight, so every failed record of a group gets the same delay and the
 group comes back together, in order.
 
+The message groups (tenants) of one batch run side by side in a small thread pool: a transfer spends
+its time waiting on sevDesk, not on the CPU, and FIFO order holds per group, not per batch. Each
+group's records run one after the other, in order; a failed record fails the rest of its group only
+(what SqsFifoPartialProcessor's skip_group_on_error did for the whole batch in one thread).
+
 The invocation's remaining time is watched: a transfer is not started without time for it, and the
 sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays
 `sending`: the transfer is handed back and comes again at once.
@@ -17,17 +22,18 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sevbridge import wiring
-from sevbridge.adapters.sevdesk.gateway import build_push_service
+from sevbridge.adapters import aws_clients
+from sevbridge.adapters.sevdesk.gateway import build_push_service, shared_reference_cache
 from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.model import Model
 from sevbridge.common.observability import logger, metrics
@@ -41,6 +47,8 @@ from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort
 RESERVE_SECONDS = 5.0
 # A transfer is started only with time for this many sevDesk calls of the longest allowed duration.
 CALLS_TO_START = 2
+# Message groups of one batch processed at once (a batch holds at most 10 records).
+GROUP_WORKERS = 4
 
 
 class TransferMessage(Model):
@@ -77,7 +85,13 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
         today = business_day(wiring.clock().now())
         patience = Patience(longest_wait=settings.sevdesk_max_backoff_seconds, time_left=time_left)
         service: PushServicePort = build_push_service(
-            client, connection.platform_id, connection.tenant_id, connection.settings, today, patience=patience
+            client,
+            connection.platform_id,
+            connection.tenant_id,
+            connection.settings,
+            today,
+            patience=patience,
+            reference_cache=shared_reference_cache(settings.tenants_table),
         )
         return service
 
@@ -93,19 +107,55 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemF
     """Runs a batch like Lambda's partial batch response expects, then holds failed records back."""
     remaining = context.get_remaining_time_in_millis() / 1000
     invocation = _Invocation(deadline=time.monotonic() + remaining - RESERVE_SECONDS)
-    # A processor per invocation: it keeps per-batch state. All-failed batches are reported per
-    # record like partial ones (not raised), so their delays apply too.
-    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-    processor.raise_on_entire_batch_failure = False
+    records: list[dict[str, Any]] = list(event.get("Records", []))
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for raw in records:
+        groups.setdefault(_group_of(raw), []).append(raw)
     token = _invocation.set(invocation)
     try:
-        response = process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
+        failed = _run_groups(list(groups.values()))
     finally:
         _invocation.reset(token)
+    # All-failed batches are reported per record like partial ones (not raised), so their delays apply too.
+    response: PartialItemFailureResponse = {
+        "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r.get("messageId") in failed]
+    }
     _hold_back_failed(event, response, invocation)
     return response
+
+
+def _group_of(raw: dict[str, Any]) -> str:
+    return str((raw.get("attributes") or {}).get("MessageGroupId") or "")
+
+
+def _run_groups(groups: list[list[dict[str, Any]]]) -> set[str]:
+    """The message ids that failed (or were not run because an earlier one of their group failed)."""
+    if len(groups) <= 1:
+        return set().union(*(_run_group(records) for records in groups))
+    # Created here, not first in the threads: creating boto3 clients is not thread-safe.
+    aws_clients.dynamodb(), aws_clients.kms(), aws_clients.sqs()
+    with ThreadPoolExecutor(max_workers=min(GROUP_WORKERS, len(groups)), thread_name_prefix="group") as pool:
+        # Each thread sees this invocation (its deadline, its per-group delays) through a context copy.
+        futures = [pool.submit(contextvars.copy_context().run, _run_group, records) for records in groups]
+        return set().union(*(future.result() for future in futures))
+
+
+def _run_group(records: list[dict[str, Any]]) -> set[str]:
+    """One group's records in order; the first failure fails it and every later record of the group."""
+    try:
+        for index, raw in enumerate(records):
+            try:
+                handle_record(SQSRecord(raw))
+            except Exception as exc:
+                # Only the type: exception text can carry data. The runner logged what it knows.
+                logger.warning(
+                    "transfer message failed; the later messages of its group wait with it",
+                    extra={"error": type(exc).__name__, "held_back": len(records) - index},
+                )
+                return {str(r.get("messageId")) for r in records[index:]}
+        return set()
+    finally:
+        logger.thread_safe_clear_keys()
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -117,7 +167,10 @@ def handle_record(record: SQSRecord) -> None:
         # Never ours to run: straight back, so it reaches the dead-letter queue in a few receives.
         invocation.hold_back(group, 0)
         raise
-    logger.append_keys(platform_id=message.platform_id, tenant_id=message.tenant_id, transfer_id=message.transfer_id)
+    # Per thread: the groups of a batch run side by side (process_batch).
+    logger.thread_safe_append_keys(
+        platform_id=message.platform_id, tenant_id=message.tenant_id, transfer_id=message.transfer_id
+    )
     settings = get_settings()
     time_left = invocation.time_left if invocation.deadline != float("inf") else None
     if time_left is not None and time_left() < CALLS_TO_START * settings.sevdesk_timeout_seconds:

@@ -22,7 +22,9 @@ from sevbridge.adapters.sevdesk.models import SevUser
 from sevbridge.adapters.sevdesk.normalize import to_bool, to_decimal, to_id, to_int, to_str
 from sevbridge.adapters.sevdesk.params import QueryParams
 from sevbridge.adapters.sevdesk.reference_cache import Key, ReferenceCache, default_reference_cache
+from sevbridge.adapters.sevdesk.reference_store import DynamoReferenceStore
 from sevbridge.config import get_settings
+from sevbridge.domain.push.contacts import following_number
 from sevbridge.domain.push.ports import (
     MappingStore,
     SdAddress,
@@ -47,6 +49,7 @@ from sevbridge.domain.sevdesk_errors import (
 T = TypeVar("T")
 
 CONTACT_FIELDS = ("name", "surename", "familyname", "titel", "vatNumber", "description", "customerNumber")
+NEXT_CUSTOMER_NUMBER: Key = ("next_customer_number",)
 BIG_PAGE = 1000  # reference lists are small but longer than sevDesk's default page of 100
 
 
@@ -328,7 +331,12 @@ class SevdeskGateway:
         rows = self._all("/CommunicationWay", {"type": "EMAIL", "value": email})
         return [parse_comm_way(r) for r in rows]
 
-    def next_customer_number(self) -> str:
+    def next_customer_number(self, *, fresh: bool = False) -> str:
+        # The number after the last one this tenant's contacts were created with here, if known: the
+        # domain checks it free before use, so a guess costs nothing when right and one read when wrong.
+        hit, guess = self._cache.get(self._tenant, NEXT_CUSTOMER_NUMBER)
+        if hit and not fresh:
+            return str(guess)
         answer = self._client.get("/Contact/Factory/getNextCustomerNumber")
         number = None if isinstance(answer, dict | list) else to_str(answer)
         if number is None or not number.strip():
@@ -340,7 +348,11 @@ class SevdeskGateway:
         return bool(to_bool(answer))
 
     def create_contact(self, fields: Mapping[str, object]) -> SdContact:
-        return parse_contact(_single(self._client.post("/Contact", json=dict(fields)), "contact"))
+        created = parse_contact(_single(self._client.post("/Contact", json=dict(fields)), "contact"))
+        following = following_number(created.customer_number) if created.customer_number else None
+        if following is not None:
+            self._cache.put(self._tenant, NEXT_CUSTOMER_NUMBER, following, shared=False)
+        return created
 
     def update_contact(self, contact_id: str, fields: Mapping[str, object]) -> None:
         self._client.put(f"/Contact/{contact_id}", json=dict(fields))
@@ -465,11 +477,11 @@ class SevdeskGateway:
         row = rows[0]
         if to_id(row.get("id")) != invoice_id or to_str(row.get("objectName")) not in (None, "Invoice"):
             return None
-        if "status" not in row:
-            return None
+        if "status" not in row or "sumGross" not in row:
+            return None  # a payment is computed from sumGross: never from a default of 0
         return parse_invoice(row)
 
-    def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> None:
+    def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> int | None:
         body = {
             "amount": amount,
             "date": booking_timestamp(day),
@@ -478,11 +490,22 @@ class SevdeskGateway:
             "createFeed": False,
         }
         # Not idempotent: a resend would book the payment twice.
-        self._client.put(f"/Invoice/{invoice_id}/bookAmount", json=body, retry_unsafe=False)
+        answer = self._client.put(f"/Invoice/{invoice_id}/bookAmount", json=body, retry_unsafe=False)
+        # The answer is an invoice log entry (api-facts §5): its toStatus is the invoice's new status.
+        rows = _rows(answer)
+        return to_int(rows[0].get("toStatus")) if len(rows) == 1 else None
 
     def reset_to_draft(self, invoice_id: str) -> None:
         # A resend after it went through answers 422 ("only open invoices…"): the domain reads the status back.
         self._client.put(f"/Invoice/{invoice_id}/resetToDraft", retry_unsafe=False)
+
+
+def shared_reference_cache(tenants_table: str) -> ReferenceCache:
+    """The process-wide cache, backed by the tenants table so that a new container starts warm."""
+    store = default_reference_cache.store
+    if not (isinstance(store, DynamoReferenceStore) and store.table == tenants_table):
+        default_reference_cache.store = DynamoReferenceStore(tenants_table)
+    return default_reference_cache
 
 
 def build_push_service(

@@ -12,8 +12,12 @@ platform's, or one obtained from sevDesk (getNextCustomerNumber, checked free) w
 none. A create whose answer was lost is therefore found again by that number, never made twice.
 
 A mapped contact whose content is unchanged since it was last fully applied (content hash in the
-mapping row) is only checked to still exist: one sevDesk call instead of reading back custom fields,
-addresses and communication ways for every document of a known customer.
+mapping row) costs no sevDesk call at all: sevDesk holds what we would write. Should it have been
+deleted there, the invoice's save is rejected; the document then checks that contact and, if it is
+gone, resolves the customer again (invoices.py). Without a mapping row and with no earlier attempt in
+doubt, sevbridge never began to create this contact (the row is written before every create), so the
+search by our custom field is skipped; it runs when `uncertain`, for a create in flight, and when
+the mapped contact is gone.
 
 Under policy `update`, what the platform removed (an e-mail, phone, mobile, website, delivery address)
 is removed in sevDesk if sevbridge created it; what someone added there by hand stays (owned.py).
@@ -76,6 +80,8 @@ class ContactSync:
         # Custom fields read during the current sync, by contact id: one read serves the link check
         # of a match and the marker check after it.
         self._fields: dict[str, list[SdCustomField]] = {}
+        # Contact ids answered from the mapping row alone, without asking sevDesk (see unverified()).
+        self._unverified: set[str] = set()
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -86,31 +92,37 @@ class ContactSync:
         result = self._sync(contact, row, version, uncertain)
         return PushOutcome(result.contact_id, result.action, result.message, result.number)
 
-    def resolve(self, contact: Contact, *, version: datetime, uncertain: bool) -> str:
-        """A document's customer (I3): found or created, updated per policy unless this data is older."""
+    def resolve(self, contact: Contact, *, version: datetime, uncertain: bool, gone: str | None = None) -> str:
+        """A document's customer (I3): found or created, updated per policy unless this data is older.
+        `gone`: a contact id sevDesk no longer has (the caller checked); it is not answered again."""
         row = self._rows.get("contact", contact.source_id)
-        if row is not None and row.sevdesk_id and is_stale(row, version):
+        if row is not None and row.sevdesk_id and row.sevdesk_id != gone and is_stale(row, version):
             current = self._port.get_contact(row.sevdesk_id)
             if current is not None:
                 return current.id
-        return self._sync(contact, row, version, uncertain).contact_id
+        return self._sync(contact, row, version, uncertain, gone=gone).contact_id
+
+    def unverified(self, contact_id: str) -> bool:
+        """Whether `contact_id` was answered from the mapping row without asking sevDesk."""
+        return contact_id in self._unverified
 
     # -- flow ----------------------------------------------------------------------------------
 
-    def _sync(self, contact: Contact, row: MappingRow | None, version: datetime, uncertain: bool) -> ContactResult:
+    def _sync(
+        self, contact: Contact, row: MappingRow | None, version: datetime, uncertain: bool, *, gone: str | None = None
+    ) -> ContactResult:
         self._fields = {}
         content = contact_content_hash(contact)
-        row_gone = False
-        if self._applied_already(row, content):
+        # Deleted in sevDesk: match (custom field…) or create as usual.
+        row_gone = gone is not None and row is not None and row.sevdesk_id == gone
+        if not row_gone and self._applied_already(row, content):
             assert row is not None and row.sevdesk_id is not None
-            current = self._port.get_contact(row.sevdesk_id)
-            if current is not None:
-                if newest(row, version) != row.version:
-                    self._rows.put(replace(row, version=newest(row, version)))
-                return ContactResult(
-                    current.id, "unchanged", f"contact already up to date in sevDesk ({current.id})", row.number
-                )
-            row_gone = True  # deleted in sevDesk: match (custom field…) or create as usual
+            if newest(row, version) != row.version:
+                self._rows.put(replace(row, version=newest(row, version)))
+            self._unverified.add(row.sevdesk_id)
+            return ContactResult(
+                row.sevdesk_id, "unchanged", f"contact already up to date in sevDesk ({row.sevdesk_id})", row.number
+            )
         uncertain = uncertain or _create_in_flight(row)
         found = self._match(contact, row, uncertain, row_gone=row_gone)
         if found is None:
@@ -193,7 +205,8 @@ class ContactSync:
         created = self._port.create_contact(new_contact_body(contact, category, customer_number=number))
         # Remember at once: if a later step fails, the retry finds and finishes this contact.
         self._rows.put(replace(pending, sevdesk_id=created.id, version=newest(row, version)))
-        fresh = self._port.get_contact(created.id) or created
+        # The create's answer is the contact as stored: read it back only if it shows no number.
+        fresh = created if created.customer_number is not None else (self._port.get_contact(created.id) or created)
         if fresh.customer_number != number:
             # Seen live: a contact came back with another (its parent's) customer number.
             self._port.update_contact(created.id, {"customerNumber": number})
@@ -215,13 +228,21 @@ class ContactSync:
         earlier = row.number if row is not None and _create_in_flight(row) else None
         if earlier and self._port.is_customer_number_available(earlier):
             return earlier
-        number: str | None = self._port.next_customer_number()
+        guess = self._port.next_customer_number()
+        if self._port.is_customer_number_available(guess):
+            return guess
+        # The guess (the port may answer from its cache) was taken, e.g. by a contact made in sevDesk
+        # since: ask sevDesk, and try the numbers after its answer.
+        number: str | None = self._port.next_customer_number(fresh=True)
         tried: list[str] = []
+        if number == guess:
+            tried.append(guess)
+            number = following_number(guess)
         while number is not None and len(tried) < NUMBER_ATTEMPTS:
             if self._port.is_customer_number_available(number):
                 return number
             tried.append(number)
-            number = _following(number)
+            number = following_number(number)
         raise PushRefused(
             "could not obtain a free customer number from sevDesk for this contact "
             f"(tried {', '.join(tried)}); send the contact with a `customer_number`, or check the "
@@ -270,19 +291,21 @@ class ContactSync:
         if uncertain:
             order += [s for s in (ContactMatch.MAPPING, ContactMatch.CUSTOMER_NUMBER) if s not in order]
         for strategy in order:
-            found = self._try(strategy, contact, row, row_gone=row_gone)
+            found = self._try(strategy, contact, row, uncertain=uncertain, row_gone=row_gone)
             if found is not None:
                 return found
         return None
 
     def _try(
-        self, strategy: ContactMatch, contact: Contact, row: MappingRow | None, *, row_gone: bool
+        self, strategy: ContactMatch, contact: Contact, row: MappingRow | None, *, uncertain: bool, row_gone: bool
     ) -> SdContact | None:
         if strategy is ContactMatch.MAPPING:
             if row is not None and row.sevdesk_id and not row_gone:
                 found = self._port.get_contact(row.sevdesk_id)
                 if found is not None:
                     return found
+            if row is None and not uncertain:
+                return None  # never sent (the row precedes every create): no contact carries our marker
             return self._by_marker(contact)
         if strategy is ContactMatch.SEVDESK_ID:
             return self._port.get_contact(contact.sevdesk_id) if contact.sevdesk_id else None
@@ -524,7 +547,7 @@ def _way_key(type_: str, value: str) -> tuple[str, str]:
     return normal.comm_group(type_), normal.comm_value(type_, value)
 
 
-def _following(number: str) -> str | None:
+def following_number(number: str) -> str | None:
     """'1005' → '1006', 'K-0099' → 'K-0100'; None without trailing digits."""
     match = _TRAILING_DIGITS.match(number)
     if match is None:

@@ -1,9 +1,14 @@
 """Invoices in sevDesk (I1-I5, I7, I8): create once, then follow the platform's status and content.
 
 Every step (save, sendBy, bookAmount, resetToDraft) is followed by a mapping-row write, so a retry
-continues where the last attempt stopped. Before a create, our marker (customerInternalNote) is
-looked up in sevDesk: a document whose earlier create had an unknown outcome is adopted, never made
-twice. Nothing is created before the units, country, user and (for paid) check account are known.
+continues where the last attempt stopped. When an earlier attempt may have created the document (the
+runner says `uncertain`, or the mapping row shows a create in flight), our marker (customerInternalNote)
+is looked up before a create: such a document is adopted, never made twice. Otherwise nothing of ours
+can be in sevDesk yet, and the one look-up left is `GET /Invoice?invoiceNumber=`: it says whether the
+number is taken and, by our marker on a hit, whether the document is ours after all (a lost mapping
+row). Writes answer with the new state (saveInvoice, sendBy, bookAmount's log entry): no read-backs
+unless uncertain. Nothing is created before the units, country, user and (for paid) check account are
+known. docs/requests.md lists every request per scenario and why it is needed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sevbridge.domain.push.invoice_state import (
     is_cancellation,
     marker_hits,
     may_be_cancelled,
+    split_hits,
     status_word,
 )
 from sevbridge.domain.push.markers import document_marker
@@ -48,6 +54,7 @@ from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
 from sevbridge.domain.push.versions import aware, is_stale, newest, newest_seen, stale_message
 from sevbridge.domain.settings import TenantSettings
+from sevbridge.domain.sevdesk_errors import SevdeskNotFound, SevdeskValidationError
 
 SKIP_DRAFT = "draft: transferred when it leaves draft, or on manual request"
 SKIP_AUTO_OFF = "automatic transfer is off"
@@ -99,6 +106,9 @@ class DocumentSync:
         self._settings = settings
         self._today = today
         self._hits: MarkerHits | None = None  # the marker look-up of the current push, once made
+        # The invoices carrying the job's number exactly, once looked up in the current push.
+        self._numbered: list[SdInvoice] | None = None
+        self._uncertain = False  # an earlier attempt of the current push may have written
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -153,7 +163,7 @@ class DocumentSync:
         skip_reason: Callable[[], str | None],
         manual: bool,
     ) -> PushOutcome:
-        self._hits = None
+        self._hits, self._numbered, self._uncertain = None, None, uncertain
         row = self._rows.get(job.kind, job.source_id)
         # A newer version skipped earlier makes an automatic event stale too (a late "sent" must not
         # create what the platform has turned back into a draft); a manual request is explicit and is
@@ -189,14 +199,33 @@ class DocumentSync:
 
     def _find_ours(self, job: Job, row: MappingRow | None) -> tuple[SdInvoice | None, bool]:
         """(invoice, adopted): by our mapping, else by our marker in sevDesk (I8). A cancellation
-        document carries our marker too, but is never ours."""
+        document carries our marker too, but is never ours.
+
+        The marker search runs only where an earlier write may have landed unseen: the runner's
+        `uncertain`, a create in flight, or a mapped invoice that is gone. Otherwise sevbridge never
+        sent this document (the mapping row is written before every create) and the number look-up,
+        needed anyway, is what finds ours should the row have been lost."""
+        reconcile = self._uncertain or (row is not None and row.create_in_flight)
         if row is not None and row.sevdesk_id:
             found = self._port.get_invoice(row.sevdesk_id)
             if found is not None and not is_cancellation(found):
                 return found, False
+            reconcile = True
+        if not reconcile:
+            if not job.spec.number:
+                return None, False
+            # Not a full marker search (a cancellation has its own number): self._hits stays unset.
+            found = split_hits(i for i in self._with_number(job.spec.number) if i.marker == job.marker).document
+            return (found, True) if found is not None else (None, False)
         self._hits = marker_hits(self._port, job.marker)
         found = self._hits.document
         return (found, True) if found is not None else (None, False)
+
+    def _with_number(self, number: str) -> list[SdInvoice]:
+        """The invoices whose number is exactly `number` (the filter may be loose), read once per push."""
+        if self._numbered is None:
+            self._numbered = [i for i in self._port.find_invoices_by_number(number) if i.number == number]
+        return self._numbered
 
     def _cancellation_of(self, job: Job, found: SdInvoice | None) -> SdInvoice | None:
         """The cancellation document (SR) of our document, if it was cancelled in sevDesk. Looked up by
@@ -224,11 +253,7 @@ class DocumentSync:
         number = job.spec.number
         if not number or (ours is not None and ours.number == number):
             return
-        taken = [
-            i
-            for i in self._port.find_invoices_by_number(number)
-            if i.number == number and (ours is None or i.id != ours.id)
-        ]
+        taken = [i for i in self._with_number(number) if ours is None or i.id != ours.id]
         if taken:
             other = taken[0]
             raise PushRefused(
@@ -255,10 +280,16 @@ class DocumentSync:
             seen_version=row.seen_version if row else None,
         )
         self._rows.put(pending)
-        saved = self._port.save_invoice(self._body(job, parts, contact_id))
+        saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain)
         state = replace(pending, sevdesk_id=saved.id, status=saved.status, number=saved.number)
-        self._rows.put(state)
-        invoice, state, steps = self._advance(job, saved, state)
+        state = replace(state, contact_sevdesk_id=contact_id)
+        # Before a payment the row holds the id at once. Otherwise _advance writes it once it has
+        # moved the status, or when a step fails; should the worker die in between, the pending row
+        # (a create in flight) makes the next attempt find this invoice by its marker and adopt it.
+        written = job.target == PAID
+        if written:
+            self._rows.put(state)
+        invoice, state, steps = self._advance(job, saved, state, written=written)
         message = _sentence([f"{job.noun} created in sevDesk as draft", *steps]) + _number(invoice)
         return PushOutcome(invoice.id, "created", message, invoice.number, contact_id)
 
@@ -360,7 +391,7 @@ class DocumentSync:
         self._check_number_free(job, ours=invoice)
         parts = self._prepare(job)
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
-        saved = self._port.save_invoice(self._body(job, parts, contact_id, existing=invoice))
+        saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain, existing=invoice)
         state = replace(
             state,
             status=saved.status,
@@ -372,8 +403,43 @@ class DocumentSync:
         self._rows.put(state)
         return saved, state
 
-    def _advance(self, job: Job, invoice: SdInvoice, state: MappingRow) -> tuple[SdInvoice, MappingRow, list[str]]:
-        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment."""
+    def _save(
+        self,
+        job: Job,
+        parts: _Prepared,
+        contact_id: str,
+        *,
+        version: datetime,
+        uncertain: bool,
+        existing: SdInvoice | None = None,
+    ) -> tuple[SdInvoice, str]:
+        """saveInvoice; (saved invoice, its contact id). A known customer is not read before the save
+        (contacts.py): when sevDesk rejects the save and that contact turns out to be gone (deleted in
+        sevDesk), the customer is resolved again (matched or created) and the save repeated once."""
+        try:
+            return self._port.save_invoice(self._body(job, parts, contact_id, existing)), contact_id
+        except (SevdeskValidationError, SevdeskNotFound):
+            if not self._contacts.unverified(contact_id) or self._port.get_contact(contact_id) is not None:
+                raise
+        contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain, gone=contact_id)
+        return self._port.save_invoice(self._body(job, parts, contact_id, existing)), contact_id
+
+    def _advance(
+        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool = True
+    ) -> tuple[SdInvoice, MappingRow, list[str]]:
+        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment. The
+        mapping row is written once at the end, or when a step fails (`written`: whether `state` is
+        stored already); a retry reads the invoice's status in sevDesk anyway, the row says where."""
+        try:
+            return self._advance_steps(job, invoice, state, written=written)
+        except Exception:
+            if not written:
+                self._rows.put(state)  # the invoice as saved: the next attempt goes on from there
+            raise
+
+    def _advance_steps(
+        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool
+    ) -> tuple[SdInvoice, MappingRow, list[str]]:
         steps: list[str] = []
         if job.target >= OPEN and invoice.status == DRAFT:
             sent = self._port.send_invoice(invoice.id)
@@ -382,20 +448,31 @@ class DocumentSync:
                 sent if sent is not None and sent.id == invoice.id and sent.status > DRAFT else self._reread(invoice)
             )
             state = replace(state, status=invoice.status, number=invoice.number or state.number)
-            self._rows.put(state)
+            written = False
             steps.append("sent")
         if job.target == PAID and invoice.status in (OPEN, PARTIALLY_PAID):
             account = self._ref.check_account()
-            invoice = self._reread(invoice)  # right before booking: bookAmount must never run twice
+            if self._uncertain:
+                # An earlier attempt may have booked already: read right before booking, so that
+                # bookAmount never runs twice. Otherwise the invoice was read or written in this
+                # attempt (and a payment whose outcome was unknown was settled in place).
+                invoice = self._reread(invoice)
             if invoice.status < PAID:
                 already = invoice.paid_amount
                 amount = cents((job.paid_amount if job.paid_amount is not None else invoice.sum_gross) - already)
                 if amount > 0:
                     day = job.paid_at or self._today
-                    self._port.book_payment(invoice.id, amount=amount, day=day, check_account_id=account)
+                    after = self._port.book_payment(invoice.id, amount=amount, day=day, check_account_id=account)
                     steps.append("payment booked")
-                invoice = self._reread(invoice)
+                    # bookAmount answers with the status it moved the invoice to (its log entry).
+                    invoice = (
+                        replace(invoice, status=after, paid_amount=already + amount)
+                        if after is not None
+                        else self._reread(invoice)
+                    )
             state = replace(state, status=invoice.status)
+            written = False
+        if not written:
             self._rows.put(state)
         return invoice, state, steps
 

@@ -159,8 +159,8 @@ class SettlingSevdesk:
     def find_email_ways(self, email: str) -> list[SdCommWay]:
         return self._read(lambda: self._port.find_email_ways(email))
 
-    def next_customer_number(self) -> str:
-        return self._read(lambda: self._port.next_customer_number())
+    def next_customer_number(self, *, fresh: bool = False) -> str:
+        return self._read(lambda: self._port.next_customer_number(fresh=fresh))
 
     def is_customer_number_available(self, number: str) -> bool:
         return self._read(lambda: self._port.is_customer_number_available(number))
@@ -265,21 +265,29 @@ class SettlingSevdesk:
     def list_invoice_position_ids(self, invoice_id: str) -> list[str]:
         return self._read(lambda: self._port.list_invoice_position_ids(invoice_id))
 
+    def _seen(self, invoice: T) -> T:
+        """An invoice as a write answered it: the state a later payment's outcome is compared with."""
+        if isinstance(invoice, SdInvoice):
+            self._invoices[invoice.id] = invoice
+        return invoice
+
     def save_invoice(self, payload: Mapping[str, object]) -> SdInvoice:
         header = payload.get("invoice")
         header = header if isinstance(header, Mapping) else {}
         existing = header.get("id")
         if existing is not None:
-            return self._settle(lambda: self._port.save_invoice(payload), self._rewritten(str(existing), payload))
+            return self._seen(
+                self._settle(lambda: self._port.save_invoice(payload), self._rewritten(str(existing), payload))
+            )
         marker = header.get("customerInternalNote")
         if not marker:
-            return self._port.save_invoice(payload)  # nothing to find it by: the next attempt reconciles
+            return self._seen(self._port.save_invoice(payload))  # nothing to find it by: the next attempt reconciles
 
         def landed() -> SdInvoice | None:
             hits = [i for i in self._port.find_invoices_by_marker(str(marker)) if i.marker == marker]
             return min(hits, key=lambda i: (len(i.id), i.id)) if hits else None
 
-        return self._settle(lambda: self._port.save_invoice(payload), landed)
+        return self._seen(self._settle(lambda: self._port.save_invoice(payload), landed))
 
     def _rewritten(self, invoice_id: str, payload: Mapping[str, object]) -> Callable[[], SdInvoice | None]:
         """A draft rewrite landed when none of the positions it deleted is left (a draft always has
@@ -298,20 +306,24 @@ class SettlingSevdesk:
             invoice = self._look_at(invoice_id)
             return invoice if invoice is not None and invoice.status > DRAFT else None
 
-        return self._settle(lambda: self._port.send_invoice(invoice_id), landed)
+        sent = self._settle(lambda: self._port.send_invoice(invoice_id), landed)
+        return self._seen(sent) if sent is not None and sent.id == invoice_id else sent
 
-    def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> None:
+    def book_payment(self, invoice_id: str, *, amount: Decimal, day: date, check_account_id: str) -> int | None:
+        """The status after the booking. `before` is the invoice as last read or written in this
+        attempt (the domain reads it fresh before booking when an earlier attempt's outcome is unknown)."""
         before = self._invoices.get(invoice_id) or self.get_invoice(invoice_id)
 
-        def landed() -> bool:
+        def landed() -> int | None:
             now = self._look_at(invoice_id)
             if now is None or before is None:
-                return False
-            return now.paid_amount >= before.paid_amount + amount - _HALF_CENT or (
+                return None
+            booked = now.paid_amount >= before.paid_amount + amount - _HALF_CENT or (
                 now.status == PAID and before.status != PAID
             )
+            return now.status if booked else None
 
-        self._settle_effect(
+        return self._settle(
             lambda: self._port.book_payment(invoice_id, amount=amount, day=day, check_account_id=check_account_id),
             landed,
         )
