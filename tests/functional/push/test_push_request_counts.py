@@ -35,6 +35,9 @@ NEW_PERSON_SENT = [
 ]
 
 
+MARKER_SEARCH = "GET /Contact/Factory/findContactsByCustomFieldValue"  # by our custom field: a contact whose mapping row was erased (C5)
+
+
 def templated(calls: list[str]) -> list[str]:
     return [re.sub(r"/\d+(?=/|$)", "/{id}", call) for call in calls]
 
@@ -89,7 +92,9 @@ def test_partial_payment_state_comes_from_the_booking_answer(tenant: Tenant, ver
 def test_new_person_with_address_and_email_and_sent_invoice_warm(tenant: Tenant, version: Version) -> None:
     push(tenant, invoice("inv-0", customer=new_person("c-0")), version)  # warms the tenant's cache
 
-    assert push(tenant, invoice("inv-1", customer=new_person("c-1")), version) == NEW_PERSON_SENT
+    calls = push(tenant, invoice("inv-1", customer=new_person("c-1")), version)
+    # The account has marked contacts now: a contact without a mapping row is looked for by our marker.
+    assert calls == [NEW_PERSON_SENT[0], MARKER_SEARCH, *NEW_PERSON_SENT[1:]]
     numbers = sorted(c["customerNumber"] for c in tenant.contacts())
     assert len(set(numbers)) == 2  # the guessed number was checked free and used once
 
@@ -169,3 +174,20 @@ def push_with(tenant: Tenant, cache: Any, document: Any, version: Version) -> li
     )
     assert outcome.action == "created", outcome.message
     return templated(tenant.calls_since(start))
+
+
+def test_contacts_of_an_offboarded_tenant_are_found_again_not_copied(
+    tenant: Tenant, version: Version, table: str
+) -> None:
+    """Offboarding (C5) erases the mapping rows; the contacts stay in sevDesk. Connected again, the
+    same platform contact is found by our marker instead of being created a second time."""
+    import boto3
+
+    push(tenant, invoice("inv-1", customer=new_person("c-1")), version)
+    dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+
+    calls = push(tenant, invoice("inv-2", customer=new_person("c-1")), version)
+    assert MARKER_SEARCH in calls and "POST /Contact" not in calls
+    assert len(tenant.contacts()) == 1

@@ -14,10 +14,9 @@ none. A create whose answer was lost is therefore found again by that number, ne
 A mapped contact whose content is unchanged since it was last fully applied (content hash in the
 mapping row) costs no sevDesk call at all: sevDesk holds what we would write. Should it have been
 deleted there, the invoice's save is rejected; the document then checks that contact and, if it is
-gone, resolves the customer again (invoices.py). Without a mapping row and with no earlier attempt in
-doubt, sevbridge never began to create this contact (the row is written before every create), so the
-search by our custom field is skipped; it runs when `uncertain`, for a create in flight, and when
-the mapped contact is gone.
+gone, resolves the customer again (invoices.py). Without a mapping row the search by our custom field
+runs (one request) unless the account never had a marked contact: rows are erased when a tenant is
+offboarded (C5), its contacts stay in sevDesk, and a later connection must find them, not copy them.
 
 Under policy `update`, what the platform removed (an e-mail, phone, mobile, website, delivery address)
 is removed in sevDesk if sevbridge created it; what someone added there by hand stays (owned.py).
@@ -304,8 +303,9 @@ class ContactSync:
                 found = self._port.get_contact(row.sevdesk_id)
                 if found is not None:
                     return found
-            if row is None and not uncertain:
-                return None  # never sent (the row precedes every create): no contact carries our marker
+            # Also without a row: rows are erased on offboarding (C5) while the contacts stay in sevDesk, so
+            # a tenant connected again (or another tenant id on the same account) finds them by our marker.
+            # An account never marked costs nothing here (no field setting, known from reference data).
             return self._by_marker(contact)
         if strategy is ContactMatch.SEVDESK_ID:
             return self._port.get_contact(contact.sevdesk_id) if contact.sevdesk_id else None
