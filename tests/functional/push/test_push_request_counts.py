@@ -35,7 +35,8 @@ NEW_PERSON_SENT = [
 ]
 
 
-MARKER_SEARCH = "GET /Contact/Factory/findContactsByCustomFieldValue"  # by our custom field: a contact whose mapping row was erased (C5)
+# By our custom field: a contact whose mapping row was erased (C5).
+MARKER_SEARCH = "GET /Contact/Factory/findContactsByCustomFieldValue"
 
 
 def templated(calls: list[str]) -> list[str]:
