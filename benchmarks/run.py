@@ -230,9 +230,9 @@ def fault_scenario() -> list[Result]:
             "< 300 s",
             f.settled and f.drain_seconds < 300,
             f"from the first event posted; sevDesk answered 503 to {faults.get('status', 0)}, 429 to "
-            f"{faults.get('rate_limit', 0)} and dropped {faults.get('drop_after_commit', 0)} writes after "
-            f"committing them, of {f.requests} requests; one poller serves all tenants here, Lambda runs "
-            f"them in parallel; load average {load:.1f} on 2 cores when it started",
+            f"{faults.get('rate_limit', 0)} (Retry-After: 2) and dropped {faults.get('drop_after_commit', 0)} "
+            f"writes after committing them, of {f.requests} requests; 3 pollers run batches side by side "
+            f"(Lambda: up to MaximumConcurrency 20); load average {load:.1f} on 2 cores when it started",
         ),
         Result(
             "fault scenario: first to last sevDesk request (sandbox request log)",
