@@ -303,7 +303,7 @@ def imports(stack: Any, state: Any) -> list[Result]:
     quiet_requests: dict[int, int] = {}
     for size in (1_000, 10_000):
         account = state.create_account(name=f"Import {size} GmbH")
-        generate(state, account.account_id, contacts=size, invoices=size, seed=size)
+        generate(state, account.account_id, contacts=size, invoices=size, seed=size, backdate=True)
         tenant = f"imports-{size}"
         assert api.put(f"/v1/tenants/{tenant}/connection", json_body={"sevdesk_token": account.token}).status == 201
 
