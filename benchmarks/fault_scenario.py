@@ -1,6 +1,7 @@
 """Issue 6 §1 at full scale on the local stack (`python -m local_stack`, as `make run`): 3 tenants x 100
-documents pushed while the sandbox answers 10 % of requests with 503, 5 % with 429 (without Retry-After,
-as sevDesk documents none) and drops the connection after committing 10 % of writes. Production
+documents pushed while the sandbox answers 10 % of requests with 503, 5 % with 429 (`Retry-After: 2`, as
+in the outside review: longer than the worker waits in place, so each pauses that tenant's work in the
+queue) and drops the connection after committing 10 % of writes. Production
 settings throughout (retry delays 10 s, 30 s, …; 20 s timeouts). Measured from outside: the API's
 ledger, the queue, and the sandbox's request log."""
 
@@ -110,7 +111,7 @@ def _run(facts: dict[str, Any], figures: Figures, tenants: int, documents: int, 
                 f"/v1/tenants/{tenant_id}/connection", json={"sevdesk_token": account["token"], "settings": settings}
             ).raise_for_status()
             if faults:
-                mix = fault_mix(account["account_id"], seed=1000 + 100 * n, retry_after=None)
+                mix = fault_mix(account["account_id"], seed=1000 + 100 * n)
                 admin.post("/faults", json={"faults": mix}).raise_for_status()
             # The connection test's requests came before the faults and the events: not counted.
             tested = len(admin.get("/requests", params={"account_id": account["account_id"]}).json())

@@ -24,6 +24,9 @@ class Options:
     sevdesk_base_url: str | None = None  # None = the sandbox started by the stack
     log_level: str | None = None  # None = the template's LogLevel default
     template: Path = DEFAULT_TEMPLATE
+    # Concurrent batches per SQS event source (Lambda runs up to MaximumConcurrency, or as many as
+    # there are message groups); kept small because the whole stack shares this machine's cores.
+    sqs_concurrency: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Options:
@@ -35,7 +38,12 @@ class Options:
             schedule_seconds=_positive_float(env, "SEVBRIDGE_SCHEDULE_SECONDS"),
             sevdesk_base_url=env.get("SEVDESK_BASE_URL") or None,
             log_level=env.get("SEVBRIDGE_LOG_LEVEL", "").strip().upper() or None,
+            sqs_concurrency=_count(env, "SEVBRIDGE_SQS_CONCURRENCY", cls.sqs_concurrency),
         )
+
+    def pollers_for(self, maximum_concurrency: int | None) -> int:
+        """How many batches of one event source run at once: never more than the template allows."""
+        return max(1, min(self.sqs_concurrency, maximum_concurrency or self.sqs_concurrency))
 
     def template_parameters(self, sevdesk_base_url: str) -> dict[str, str]:
         parameters = {"SevdeskBaseUrl": sevdesk_base_url}
@@ -68,3 +76,12 @@ def _positive_float(env: Mapping[str, str], name: str) -> float | None:
     if value <= 0:
         raise OptionsError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise OptionsError(f"{name} must be a whole number >= 1, got {raw!r}")
+    return int(raw)

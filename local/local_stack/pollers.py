@@ -1,6 +1,7 @@
 """SQS event source mappings: feed queued messages to the worker handlers like Lambda does.
 
-One thread per SQS event in the template long-polls its queue, builds the batch event Lambda would
+Each SQS event in the template gets a few threads (its concurrency, see Options.pollers_for); each
+long-polls the queue, builds the batch event Lambda would
 send, invokes the handler and deletes what succeeded. With ReportBatchItemFailures, records listed
 in `batchItemFailures` stay in the queue; if the handler raises, nothing is deleted. Either way the
 queue's visibility timeout and redrive policy (moto) decide when a message comes back or goes to
@@ -38,13 +39,14 @@ class SqsPoller:
         region: str,
         stop: threading.Event,
         client: SQSClient | None = None,
+        index: int = 0,
     ) -> None:
         self._source = source
         self._runtime = runtime
         self._region = region
         self._stop = stop
         self._sqs = client or boto3.session.Session(region_name=region).client("sqs")
-        self._thread = threading.Thread(target=self._run, name=f"sqs-{source.queue.logical_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"sqs-{source.queue.logical_id}-{index}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()

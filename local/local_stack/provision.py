@@ -75,6 +75,7 @@ class SqsSource:
     queue: QueueInfo
     batch_size: int
     report_batch_item_failures: bool
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency; None = Lambda's own scaling
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,7 @@ class _Provisioner:
                     batch_size=int(props.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures"
                     in self._resolver.resolve(props.get("FunctionResponseTypes", [])),
+                    maximum_concurrency=_maximum_concurrency(self._resolver.resolve(props.get("ScalingConfig"))),
                 )
             )
         for event_type, expression_key in (("Schedule", "Schedule"), ("ScheduleV2", "ScheduleExpression")):
@@ -445,3 +447,8 @@ def _queue_attribute(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
+
+
+def _maximum_concurrency(scaling: Any) -> int | None:
+    value = scaling.get("MaximumConcurrency") if isinstance(scaling, dict) else None
+    return int(value) if value is not None else None

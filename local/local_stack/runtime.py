@@ -30,21 +30,27 @@ class HandlerLoadError(RuntimeError):
 
 
 class FunctionRuntime:
-    """One execution environment of one function: the handler is loaded once (cold start) and
-    invocations are serialised, because Lambda never runs two events in one environment at a time
-    and handlers may keep per-invocation state in module globals (e.g. logger keys)."""
+    """The execution environments of one function: the handler is loaded once (cold start) and at
+    most `concurrency` invocations run at a time, like that many Lambda environments. With 1 (the
+    default) invocations are serialised. Locally the environments share one module, so module-global
+    logger keys may mix in the logs of concurrent invocations; per-invocation state the handlers
+    depend on lives in context variables."""
 
-    def __init__(self, function: LocalFunction) -> None:
+    def __init__(self, function: LocalFunction, *, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
         self.function = function
+        self.concurrency = concurrency
         self._handler: Handler | None = None
-        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrency)
 
     @property
     def name(self) -> str:
         return self.function.name
 
     def invoke(self, event: Any) -> Any:
-        with self._lock:
+        with self._slots:
             handler = self._handler or self._load()
             context = LocalLambdaContext(
                 function_name=self.function.name,
@@ -67,8 +73,10 @@ class FunctionRuntime:
                     )
 
     def _load(self) -> Handler:
-        self._handler = load_handler(self.function)
-        return self._handler
+        with self._load_lock:
+            if self._handler is None:
+                self._handler = load_handler(self.function)
+            return self._handler
 
 
 def load_handler(function: LocalFunction) -> Handler:

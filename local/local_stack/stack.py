@@ -109,15 +109,26 @@ class LocalStack:
         platform = create_demo_platform(stack.tables["PlatformsTable"])
         account = sandbox.create_demo_account()
 
-        runtimes = {logical_id: FunctionRuntime(fn) for logical_id, fn in stack.functions.items()}
+        pollers = {id(source): options.pollers_for(source.maximum_concurrency) for source in stack.sqs_sources}
+        concurrency = {
+            logical_id: max([1] + [pollers[id(s)] for s in stack.sqs_sources if s.function == logical_id])
+            for logical_id in stack.functions
+        }
+        runtimes = {
+            logical_id: FunctionRuntime(fn, concurrency=concurrency[logical_id])
+            for logical_id, fn in stack.functions.items()
+        }
         gateway = LocalApiGateway(stack.api_routes, runtimes, host=options.host, port=options.api_port)
         gateway.start()
         self._on_stop("api gateway", gateway.stop)
 
+        # Like Lambda's event source mapping, several batches of a queue run at once (FIFO: never two of
+        # one message group, which moto_fixes guarantee under concurrent receives).
         for source in stack.sqs_sources:
-            poller = SqsPoller(source, runtimes[source.function], region=stack.region, stop=self._stop)
-            poller.start()
-            self._on_stop(f"poller {source.queue.name}", functools.partial(poller.join, timeout=5))
+            for n in range(pollers[id(source)]):
+                poller = SqsPoller(source, runtimes[source.function], region=stack.region, stop=self._stop, index=n)
+                poller.start()
+                self._on_stop(f"poller {source.queue.name} #{n}", functools.partial(poller.join, timeout=5))
 
         schedules: dict[str, float] = {}
         for schedule in stack.schedules:

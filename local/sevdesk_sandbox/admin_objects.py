@@ -24,7 +24,7 @@ from .errors import SevdeskApiError
 from .generate import generate
 from .state import Account, SandboxState
 
-GENERATE_FIELDS = ("contacts", "suppliers", "parts", "orders", "invoices", "cancelled", "seed", "days")
+GENERATE_FIELDS = ("contacts", "suppliers", "parts", "orders", "invoices", "cancelled", "seed", "days", "backdate")
 MAX_GENERATED = 200_000
 
 
@@ -88,7 +88,12 @@ def objects_blueprint(state: SandboxState) -> Blueprint:
         unknown = sorted(set(body) - set(GENERATE_FIELDS))
         if unknown:
             return _error(400, f"unknown fields {unknown}; allowed: {', '.join(GENERATE_FIELDS)}")
-        counts: dict[str, Any] = {name: body.get(name, 0) for name in GENERATE_FIELDS if name != "days"}
+        counts: dict[str, Any] = {
+            name: body.get(name, 0) for name in GENERATE_FIELDS if name not in ("days", "backdate")
+        }
+        backdate = body.get("backdate", False)
+        if not isinstance(backdate, bool):
+            return _error(400, "backdate must be true or false")
         if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()):
             return _error(400, "every count must be a non-negative integer")
         if sum(v for k, v in counts.items() if k != "seed") > MAX_GENERATED:
@@ -97,7 +102,7 @@ def objects_blueprint(state: SandboxState) -> Blueprint:
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
             return _error(400, "days must be an integer from 1 to 3650")
         try:
-            made = generate(state, account_id, days=days, **counts)
+            made = generate(state, account_id, days=days, backdate=backdate, **counts)
         except ValueError as exc:
             return _error(400, str(exc))
         return jsonify({"created": made.counts()}), 201

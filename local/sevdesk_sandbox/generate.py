@@ -6,9 +6,11 @@ delivery address, e-mail/phone/mobile; articles ("Artikel" parts); order confirm
 positions; invoices in every status, and cancelled invoices as sevDesk shows them after
 `cancelInvoice` (api-facts §10: the original and its SR both status "1000" with paidAmount 0, the SR
 with `origin` → original, negative sums and its own number, both enshrined, same
-customerInternalNote). Every record gets `create`/`update` times in the past, so an import's
-watermark sits before anything a test changes afterwards. The admin API exposes it as
-`POST /__sandbox/accounts/<id>/generate`.
+customerInternalNote). Like records someone creates in sevDesk, generated ones are stamped with the
+sandbox clock's now (`create`/`update`), so an incremental import picks them up. With `backdate=True`
+they get a history instead: `create`/`update` times spread over `days` before `until` (default: one day
+ago), so an import's watermark sits before anything a test changes afterwards. The admin API exposes it
+as `POST /__sandbox/accounts/<id>/generate` (`"backdate": true` for a history).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class _Maker:
         self.rng = rng
         self.start = start
         self.span = max(1.0, (end - start).total_seconds())
+        self.now: datetime | None = None  # set: every record is stamped with this moment (no history)
         self.out = Generated()
         self.customers: list[dict[str, Any]] = []
         self.billing: dict[str, dict[str, Any]] = {}
@@ -97,6 +100,8 @@ class _Maker:
 
     # -- plumbing ------------------------------------------------------------------------------
     def times(self) -> tuple[str, str]:
+        if self.now is not None:
+            return iso(self.now), iso(self.now)
         created = self.start + timedelta(seconds=self.rng.uniform(0, self.span * 0.8))
         updated = created + timedelta(seconds=self.rng.uniform(0, self.span * 0.2))
         return iso(created), iso(updated)
@@ -315,7 +320,7 @@ class _Maker:
         """An original invoice and the SR that cancels it, as both read after cancelInvoice."""
         original = self.invoice(status="200")
         sent = datetime.fromisoformat(original["update"])
-        latest = self.start + timedelta(seconds=self.span)  # never in the future of the data set
+        latest = self.now or self.start + timedelta(seconds=self.span)  # never in the future of the data set
         created = iso(min(sent + timedelta(days=self.rng.uniform(0.1, 3)), max(sent, latest)))
         original.update(
             status="1000",
@@ -360,13 +365,18 @@ def generate(
     seed: int = 0,
     until: datetime | None = None,
     days: int = 365,
+    backdate: bool = False,
 ) -> Generated:
-    """Adds the records to the account (existing ones stay). Dated within `days` before `until`
-    (default: one day ago). Orders and invoices need contacts: existing customers are used too."""
+    """Adds the records to the account (existing ones stay), stamped with the sandbox's now; with
+    `backdate`, dated within `days` before `until` (default: one day ago). Orders and invoices need
+    contacts: existing customers are used too."""
     with state.locked():
         account = state.account(account_id)
         end = until or (state.now() - timedelta(days=1))
         maker = _Maker(state, account, random.Random(seed), end - timedelta(days=days), end)
+        if not backdate:
+            maker.now = state.now()
+            maker.start, maker.span = maker.now, 1.0
         maker.customers = [
             row
             for row in state.rows(account, "Contact")

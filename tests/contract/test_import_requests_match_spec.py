@@ -68,7 +68,7 @@ def recorded() -> Iterator[tuple[list[httpx.Request], set[str]]]:
     state = SandboxState()
     server: SandboxServer = serve(state, port=0)
     account = state.create_account(name="Contract Import GmbH")
-    generate(state, account.account_id, contacts=5, parts=3, orders=4, invoices=6, cancelled=1, seed=3)
+    generate(state, account.account_id, contacts=5, parts=3, orders=4, invoices=6, cancelled=1, seed=3, backdate=True)
     recorder = RecordingTransport(RebaseTransport(server.url))
     called: set[str] = set()
     try:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
-PAUSE = 4  # seconds of Retry-After: longer than the stack's SEVDESK_MAX_BACKOFF_SECONDS, so a pause
+PAUSE = 4  # seconds of Retry-After: longer than SEVDESK_MAX_THROTTLE_WAIT_SECONDS (1 s), so a pause
 
 
 def test_a_paused_transfer_comes_back_after_its_retry_after(local_stack: RunningStack, api: httpx.Client) -> None:

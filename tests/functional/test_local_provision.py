@@ -130,6 +130,9 @@ def test_event_sources_are_described(stack: ProvisionedStack) -> None:
         "BackfillQueue": 10,
         "WebhookQueue": 10,
     }
+    # ScalingConfig.MaximumConcurrency bounds the local pollers (Options.pollers_for).
+    concurrency = {source.queue.logical_id: source.maximum_concurrency for source in stack.sqs_sources}
+    assert concurrency["TransferQueue"] == 20 and concurrency["BackfillQueue"] == 5
     (schedule,) = stack.schedules
     assert (schedule.function, schedule.expression, schedule.enabled) == (
         "ImportSchedulerFunction",

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from local_stack.apigw import match_resource, proxy_response, rest_event, route_specificity
+from local_stack.options import Options, OptionsError
 from local_stack.pollers import SqsPoller, sqs_event
 from local_stack.provision import LocalFunction, ProvisionedStack, SqsSource, provision
 from local_stack.runtime import FunctionRuntime
@@ -261,3 +262,43 @@ def test_each_app_py_loads_as_its_own_module_with_a_lambda_context(tmp_path: Pat
     assert (two["who"], two["fn"]) == ("two", "fn-Two")
     assert 0 < one["left"] <= 3000
     assert one["rid"] != two["rid"]
+
+
+def test_a_runtime_runs_up_to_its_concurrency_at_once(tmp_path: Path) -> None:
+    """Like Lambda's environments: the transfer queue's pollers run batches side by side (review: one
+    poller made every tenant wait behind one tenant's Retry-After sleeps)."""
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "app.py").write_text(
+        "import threading, time\n"
+        "running = []\n"
+        "peak = [0]\n"
+        "lock = threading.Lock()\n"
+        "def lambda_handler(event, context):\n"
+        "    with lock:\n"
+        "        running.append(1); peak[0] = max(peak[0], len(running))\n"
+        "    time.sleep(0.3)\n"
+        "    with lock:\n"
+        "        running.pop()\n"
+        "    return peak[0]\n"
+    )
+    for concurrency, expected in ((1, 1), (3, 3)):
+        runtime = FunctionRuntime(local_function(tmp_path / "slow", f"Slow{concurrency}"), concurrency=concurrency)
+        results: list[int] = []
+
+        def call(runtime: FunctionRuntime = runtime, results: list[int] = results) -> None:
+            results.append(runtime.invoke({}))
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert max(results) == expected
+
+
+def test_pollers_per_event_source_are_bounded_by_the_template() -> None:
+    options = Options(sqs_concurrency=3)
+    assert [options.pollers_for(limit) for limit in (None, 20, 2, 1)] == [3, 3, 2, 1]
+    assert Options.from_env({"SEVBRIDGE_SQS_CONCURRENCY": "4"}).sqs_concurrency == 4
+    with pytest.raises(OptionsError):
+        Options.from_env({"SEVBRIDGE_SQS_CONCURRENCY": "0"})

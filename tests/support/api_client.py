@@ -24,9 +24,10 @@ class ApiResult:
 class HandlerApiClient:
     """`client.put("/v1/tenants/t1/connection", json={...}, key=api_key)` → ApiResult."""
 
-    def __init__(self, handler: Any, api_key: str | None = None) -> None:
+    def __init__(self, handler: Any, api_key: str | None = None, *, timeout_seconds: int = 29) -> None:
         self._handler = handler
         self.api_key = api_key
+        self.timeout_seconds = timeout_seconds  # the function's timeout, as the context reports it
 
     def request(
         self,
@@ -53,7 +54,7 @@ class HandlerApiClient:
             function_name="api",
             invoked_function_arn="arn:aws:lambda:eu-central-1:123456789012:function:api",
             memory_limit_in_mb=512,
-            timeout_seconds=29,
+            timeout_seconds=self.timeout_seconds,
         )
         result = self._handler(event, context)
         headers_out = {k: str(v) for k, v in (result.get("headers") or {}).items()}

@@ -24,8 +24,14 @@ KINDS = ("sent", "paid", "draft", "draft_then_sent", "sent_twice_same_event", "s
 STATUS_IN_SEVDESK = {"sent": "200", "paid": "1000"}
 
 
-def fault_mix(account_id: str, *, seed: int, retry_after: float | None = 0) -> list[dict[str, Any]]:
-    """The issue's mix for one sandbox account: 10 % 5xx, 5 % 429, 10 % of writes dropped after commit."""
+# The outside review answered its 429s with `Retry-After: 2`: longer than the worker waits in place, so
+# each one pauses the tenant's work in the queue while the other tenants go on.
+RETRY_AFTER_SECONDS = 2
+
+
+def fault_mix(account_id: str, *, seed: int, retry_after: float | None = RETRY_AFTER_SECONDS) -> list[dict[str, Any]]:
+    """The issue's mix for one sandbox account: 10 % 5xx, 5 % 429 (with Retry-After), 10 % of writes
+    dropped after commit."""
     return [
         {"kind": "status", "status": 503, "probability": 0.10, "seed": seed, "account_id": account_id},
         {

@@ -38,6 +38,9 @@ class Settings(Model):
     sevdesk_max_attempts: int = Field(default=4, alias="SEVDESK_MAX_ATTEMPTS", ge=1, le=10)
     # Upper bound for one retry wait (Retry-After included): beyond it the message is retried by SQS.
     sevdesk_max_backoff_seconds: float = Field(default=20.0, alias="SEVDESK_MAX_BACKOFF_SECONDS", ge=0)
+    # The longest a 429 is waited for inside an invocation; a longer Retry-After pauses the tenant's
+    # work in its queue instead, so one throttled tenant does not hold up the others.
+    sevdesk_max_throttle_wait_seconds: float = Field(default=1.0, alias="SEVDESK_MAX_THROTTLE_WAIT_SECONDS", ge=0)
     # Real attempts per transfer (pauses don't count) and the waits after failed ones, in seconds.
     transfer_max_attempts: int = Field(default=8, alias="TRANSFER_MAX_ATTEMPTS", ge=1, le=50)
     transfer_retry_delays: tuple[float, ...] = Field(

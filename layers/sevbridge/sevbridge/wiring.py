@@ -86,6 +86,7 @@ def sevdesk_client(connection: Connection, token: str, time_left: Callable[[], f
         timeout=settings.sevdesk_timeout_seconds,
         max_attempts=settings.sevdesk_max_attempts,
         max_backoff=settings.sevdesk_max_backoff_seconds,
+        max_throttle_wait=settings.sevdesk_max_throttle_wait_seconds,
         time_left=time_left,
     )
 
@@ -110,9 +111,11 @@ def tenant_eraser() -> DynamoTenantEraser:
 @functools.cache
 def sevdesk_probe() -> HttpSevdeskProbe:
     from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+    from sevbridge.common.deadline import time_left
 
     s = get_settings()
-    return HttpSevdeskProbe(s.sevdesk_base_url, timeout=s.sevdesk_timeout_seconds)
+    # The token test runs inside an API request: bounded by that invocation's deadline.
+    return HttpSevdeskProbe(s.sevdesk_base_url, timeout=s.sevdesk_timeout_seconds, time_left=time_left)
 
 
 @functools.cache

@@ -147,7 +147,7 @@ def test_a_generated_client_calls_every_route(
         assert refused.parsed.error.code == "unauthenticated"
 
         # Imports and the change feed: a customer someone created in sevDesk comes back as a change.
-        generate(sandbox_state, sevdesk_account.account_id, contacts=1)
+        generate(sandbox_state, sevdesk_account.account_id, contacts=1, backdate=True)
         request = model("ImportRequest").from_dict({"kinds": ["contacts"]})
         started = call("imports.start_import", 202, tenant_id="school-42", body=request)
         assert call("imports.start_import", 200, tenant_id="school-42", body=request).run_id == started.run_id

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 pytestmark = pytest.mark.functional
+SAFETY_CAP_SECONDS = 90  # ends a consumer run that can no longer finish; it normally takes a second or two
 
 
 def send(sqs: SQSClient, queue: str, group: str, *bodies: str) -> None:
@@ -172,41 +173,56 @@ def test_concurrent_consumers_never_hold_the_same_group_at_once(endpoint: str, s
     for n in range(20):
         for group in "abcd":
             send(sqs, queue, group, f"{group}{n:02d}")
+    total = 20 * 4
     holders: dict[str, int] = {}
     processed: dict[str, list[str]] = defaultdict(list)
+    acknowledged: set[str] = set()
     violations: list[str] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
+    # Count-driven: the consumers stop when every message was acknowledged, however slow the machine is;
+    # the cap only ends a run that can no longer finish (asserted below).
+    give_up_at = time.monotonic() + SAFETY_CAP_SECONDS
+
+    def all_acknowledged() -> bool:
+        with lock:
+            return len(acknowledged) >= total
 
     def consumer(number: int) -> None:
         own = client(endpoint, "sqs")
-        idle_since = time.monotonic()
-        while time.monotonic() - idle_since < 1.0:
-            messages = receive(own, queue, count=rng_count[number])
-            if not messages:
-                time.sleep(0.01)
-                continue
-            idle_since = time.monotonic()
-            groups = {m["Body"][0] for m in messages}
-            with lock:
-                for group in groups:
-                    if group in holders:
-                        violations.append(f"consumer {number} got {group} while consumer {holders[group]} holds it")
-                    holders[group] = number
-                for message in messages:
-                    processed[message["Body"][0]].append(message["Body"])
-            time.sleep(0.005)
-            with lock:
-                for group in groups:
-                    holders.pop(group, None)
-            delete(own, queue, messages)
+        try:
+            while not all_acknowledged() and time.monotonic() < give_up_at:
+                messages = receive(own, queue, count=rng_count[number])
+                if not messages:
+                    time.sleep(0.01)
+                    continue
+                groups = {m["Body"][0] for m in messages}
+                with lock:
+                    for group in groups:
+                        if group in holders:
+                            violations.append(f"consumer {number} got {group} while consumer {holders[group]} holds it")
+                        holders[group] = number
+                    for message in messages:
+                        processed[message["Body"][0]].append(message["Body"])
+                time.sleep(0.005)
+                with lock:
+                    for group in groups:
+                        holders.pop(group, None)
+                delete(own, queue, messages)
+                with lock:
+                    acknowledged.update(m["Body"] for m in messages)
+        except BaseException as exc:  # surfaced below; a dying consumer must not pass silently
+            errors.append(exc)
 
     rng_count = [1, 3, 10]
     threads = [threading.Thread(target=consumer, args=(n,)) for n in range(len(rng_count))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(SAFETY_CAP_SECONDS + 10)
 
+    assert not errors, errors
+    assert len(acknowledged) == total, f"only {len(acknowledged)} of {total} acknowledged in {SAFETY_CAP_SECONDS} s"
     assert violations == []
     for group in "abcd":
         assert processed[group] == [f"{group}{n:02d}" for n in range(20)]

@@ -68,7 +68,7 @@ def assert_reported_once(tenant: PullTenant, expected: set[str], run: dict[str, 
     ],
 )
 def test_a_crash_anywhere_in_a_chunk_loses_and_repeats_nothing(tenant: PullTenant, crash_on: Any, where: str) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=90, seed=21)  # three chunks of changes
+    generate(tenant.sandbox, tenant.account.account_id, contacts=90, seed=21, backdate=True)  # three chunks of changes
     changes_table = tenant.stack.tables["ChangesTable"]
     jobs_table = tenant.stack.tables["JobsTable"]
     seen = {"change puts": 0}
@@ -96,7 +96,7 @@ def test_a_crash_anywhere_in_a_chunk_loses_and_repeats_nothing(tenant: PullTenan
 
 
 def test_a_run_about_to_time_out_continues_in_a_new_message(tenant: PullTenant, small_pages: Any) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=45, seed=22)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=45, seed=22, backdate=True)
     started = tenant.start(kinds=["contacts"])
     # The worker's first delivery: time runs out after every page (as if the Lambda were nearly done).
     checks = iter([False, True, False, True, False, True, False, True, False, True] * 5)
@@ -112,7 +112,7 @@ def test_a_run_about_to_time_out_continues_in_a_new_message(tenant: PullTenant, 
 
 
 def test_records_deleted_while_pages_are_walked_do_not_hide_others(tenant: PullTenant, small_pages: Any) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=30, seed=23)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=30, seed=23, backdate=True)
     everyone = sorted(contacts(tenant), key=int)
     started = tenant.start(kinds=["contacts"])
     deleted: list[str] = []
@@ -139,7 +139,7 @@ def test_transient_sevdesk_failures_retry_and_the_last_attempt_records_the_failu
     # Failed attempts, not brake pauses (a pause is not an attempt; the next test shows that): the
     # brake would otherwise engage on the endless 503s and keep the run paused instead of failing it.
     monkeypatch.setattr(default_brake, "max_errors", 1000)
-    generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=24)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=24, backdate=True)
     account_id = tenant.account.account_id
     tenant.sandbox.add_fault(
         Fault(kind="status", status=503, path_pattern="^/Contact$", account_id=account_id, times=3)
@@ -167,7 +167,7 @@ def test_rate_limits_and_brake_pauses_delay_an_import_but_never_use_up_its_attem
     # The brake's pause runs in real time and the test's queue redelivers at once: a short pause keeps
     # the number of paused deliveries well below the queue's receive limit.
     monkeypatch.setattr(default_brake, "pause", 0.3)
-    generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=26)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=10, seed=26, backdate=True)
     account_id = tenant.account.account_id
     tenant.sandbox.add_fault(
         Fault(kind="status", status=429, path_pattern="^/Contact$", account_id=account_id, times=16)
@@ -181,7 +181,7 @@ def test_rate_limits_and_brake_pauses_delay_an_import_but_never_use_up_its_attem
 
 
 def test_a_rejected_token_parks_the_import_until_a_new_one_is_stored(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=10, invoices=5, seed=25)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=10, invoices=5, seed=25, backdate=True)
     new_token = tenant.sandbox.rotate_token(tenant.account.account_id)
     run = tenant.import_now()
     assert run["state"] == "waiting_for_credentials"

@@ -32,7 +32,16 @@ def in_scope(tenant: PullTenant) -> dict[str, set[str]]:
 
 
 def test_first_import_reports_every_record_once_and_then_nothing(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=60, suppliers=5, parts=25, invoices=80, seed=11)
+    generate(
+        tenant.sandbox,
+        tenant.account.account_id,
+        contacts=60,
+        suppliers=5,
+        parts=25,
+        invoices=80,
+        seed=11,
+        backdate=True,
+    )
     expected = in_scope(tenant)
 
     run = tenant.import_now()
@@ -59,8 +68,25 @@ def test_first_import_reports_every_record_once_and_then_nothing(tenant: PullTen
     assert tenant.feed(after=cursor)[0] == []
 
 
+def test_records_generated_after_the_first_import_come_with_the_next_incremental_one(tenant: PullTenant) -> None:
+    """Like records someone creates in sevDesk, generated ones are stamped now (review: the sandbox
+    backdated them, so the README's second generate never showed in an incremental import)."""
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, backdate=True, seed=40)
+    tenant.import_now()
+    _, cursor = tenant.feed()
+    before = {c["id"] for c in tenant.objects("Contact")}
+    generate(tenant.sandbox, tenant.account.account_id, contacts=4, seed=41)
+    new = {c["id"] for c in tenant.objects("Contact") if c["category"]["id"] == "3"} - before
+
+    run = tenant.import_now()
+    assert run["state"] == "succeeded" and not any(k["full"] for k in run["kinds"] if k["kind"] == "contacts")
+    reported = by_sevdesk_id([c for c in tenant.feed(after=cursor)[0] if c["kind"] == "contacts"])
+    assert new and set(reported) == new
+    assert {c["action"] for c in reported.values()} == {"created"}
+
+
 def test_edits_in_sevdesk_come_back_exactly_once(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=20, invoices=20, seed=3)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=20, invoices=20, seed=3, backdate=True)
     tenant.import_now()
     _, cursor = tenant.feed()
     customer = next(
@@ -95,7 +121,7 @@ def test_edits_in_sevdesk_come_back_exactly_once(tenant: PullTenant) -> None:
 
 
 def test_deletions_reported_once_and_only_by_a_complete_reconciliation(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=15, parts=5, invoices=15, seed=5)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=15, parts=5, invoices=15, seed=5, backdate=True)
     tenant.import_now()
     _, cursor = tenant.feed()
     billed = {i["contact"]["id"] for i in tenant.objects("Invoice")}
@@ -133,7 +159,7 @@ def test_deletions_reported_once_and_only_by_a_complete_reconciliation(tenant: P
 
 
 def test_records_leaving_the_imported_set_are_reported_deleted_out_of_scope(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=5, parts=3, seed=6)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, parts=3, seed=6, backdate=True)
     tenant.import_now()
     _, cursor = tenant.feed()
     supplier = next(c for c in tenant.objects("Contact") if c["category"]["id"] == "3")
@@ -147,7 +173,7 @@ def test_records_leaving_the_imported_set_are_reported_deleted_out_of_scope(tena
 
 
 def test_articles_have_no_update_filter_and_are_diffed_by_content(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, parts=12, seed=8)
+    generate(tenant.sandbox, tenant.account.account_id, parts=12, seed=8, backdate=True)
     tenant.import_now(kinds=["articles"])
     _, cursor = tenant.feed()
     part = next(p for p in tenant.objects("Part") if (p.get("category") or {}).get("id") == "40")
@@ -183,7 +209,7 @@ def cancel_in_sevdesk(tenant: PullTenant, invoice: dict[str, Any]) -> dict[str, 
 
 
 def test_a_cancelled_invoice_reads_cancelled_never_paid(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=6, cancelled=1, seed=9)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=6, cancelled=1, seed=9, backdate=True)
     run = tenant.import_now(kinds=["invoices"])
     changes, cursor = tenant.feed()
     cancellations = [i for i in tenant.objects("Invoice") if i["invoiceType"] == "SR"]
@@ -208,10 +234,10 @@ def test_a_cancelled_invoice_reads_cancelled_never_paid(tenant: PullTenant) -> N
 
 
 def test_a_cancelled_original_whose_cancellation_is_on_another_page(tenant: PullTenant, small_pages: Any) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=1, seed=10)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=1, seed=10, backdate=True)
     invoice = next(i for i in tenant.objects("Invoice"))
     tenant.change("Invoice", invoice["id"], status="200")
-    generate(tenant.sandbox, tenant.account.account_id, invoices=25, seed=12)  # pushes the SR to page 3
+    generate(tenant.sandbox, tenant.account.account_id, invoices=25, seed=12, backdate=True)  # pushes the SR to page 3
     sr = cancel_in_sevdesk(tenant, {**invoice, "status": "200", "invoiceNumber": invoice["invoiceNumber"] or "X-1"})
     tenant.import_now(kinds=["invoices"])
     reported = by_sevdesk_id(tenant.feed(kind="invoices")[0])
@@ -242,7 +268,7 @@ def test_invoice_without_customer_email_is_imported_and_flagged_unassignable(ten
 
 
 def test_order_confirmations_on_demand_with_positions(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=5, parts=5, orders=12, seed=4)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, parts=5, orders=12, seed=4, backdate=True)
     scheduled_kinds = tenant.import_now()
     assert "order_confirmations" not in {k["kind"] for k in scheduled_kinds["kinds"]}  # not configured
     run = tenant.import_now(kinds=["order_confirmations"])
@@ -259,7 +285,7 @@ def test_order_confirmations_on_demand_with_positions(tenant: PullTenant) -> Non
 
 
 def test_a_tenant_connected_again_gets_everything_whatever_was_left_behind(tenant: PullTenant) -> None:
-    generate(tenant.sandbox, tenant.account.account_id, contacts=6, seed=13)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=6, seed=13, backdate=True)
     tenant.import_now(kinds=["contacts"])
     assert tenant.api.delete(f"/v1/tenants/{tenant.tenant_id}").status == 200
     # An import still running while the tenant was offboarded wrote index entries after the erase.

@@ -112,7 +112,7 @@ def test_no_token_in_answers_or_logs(
     caplog.set_level(logging.DEBUG, logger="sevbridge")  # the sevDesk client's request log is DEBUG
     everything = Everything()
     logging.getLogger("sevbridge").addHandler(everything)
-    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=5, seed=31)
+    generate(tenant.sandbox, tenant.account.account_id, contacts=5, invoices=5, seed=31, backdate=True)
     tenant.sandbox.add_fault(
         Fault(kind="status", status=500, path_pattern="^/Invoice$", account_id=tenant.account.account_id, times=1)
     )

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.functional
 
 
 def test_generate_fills_an_account_in_the_live_shape(state: SandboxState, account: Account) -> None:
-    made = generate(state, account.account_id, contacts=200, suppliers=10, parts=30, orders=20, invoices=150, seed=7)
+    made = generate(
+        state, account.account_id, contacts=200, suppliers=10, parts=30, orders=20, invoices=150, seed=7, backdate=True
+    )
     counts = made.counts()
     assert counts["Contact"] == 210 and counts["Part"] == 30 and counts["Order"] == 20 and counts["Invoice"] == 150
     contacts_ = state.objects(account.account_id, "Contact")
@@ -36,13 +38,15 @@ def test_generate_fills_an_account_in_the_live_shape(state: SandboxState, accoun
     assert all(datetime.fromisoformat(row["update"]) < now for row in [*contacts_, *invoices])
     # The same seed gives the same data (benchmarks compare like with like).
     other = state.create_account(name="Twin")
-    generate(state, other.account_id, contacts=200, suppliers=10, parts=30, orders=20, invoices=150, seed=7)
+    generate(
+        state, other.account_id, contacts=200, suppliers=10, parts=30, orders=20, invoices=150, seed=7, backdate=True
+    )
     twin = state.objects(other.account_id, "Contact")
     assert [c["name"] for c in twin] == [c["name"] for c in contacts_]
 
 
 def test_generated_cancellation_reads_like_the_live_api(state: SandboxState, account: Account) -> None:
-    generate(state, account.account_id, contacts=5, cancelled=2, seed=1)
+    generate(state, account.account_id, contacts=5, cancelled=2, seed=1, backdate=True)
     invoices = state.objects(account.account_id, "Invoice")
     cancellations = [i for i in invoices if i["invoiceType"] == "SR"]
     assert len(cancellations) == 2
@@ -113,7 +117,7 @@ def test_contact_deletion_rules_match_delete_contact() -> None:
 
 
 def test_incremental_filters(client: httpx.Client, state: SandboxState, account: Account) -> None:
-    generate(state, account.account_id, contacts=20, parts=5, orders=5, invoices=10, seed=2)
+    generate(state, account.account_id, contacts=20, parts=5, orders=5, invoices=10, seed=2, backdate=True)
     watermark = int(state.now().timestamp())
     assert client.get("/Contact", params={"updateAfter": watermark, "depth": 1}).json()["objects"] == []
     assert client.get("/Invoice", params={"updateAfter": watermark}).json()["objects"] == []
@@ -128,7 +132,7 @@ def test_incremental_filters(client: httpx.Client, state: SandboxState, account:
 
 
 def test_order_positions_embed_units_and_parts(client: httpx.Client, state: SandboxState, account: Account) -> None:
-    generate(state, account.account_id, contacts=5, parts=5, orders=3, seed=4)
+    generate(state, account.account_id, contacts=5, parts=5, orders=3, seed=4, backdate=True)
     order = client.get("/Order", params={"embed": "contact"}).json()["objects"][0]
     assert order["contact"]["objectName"] == "Contact" and "customerNumber" in order["contact"]
     positions = client.get(f"/Order/{order['id']}/getPositions", params={"embed": "unity,part"}).json()["objects"]
@@ -137,7 +141,7 @@ def test_order_positions_embed_units_and_parts(client: httpx.Client, state: Sand
 
 
 def test_embedding_a_page_reads_children_once(client: httpx.Client, state: SandboxState, account: Account) -> None:
-    generate(state, account.account_id, contacts=300, seed=5)
+    generate(state, account.account_id, contacts=300, seed=5, backdate=True)
     page = client.get(
         "/Contact", params={"depth": 1, "limit": 300, "embed": "addresses,addresses.country,communicationWays"}
     ).json()["objects"]

@@ -70,7 +70,7 @@ def test_an_import_with_changes_sends_completed_and_changes_available_once(
     account = sandbox_state.create_account(name="CRM GmbH")
     secret = register(api, receiver.url, event_types=IMPORT_TYPES)["secret"]
     connect(api, account.token)
-    generate(sandbox_state, account.account_id, contacts=3, seed=7)
+    generate(sandbox_state, account.account_id, contacts=3, seed=7, backdate=True)
 
     first = import_now(api, aws)
     assert first["state"] == "succeeded" and first["counts"]["created"] == 3, first
@@ -226,7 +226,7 @@ def test_a_run_whose_final_write_fails_leaves_no_notice_behind(
     account = sandbox_state.create_account(name="Race GmbH")
     register(api, receiver.url, event_types=IMPORT_TYPES)
     connect(api, account.token)
-    generate(sandbox_state, account.account_id, contacts=2, seed=3)
+    generate(sandbox_state, account.account_id, contacts=2, seed=3, backdate=True)
     run = import_now(api, aws)
     store, platform = wiring.import_store(), next(p.platform_id for p in wiring.platform_store().list())
     stored = store.get_run(platform, TENANT, run["run_id"])

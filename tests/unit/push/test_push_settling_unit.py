@@ -133,10 +133,22 @@ def test_pauses_refusals_and_no_time_stop_at_once_keeping_the_unknown(stop: Sevd
 
 
 def test_a_short_retry_after_is_waited_out_in_place() -> None:
-    port = ScriptedPort(list_units=[SevdeskRateLimited("slow down", retry_after=3), []])
+    port = ScriptedPort(list_units=[SevdeskRateLimited("slow down", retry_after=1), []])
     sevdesk, waits = settling(port)
     assert sevdesk.list_units() == []
-    assert waits == [3]
+    assert waits == [1]
+
+
+def test_a_longer_retry_after_ends_the_attempt_at_once() -> None:
+    # Waiting 2 s here would hold up every other tenant in the worker's batch; the queue waits instead.
+    port = ScriptedPort(list_units=[SevdeskRateLimited("slow down", retry_after=2), []])
+    sevdesk, waits = settling(port)
+    with pytest.raises(SevdeskRateLimited) as caught:
+        sevdesk.list_units()
+    assert waits == [] and caught.value.pause_seconds == 2
+    port = ScriptedPort(list_units=[SevdeskRateLimited("slow down", retry_after=3), []])
+    sevdesk, waits = settling(port, longest_pause=5.0)
+    assert sevdesk.list_units() == [] and waits == [3]
 
 
 def test_no_wait_beyond_the_time_left() -> None:

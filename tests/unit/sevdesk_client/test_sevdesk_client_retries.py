@@ -26,13 +26,45 @@ Make = Callable[..., SevdeskClient]
 # -- 429 ---------------------------------------------------------------------------------------
 
 
-def test_429_waits_for_retry_after_then_succeeds(client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float]) -> None:
-    fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": "3"}), ok([{"id": "1"}]))
+def test_a_short_retry_after_is_waited_for_in_place(
+    client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float]
+) -> None:
+    fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": "1"}), ok([{"id": "1"}]))
 
     assert client.get("/Contact") == [{"id": "1"}]
 
     assert len(fake.requests) == 2
-    assert sleeps == [3.0]  # max(Retry-After, jittered backoff ≤ 0.5 s)
+    assert sleeps == [1.0]  # max(Retry-After, jittered backoff ≤ 0.5 s), capped at the throttle wait
+
+
+@pytest.mark.parametrize("retry_after", ["2", "5", "20"])
+def test_a_longer_retry_after_is_left_to_the_queue_without_sleeping(
+    client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float], retry_after: str
+) -> None:
+    # Sleeping here would hold up every other tenant in the worker's batch (review: 571 s drain).
+    fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": retry_after}), ok([{"id": "1"}]))
+
+    with pytest.raises(SevdeskRateLimited) as caught:
+        client.get("/Contact")
+
+    assert len(fake.requests) == 1
+    assert sleeps == []
+    assert caught.value.pause_seconds == float(retry_after)  # the transfer/import waits this long in its queue
+
+
+def test_the_throttle_wait_is_configurable(make_client: Make, fake: FakeSevdesk, sleeps: list[float]) -> None:
+    fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": "3"}), ok([{"id": "1"}]))
+    assert make_client(max_throttle_wait=5.0).get("/Contact") == [{"id": "1"}]
+    assert sleeps == [3.0]
+
+
+def test_no_wait_for_a_429_without_time_left_for_it(make_client: Make, fake: FakeSevdesk, sleeps: list[float]) -> None:
+    fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": "1"}), ok([{"id": "1"}]))
+    # 1.5 s left: enough for the wait, not for the wait plus a call of up to 1 s.
+    with pytest.raises(SevdeskRateLimited):
+        make_client(timeout=1.0, time_left=lambda: 1.5).get("/Contact")
+    assert sleeps == []
+    assert len(fake.requests) == 1
 
 
 def test_429_http_date_retry_after_is_honoured(client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float]) -> None:
@@ -44,14 +76,14 @@ def test_429_http_date_retry_after_is_honoured(client: SevdeskClient, fake: Fake
     assert sleeps == []
 
 
-def test_429_without_retry_after_uses_jittered_backoff(
+def test_429_without_retry_after_uses_short_jittered_backoff(
     client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float]
 ) -> None:
-    fake.reply(sevdesk_error(429), sevdesk_error(429), ok([]))
+    fake.reply(sevdesk_error(429), sevdesk_error(429), sevdesk_error(429), ok([]))
     client.get("/Contact")
-    assert len(sleeps) == 2
+    assert len(sleeps) == 3
     assert 0 <= sleeps[0] <= 0.5
-    assert 0 <= sleeps[1] <= 1.0
+    assert all(0 <= s <= 1.0 for s in sleeps)  # never longer than the throttle wait
 
 
 def test_retry_after_beyond_max_backoff_is_left_to_the_queue(
@@ -60,7 +92,7 @@ def test_retry_after_beyond_max_backoff_is_left_to_the_queue(
     fake.reply(sevdesk_error(429, "slow down", headers={"Retry-After": "60"}))
 
     with pytest.raises(SevdeskRateLimited) as caught:
-        make_client(max_backoff=20.0).get("/Contact")
+        make_client(max_backoff=20.0, max_throttle_wait=30.0).get("/Contact")
 
     assert caught.value.retry_after == 60.0
     assert len(fake.requests) == 1
@@ -71,13 +103,13 @@ def test_429_is_retried_for_post_and_the_outcome_is_known(
     client: SevdeskClient, fake: FakeSevdesk, sleeps: list[float]
 ) -> None:
     # sevDesk refused the request, so resending cannot duplicate the invoice.
-    fake.always(sevdesk_error(429, "slow down", headers={"Retry-After": "5"}))
+    fake.always(sevdesk_error(429, "slow down", headers={"Retry-After": "1"}))
 
     with pytest.raises(SevdeskRateLimited) as caught:
         client.post("/Invoice/Factory/saveInvoice", json={})
 
     assert len(fake.requests) == 4
-    assert sleeps == [5.0, 5.0, 5.0]  # the jittered backoff stays below 5 s for three retries
+    assert sleeps == [1.0, 1.0, 1.0]  # the jittered backoff is capped at the 1 s throttle wait
     assert caught.value.outcome_unknown is False
 
 

@@ -122,7 +122,7 @@ class HttpWebhookSender:
         for address in addresses:
             reason = refusal(address, allow_loopback=self._allow_loopback)
             if reason:
-                raise _Refused(f"the endpoint's host resolves to a {reason}; webhooks go only to public addresses")
+                raise _Refused(f"the endpoint's host resolves to {reason}; webhooks go only to public addresses")
         target = addresses[0]
         netloc = f"[{target}]:{port}" if target.version == 6 else f"{target}:{port}"
         pinned = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))

@@ -12,7 +12,7 @@ as a whole does not add up to less than zero; a regular invoice is not delivered
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -51,8 +51,38 @@ DocumentDate = Annotated[date, AfterValidator(_in_window)]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
+# Fields whose text may span lines (sevDesk prints them as such): tab, line feed and carriage return are
+# allowed there. Every other control character (C0, DEL, C1) is refused in every text field: sevDesk
+# stores them unchanged, they break its PDFs and CSV exports, and they reach other systems via change feeds.
+MULTILINE_FIELDS = frozenset({"notes", "description", "street"})
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _control_character(text: str, *, multiline: bool) -> tuple[int, str] | None:
+    for index, char in enumerate(text):
+        code = ord(char)
+        if (code < 0x20 or 0x7F <= code <= 0x9F) and not (multiline and char in _LINE_BREAKS):
+            return index, char
+    return None
+
+
 class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            multiline = info.field_name in MULTILINE_FIELDS
+            found = _control_character(value, multiline=multiline)
+            if found is not None:
+                index, char = found
+                allowed = "only tab, line feed and carriage return are" if multiline else "none is"
+                raise ValueError(
+                    f"contains the control character U+{ord(char):04X} at position {index + 1}; {allowed} "
+                    "allowed in this field"
+                )
+        return value
 
 
 class Address(_Strict):
@@ -92,6 +122,27 @@ def position_total(position: Position) -> Decimal:
     the sign of the amount sevDesk will compute (tax rates are never negative)."""
     full = position.quantity * position.unit_price
     return full - full * (position.discount_percent or 0) / 100
+
+
+def gross_total(positions: list[Position], *, prices: str) -> Decimal:
+    """The invoice's gross total as sevDesk computes it from these positions: each line rounded to the
+    cent, VAT per rate over the net lines (net prices), or the gross lines themselves (gross prices).
+    The highest total the invoice can have: a tax rule without VAT only makes it smaller."""
+    if prices == "gross":
+        return sum((_line_in_cents(p) for p in positions), Decimal(0))
+    net_by_rate: dict[Decimal, Decimal] = {}
+    for position in positions:
+        net_by_rate[position.tax_rate] = net_by_rate.get(position.tax_rate, Decimal(0)) + _line_in_cents(position)
+    return sum((net + _cents(net * rate / 100) for rate, net in net_by_rate.items()), Decimal(0))
+
+
+def _line_in_cents(position: Position) -> Decimal:
+    full = position.quantity * position.unit_price
+    return _cents(full) - _cents(full * (position.discount_percent or 0) / 100)
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class Contact(_Strict):
@@ -182,6 +233,14 @@ class _InvoiceFields(_Strict):
     def _something_paid(cls, amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
         if amount is not None and amount == 0 and info.data.get("status") is InvoiceStatus.PAID:
             raise ValueError("is 0 on a paid invoice; send the amount paid, or omit it to book the invoice total")
+        positions = info.data.get("positions")
+        if amount is not None and positions:
+            total = gross_total(positions, prices=info.data.get("prices", "net"))
+            if amount > total:
+                raise ValueError(
+                    f"is {amount}, more than the invoice's gross total {total}; an invoice cannot be paid "
+                    "beyond its total (omit paid_amount to book the total)"
+                )
         return amount
 
 

@@ -83,7 +83,11 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
         settings = get_settings()
         client = wiring.sevdesk_client(connection, token, time_left)
         today = business_day(wiring.clock().now())
-        patience = Patience(longest_wait=settings.sevdesk_max_backoff_seconds, time_left=time_left)
+        patience = Patience(
+            longest_wait=settings.sevdesk_max_backoff_seconds,
+            longest_pause=settings.sevdesk_max_throttle_wait_seconds,
+            time_left=time_left,
+        )
         service: PushServicePort = build_push_service(
             client,
             connection.platform_id,

@@ -32,7 +32,7 @@ from sevbridge.adapters.sevdesk.errors import (
 from sevbridge.adapters.sevdesk.models import SevUser
 from sevbridge.adapters.sevdesk.normalize import to_id
 from sevbridge.adapters.sevdesk.params import QueryParams, encode_params
-from sevbridge.adapters.sevdesk.retry import CallState, Failure, RetryPolicy
+from sevbridge.adapters.sevdesk.retry import DEFAULT_MAX_THROTTLE_WAIT, CallState, Failure, RetryPolicy
 from sevbridge.adapters.sevdesk.transport import default_http_client, make_timeout
 from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound, SevdeskOutOfTime
 
@@ -54,6 +54,7 @@ class SevdeskClient:
         timeout: float = 20.0,
         max_attempts: int = 4,
         max_backoff: float = 20.0,
+        max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT,
         brake: ErrorBrake | None = None,
         sleep: Callable[[float], None] = time.sleep,
         time_left: Callable[[], float] | None = None,
@@ -68,7 +69,14 @@ class SevdeskClient:
         self._timeout = make_timeout(timeout)
         self._longest_call = timeout
         self._time_left = time_left
-        self._retry = RetryPolicy(max_attempts=max_attempts, max_backoff=max_backoff, sleep=sleep)
+        self._retry = RetryPolicy(
+            max_attempts=max_attempts,
+            max_backoff=max_backoff,
+            sleep=sleep,
+            max_throttle_wait=max_throttle_wait,
+            time_left=time_left,
+            longest_call=timeout,
+        )
         self._brake = brake if brake is not None else default_brake
 
     def __repr__(self) -> str:

@@ -2,8 +2,10 @@
 
 Every failed attempt is classified by the client before it raises:
 - NOT_SENT   connect error/timeout: sevDesk never saw the request → always safe to resend.
-- THROTTLED  429: sevDesk refused it → resend after Retry-After (or backoff), unless that is longer
-             than max_backoff; then the caller's queue retries much later.
+- THROTTLED  429: sevDesk refused it → resend in-process only after a short wait (Retry-After, or
+             backoff, up to max_throttle_wait ≈ 1 s) and only with time left for it; a longer hint
+             raises SevdeskRateLimited at once, so the worker hands the tenant's work back to its
+             queue for that long (a pause, not an attempt) and goes on with other tenants meanwhile.
 - UNKNOWN    5xx or a failure after the request left (read timeout, dropped connection): sevDesk may
              have applied it → resend only if the request is safe to repeat (GET/DELETE, PUT unless
              the caller says otherwise, POST only when the caller opts in). Money data depends on it.
@@ -53,13 +55,30 @@ class CallState:
             self.maybe_applied = True
 
 
+# A 429's wait is spent in-process only up to this long: sleeping longer would hold up every other
+# tenant behind this one in the worker; the queue waits for longer hints instead.
+DEFAULT_MAX_THROTTLE_WAIT = 1.0
+
+
 class RetryPolicy:
-    def __init__(self, *, max_attempts: int, max_backoff: float, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        *,
+        max_attempts: int,
+        max_backoff: float,
+        sleep: Callable[[float], None],
+        max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT,
+        time_left: Callable[[], float] | None = None,
+        longest_call: float = 0.0,
+    ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
+        self.max_throttle_wait = min(max_throttle_wait, max_backoff)
         self._sleep = sleep
+        self._time_left = time_left
+        self._longest_call = longest_call
         # Full jitter spreads retries of many tenants hitting the same sevDesk hiccup.
         self._backoff = wait_random_exponential(multiplier=0.5, max=max_backoff)
 
@@ -87,18 +106,27 @@ class RetryPolicy:
         if failure is Failure.NOT_SENT:
             return True
         if failure is Failure.THROTTLED:
-            retry_after = exc.retry_after if isinstance(exc, SevdeskRateLimited) else None
-            return retry_after is None or retry_after <= self.max_backoff
+            return self._waits_for_throttle(exc)
         if failure is Failure.UNKNOWN:
             return state.replay_safe
         return False
+
+    def _waits_for_throttle(self, exc: SevdeskError) -> bool:
+        """A 429 is waited for here only if sevDesk's hint is short and the invocation has time for the
+        wait and the call after it; otherwise the caller pauses the tenant's work for `retry_after`."""
+        retry_after = exc.retry_after if isinstance(exc, SevdeskRateLimited) else None
+        if retry_after is not None and retry_after > self.max_throttle_wait:
+            return False
+        wait = self.max_throttle_wait if retry_after is None else retry_after
+        return self._time_left is None or self._time_left() > wait + self._longest_call
 
     def _wait(self, retry_state: RetryCallState) -> float:
         backoff = float(self._backoff(retry_state))
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, SevdeskRateLimited) and exc.retry_after is not None:
-            return min(max(exc.retry_after, backoff), self.max_backoff)
+        if isinstance(exc, SevdeskRateLimited):
+            at_least = exc.retry_after if exc.retry_after is not None else 0.0
+            return min(max(at_least, backoff), self.max_throttle_wait)
         return backoff
 
     def _log_retry(self, retry_state: RetryCallState, state: CallState) -> None:

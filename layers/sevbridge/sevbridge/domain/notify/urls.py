@@ -14,6 +14,15 @@ from sevbridge.domain.errors import InvalidInput
 from sevbridge.domain.notify.addresses import parse_ip, refusal
 
 MAX_URL_LENGTH = 2048
+# Names that are internal by definition: cloud metadata services, and suffixes reserved for private use
+# (.internal, ICANN 2024; .local, mDNS; .home.arpa, RFC 8375). Their addresses are refused per attempt
+# anyway (after DNS); refusing the name at registration tells the platform at once.
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "metadata.azure.com"})
+INTERNAL_SUFFIXES = (".internal", ".local", ".home.arpa")
+
+
+def _internal_name(host: str) -> bool:
+    return host in METADATA_HOSTS or host.endswith(INTERNAL_SUFFIXES) or host == "internal"
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,14 @@ def check_url(url: str, policy: UrlPolicy, *, field: str = "url") -> str:
     if ip is not None:
         reason = refusal(ip, allow_loopback=policy.allow_loopback)
         if reason:
-            raise bad(f"points to a {reason}; webhooks go only to public addresses")
+            raise bad(f"points to {reason}; webhooks go only to public addresses")
     elif not policy.allow_loopback and (host == "localhost" or host.endswith(".localhost")):
         raise bad("points to a loopback address; webhooks go only to public addresses")
+    elif not policy.allow_loopback and _internal_name(host.rstrip(".").lower()):
+        raise bad(
+            "names an internal host (cloud metadata service or a private-use domain); webhooks go only to "
+            "public addresses"
+        )
     elif "." not in host and not policy.allow_loopback:
         raise bad("host must be a fully qualified domain name")
     return url

@@ -18,7 +18,7 @@ What "landed" means per write:
 - sendBy → the invoice is no longer a draft; resetToDraft → it is a draft
 - bookAmount → paidAmount grew by the amount since it was last read (the domain reads it right before)
 
-A pause longer than the longest wait here (our brake, a long Retry-After) or running out of time stops
+A pause longer than the longest pause waited here (our brake, a Retry-After over ~1 s) or running out of time stops
 at once: the transfer is handed back to the queue. If a write's outcome is still unknown then, the
 error says so (`outcome_unknown`), so the next attempt reconciles before creating anything.
 """
@@ -57,11 +57,13 @@ _HALF_CENT = Decimal("0.005")
 @dataclass
 class Patience:
     """How long one write is chased inside an attempt: `rounds` more tries after the first, with
-    growing, jittered waits, never past the time left in the invocation."""
+    growing, jittered waits, never past the time left in the invocation. A pause asked for (429's
+    Retry-After, our brake) is waited out here only up to `longest_pause`: the queue waits longer ones."""
 
     rounds: int = 4
     first_wait: float = 0.5
     longest_wait: float = 20.0
+    longest_pause: float = 1.0
     sleep: Callable[[float], None] = time.sleep
     time_left: Callable[[], float] | None = None
     rng: random.Random = field(default_factory=random.Random)
@@ -117,7 +119,7 @@ class SettlingSevdesk:
         return (
             not exc.retryable
             or isinstance(exc, SevdeskOutOfTime)
-            or (pause is not None and pause > self._patience.longest_wait)
+            or (pause is not None and pause > min(self._patience.longest_pause, self._patience.longest_wait))
         )
 
     def _read(self, call: Callable[[], T]) -> T:
