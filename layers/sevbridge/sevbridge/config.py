@@ -30,6 +30,7 @@ class Settings(BaseModel):
     import_queue_url: str = Field(alias="IMPORT_QUEUE_URL")
     backfill_queue_url: str = Field(alias="BACKFILL_QUEUE_URL")
     webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    backfill_bucket: str = Field(alias="BACKFILL_BUCKET")
     sevdesk_base_url: str = Field(default=DEFAULT_SEVDESK_BASE_URL, alias="SEVDESK_BASE_URL")
     # Seconds; short enough that a hung sevDesk call never eats a Lambda invocation.
     sevdesk_timeout_seconds: float = Field(default=20.0, alias="SEVDESK_TIMEOUT_SECONDS", gt=0)
