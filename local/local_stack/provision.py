@@ -374,7 +374,7 @@ class _Provisioner:
                 }
                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})  # type: ignore[typeddict-item]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})  # type: ignore[misc, arg-type]
         lifecycle = props.get("LifecycleConfiguration")
         if lifecycle:
             rules = [

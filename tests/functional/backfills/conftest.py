@@ -25,8 +25,15 @@ def connected(api: HandlerApiClient, sevdesk_account: Any, aws: Any) -> Any:
     return sevdesk_account
 
 
-def invoice_line(n: int, *, status: str = "sent", day: str = "2024-03-01", version: str = "2024-03-02T10:00:00+00:00",
-                 unit: str = "Stk", customer: int | None = None) -> dict[str, Any]:
+def invoice_line(
+    n: int,
+    *,
+    status: str = "sent",
+    day: str = "2024-03-01",
+    version: str = "2024-03-02T10:00:00+00:00",
+    unit: str = "Stk",
+    customer: int | None = None,
+) -> dict[str, Any]:
     c = customer if customer is not None else n % 5
     return {
         "occurred_at": version,

@@ -16,8 +16,6 @@ from tests.support.worker import drain_until_empty
 pytestmark = pytest.mark.functional
 
 
-
-
 def _run(aws: Any) -> None:
     drain_until_empty(aws, "BackfillQueue", max_batches=2000)
 
