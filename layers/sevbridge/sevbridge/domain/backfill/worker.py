@@ -230,7 +230,13 @@ class BackfillWorker:
         fresh = []
         for number, raw, envelope, data in valid:
             done_version = applied.get(data.source_id)
-            if done_version is not None and done_version >= envelope.occurred_at:
+            # A line this job transferred itself (a chunk running again after a crash, retry-failed)
+            # has its receipt: it is counted by its transfer, not as skipped.
+            if (
+                done_version is not None
+                and done_version >= envelope.occurred_at
+                and self.intake.ledger.get_receipt(job.platform_id, job.tenant_id, raw["id"]) is None
+            ):
                 counters.skipped += 1
                 chunk.items.append(
                     ItemResult(
