@@ -10,12 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sevbridge_cli import environment, webhooks
+from sevbridge_cli import backfill, environment, webhooks
 
 app = typer.Typer(help="sevbridge operator CLI", no_args_is_help=True, add_completion=False)
 platforms = typer.Typer(help="Platforms and their API keys", no_args_is_help=True)
 app.add_typer(platforms, name="platforms")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(backfill.app, name="backfill")
 console = Console()
 err = Console(stderr=True)
 

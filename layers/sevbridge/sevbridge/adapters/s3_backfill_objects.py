@@ -7,6 +7,7 @@ byte ranges, never whole: a 100 000-invoice history is split and read chunk by c
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from botocore.exceptions import ClientError
 
@@ -36,6 +37,10 @@ class S3BackfillObjects:
         aws_clients.s3().put_object(
             Bucket=self._bucket, Key=key, Body=b"\n".join(lines) + b"\n", ContentType="application/x-ndjson"
         )
+
+    def upload_file(self, key: str, path: Path) -> None:
+        """Operators (CLI): a local file, streamed in parts."""
+        aws_clients.s3().upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": "application/x-ndjson"})
 
     def upload_url(self, key: str, *, expires_in: int) -> str:
         url: str = aws_clients.s3().generate_presigned_url(
