@@ -380,7 +380,7 @@ def imports(stack: Any, state: Any) -> list[Result]:
 
 
 def main() -> int:
-    from benchmarks import webhooks
+    from benchmarks import backfills, webhooks
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
     results = (
@@ -388,6 +388,7 @@ def main() -> int:
         + with_stack(intake_and_worker)
         + with_stack(imports)
         + with_stack(webhooks.bench)
+        + with_stack(backfills.bench)
         + fault_scenario()
     )
     lines = [
