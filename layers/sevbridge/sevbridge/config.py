@@ -51,6 +51,8 @@ class Settings(BaseModel):
     # < 1 shortens tenants' import intervals and reconciliation periods alike; the local stack sets it
     # from SEVBRIDGE_SCHEDULE_SECONDS so a demo imports every few seconds. Never set on AWS.
     import_time_scale: float = Field(default=1.0, alias="IMPORT_TIME_SCALE", gt=0, le=1)
+    # Documents per backfill chunk message: small enough that a chunk finishes well inside one invocation.
+    backfill_chunk_lines: int = Field(default=50, alias="BACKFILL_CHUNK_LINES", ge=1, le=500)
 
     model_config = {"populate_by_name": True, "frozen": True}
 

@@ -325,6 +325,7 @@ def backfill_worker(runner_factory: Callable[[Callable[[], float] | None], Trans
         clock=clock(),
         imports=import_store(),
         notifier=notifier(),
+        chunk_lines=s.backfill_chunk_lines,
         seconds_per_document=2 * s.sevdesk_timeout_seconds + 5,
     )
 

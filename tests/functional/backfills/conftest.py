@@ -16,6 +16,14 @@ TENANT = "school-42"
 BASE = f"/v1/tenants/{TENANT}/backfills"
 
 
+CHUNK = 10  # documents per chunk in these tests (50 in production): several chunks with few documents
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKFILL_CHUNK_LINES", str(CHUNK))
+
+
 @pytest.fixture
 def connected(api: HandlerApiClient, sevdesk_account: Any, aws: Any) -> Any:
     result = api.put(f"/v1/tenants/{TENANT}/connection", json_body={"sevdesk_token": sevdesk_account.token})

@@ -49,27 +49,27 @@ def test_cancel_resume_and_retry_failed_from_the_cli(
 ) -> None:
     pid = platform[0].platform_id
     history = tmp_path / "history.ndjson"
-    lines = [invoice_line(n) for n in range(1, 61)]
-    lines[59] = invoice_line(60, unit="Palette")
+    lines = [invoice_line(n) for n in range(1, 21)]
+    lines[19] = invoice_line(20, unit="Palette")
     history.write_bytes(ndjson(lines))
     bf = _cli("start", "-p", pid, "-t", TENANT, "--file", str(history)).stdout.strip().splitlines()[-1]
-    process_batches(aws, 2, "BackfillQueue")  # the split and the first chunk of 50
+    process_batches(aws, 2, "BackfillQueue")  # the split and the first chunk of 10
     cancelled = _cli("cancel", "-p", pid, "-t", TENANT, bf)
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout
     drain_until_empty(aws, "BackfillQueue")
-    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 50
+    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 10
 
     assert _cli("resume", "-p", pid, "-t", TENANT, bf).exit_code == 0
     drain_until_empty(aws, "BackfillQueue")
     status = _cli("status", "-p", pid, "-t", TENANT, bf)
-    assert "completed_with_failures" in status.stdout and "59 / 1 / 0" in status.stdout
+    assert "completed_with_failures" in status.stdout and "19 / 1 / 0" in status.stdout
 
     api.put(f"/v1/tenants/{TENANT}/connection", json_body={"settings": {"unit_mapping": {"Palette": "Stk"}}})
     assert _cli("retry-failed", "-p", pid, "-t", TENANT, bf).exit_code == 0
     drain_until_empty(aws, "BackfillQueue")
     status = _cli("status", "-p", pid, "-t", TENANT, bf)
-    assert "completed" in status.stdout and "60 / 0 / 0" in status.stdout, status.stdout
-    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 60
+    assert "completed" in status.stdout and "20 / 0 / 0" in status.stdout, status.stdout
+    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 20
 
 
 def test_refusals_are_one_line_with_exit_code_2(aws: Any, connected: Any, platform: Any, tmp_path: Path) -> None:
