@@ -1,7 +1,8 @@
 """`sevbridge backfill …`: start, watch and steer backfills (B3) as an operator.
 
-Exit codes: 0 done; 2 bad input or refused (unknown tenant/backfill, wrong state: one readable line);
-3 (`watch`) the backfill ended with failures or was cancelled.
+Exit codes (those of the whole CLI): 0 ok; 1 operation failed (refused in the backfill's state, or
+`watch`: the backfill ended with failures or was cancelled); 2 usage or input error; 3 not found (tenant,
+backfill); 4 no stack reachable. Errors are one readable line on stderr.
 """
 
 from __future__ import annotations
@@ -33,25 +34,35 @@ StackOpt = Annotated[str | None, typer.Option("--stack", help="Deployed CloudFor
 StateOpt = Annotated[Path | None, typer.Option("--state", help="Local stack state file (.local/stack.json)")]
 
 
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_NO_STACK = 1, 2, 3, 4
+
+
 def _connect(stack: str | None, state: Path | None) -> None:
     try:
         where = environment.load(stack, state)
     except environment.StackNotFound as exc:
         err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_NO_STACK) from None
     err.print(f"[dim]using {where}[/dim]")
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
-    """Runs a use case; a refusal (DomainError) becomes one line on stderr and exit code 2."""
-    from sevbridge.domain.errors import DomainError
+    """Runs a use case; a refusal (DomainError) becomes one line on stderr and its exit code."""
+    from sevbridge.domain.errors import DomainError, InvalidInput, NotFound
 
     try:
         return operation(*args, **kwargs)
     except DomainError as exc:
         fields = ", ".join(str(d.get("field")) for d in exc.details if d.get("field"))
         err.print(f"[red]error:[/red] {exc.message}" + (f" ({fields})" if fields else ""))
-        raise typer.Exit(2) from None
+        code = (
+            EXIT_NOT_FOUND
+            if isinstance(exc, NotFound)
+            else EXIT_USAGE
+            if isinstance(exc, InvalidInput)
+            else EXIT_FAILED
+        )
+        raise typer.Exit(code) from None
 
 
 def _view(job: BackfillJob) -> BackfillView:
@@ -115,13 +126,13 @@ def start(
         import_kinds = [ImportKind(k) for k in kinds or []]
     except (ValueError, ValidationError) as exc:
         err.print(f"[red]error:[/red] {str(exc).splitlines()[0]}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if not pull and file is None:
         err.print("[red]error:[/red] a push backfill from the CLI needs --file history.ndjson")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     if file is not None and not file.is_file():
         err.print(f"[red]error:[/red] no such file: {file}")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     _connect(stack, state)
     service = wiring.backfill_service()
     job = _call(
@@ -164,7 +175,7 @@ def watch(
     stack: StackOpt = None,
     state: StateOpt = None,
 ) -> None:
-    """A live progress bar (documents, rate, ETA) until the backfill ends; exit 3 if it ended with failures."""
+    """A live progress bar (documents, rate, ETA) until the backfill ends; exit 1 if it ended with failures."""
     _connect(stack, state)
     from sevbridge import wiring
 
@@ -196,7 +207,7 @@ def watch(
             job = _call(service.get, platform, tenant, backfill_id)
     _show(job)
     if job.outcome() != "completed":
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("cancel")
@@ -249,7 +260,7 @@ def failures(
         wanted = ItemStatus(status)
     except ValueError:
         err.print("[red]error:[/red] --status is failed, skipped or invalid")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     _connect(stack, state)
     from sevbridge import wiring
 

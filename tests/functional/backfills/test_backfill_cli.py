@@ -1,5 +1,5 @@
 """`sevbridge backfill …` (typer's runner) against moto and the sandbox: start --file uploads and starts,
-status / watch / cancel / resume / retry-failed / failures, errors as one line with exit code 2."""
+status / watch / cancel / resume / retry-failed / failures, errors as one line with the CLI's exit codes."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_start_from_a_file_then_watch_to_the_end(
 
     drain_until_empty(aws, "BackfillQueue")
     watched = _cli("watch", "-p", pid, "-t", TENANT, bf, "--interval", "0")
-    assert watched.exit_code == 3, watched.output  # one failure
+    assert watched.exit_code == 1, watched.output  # one failure: the operation failed
     assert "completed_with_failures" in watched.stdout
     assert "11 / 1 / 0" in watched.stdout  # done / failed / skipped
 
@@ -72,14 +72,18 @@ def test_cancel_resume_and_retry_failed_from_the_cli(
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 20
 
 
-def test_refusals_are_one_line_with_exit_code_2(aws: Any, connected: Any, platform: Any, tmp_path: Path) -> None:
+def test_refusals_are_one_line_with_the_cli_exit_codes(aws: Any, connected: Any, platform: Any, tmp_path: Path) -> None:
     pid = platform[0].platform_id
     unknown = _cli("status", "-p", pid, "-t", TENANT, "bf_0000000000000aaaa")
-    assert unknown.exit_code == 2 and "no such backfill" in unknown.output
+    assert unknown.exit_code == 3 and "no such backfill" in unknown.output  # not found
     assert "Traceback" not in unknown.output
     no_file = _cli("start", "-p", pid, "-t", TENANT, "--file", str(tmp_path / "missing.ndjson"))
     assert no_file.exit_code == 2 and "no such file" in no_file.output
     bad_date = _cli("start", "-p", pid, "-t", TENANT, "--file", str(tmp_path), "--since", "2024-13-01")
     assert bad_date.exit_code == 2
     other_tenant = _cli("status", "-p", pid, "-t", "nobody", "bf_0000000000000aaaa")
-    assert other_tenant.exit_code == 2 and "no connection" in other_tenant.output
+    assert other_tenant.exit_code == 3 and "no connection" in other_tenant.output
+    bf = _cli("start", "-p", pid, "-t", TENANT, "--pull", "--kinds", "invoices").stdout.strip().splitlines()[-1]
+    assert _cli("cancel", "-p", pid, "-t", TENANT, bf).exit_code == 0
+    refused = _cli("retry-failed", "-p", pid, "-t", TENANT, bf)
+    assert refused.exit_code == 1 and "pull backfill" in refused.output  # refused in its state
