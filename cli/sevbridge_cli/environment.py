@@ -28,6 +28,7 @@ OUTPUT_TO_ENV = {
     "TransferQueueUrl": "TRANSFER_QUEUE_URL",
     "ImportQueueUrl": "IMPORT_QUEUE_URL",
     "BackfillQueueUrl": "BACKFILL_QUEUE_URL",
+    "BackfillBucketName": "BACKFILL_BUCKET",
     "WebhookQueueUrl": "WEBHOOK_QUEUE_URL",
 }
 # The dead-letter queues the CLI inspects and redrives: name → (source queue variable, DLQ output).

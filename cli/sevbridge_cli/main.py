@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from sevbridge_cli import dlq, imports, platforms, tenants, transfers, webhooks
+from sevbridge_cli import backfill, dlq, imports, platforms, tenants, transfers, webhooks
 from sevbridge_cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -21,7 +21,7 @@ app.add_typer(transfers.app, name="transfers")
 app.add_typer(imports.app, name="imports")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(webhooks.app, name="webhooks")
-# Backfill commands (`sevbridge backfill …`) live in sevbridge_cli/backfill.py, registered here.
+app.add_typer(backfill.app, name="backfill")
 
 
 def main() -> None:

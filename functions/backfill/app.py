@@ -1,21 +1,19 @@
-"""backfill function: SQS batches with partial failures (ReportBatchItemFailures)."""
+"""backfill function: backfill queue batches (partial failures) and operator console actions (events/)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sevbridge.common.observability import logger, metrics, tracer
-from sevbridge.workers.pending import not_built_yet
-
-processor = BatchProcessor(event_type=EventType.SQS)
-record_handler = not_built_yet("backfills")
+from sevbridge.workers import backfills
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if backfills.is_console_event(event):
+        return backfills.handle_console(event)
+    return backfills.process_batch(event, context)

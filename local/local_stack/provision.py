@@ -28,6 +28,7 @@ from local_stack.template import DEFAULT_TEMPLATE, FunctionDefinition, functions
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class ProvisionedStack:
     queues: dict[str, QueueInfo] = field(default_factory=dict)
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     sqs_sources: list[SqsSource] = field(default_factory=list)
     schedules: list[ScheduleSource] = field(default_factory=list)
@@ -143,6 +145,7 @@ def provision(
         dynamodb=session.client("dynamodb", endpoint_url=endpoint_url),
         sqs=session.client("sqs", endpoint_url=endpoint_url),
         kms=session.client("kms", endpoint_url=endpoint_url),
+        s3=session.client("s3", endpoint_url=endpoint_url),
     )
     account_id = session.client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
     stack = ProvisionedStack(stack_name=stack_name, region=region, account_id=account_id)
@@ -155,6 +158,7 @@ class _Clients:
     dynamodb: DynamoDBClient
     sqs: SQSClient
     kms: KMSClient
+    s3: S3Client
 
 
 class _Provisioner:
@@ -192,6 +196,7 @@ class _Provisioner:
             "AWS::SQS::Queue": self._create_queue,
             "AWS::KMS::Key": self._create_key,
             "AWS::KMS::Alias": self._create_alias,
+            "AWS::S3::Bucket": self._create_bucket,
         }
 
     def run(self) -> None:
@@ -231,7 +236,9 @@ class _Provisioner:
 
     def _created(self, logical_id: str) -> bool:
         stack = self._stack
-        return any(logical_id in known for known in (stack.tables, stack.queues, stack.keys, stack.aliases))
+        return any(
+            logical_id in known for known in (stack.tables, stack.queues, stack.keys, stack.aliases, stack.buckets)
+        )
 
     def _lookup(self, logical_id: str, attribute: str | None) -> str:
         resource = self._resources[logical_id]
@@ -250,6 +257,9 @@ class _Provisioner:
             return key.arn if attribute == "Arn" else key.key_id
         if resource_type == "AWS::KMS::Alias":
             return stack.aliases[logical_id]
+        if resource_type == "AWS::S3::Bucket":
+            name = stack.buckets[logical_id]
+            return {None: name, "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}[attribute]
         properties = resource.get("Properties") or {}
         if resource_type == "AWS::Serverless::Function":
             name = self._function_name(logical_id, properties)
@@ -334,6 +344,52 @@ class _Provisioner:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._stack.queues[logical_id] = QueueInfo(logical_id, name, url, arn, fifo)
         log.debug("queue %s ready", name)
+
+    # --- S3 ----------------------------------------------------------------------------------
+
+    def _create_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
+        s3 = self._clients.s3
+        # Bucket names are global and lower case: the stack name keeps stacks on one moto apart.
+        name = str(props.get("BucketName") or f"{self._stack.stack_name}-{logical_id}".lower())
+        try:
+            if self._stack.region == "us-east-1":
+                s3.create_bucket(Bucket=name)
+            else:
+                s3.create_bucket(
+                    Bucket=name,
+                    CreateBucketConfiguration={"LocationConstraint": self._stack.region},  # type: ignore[typeddict-item]
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+        if "BucketEncryption" in props:
+            # CloudFormation names the default ServerSideEncryptionByDefault; the S3 API says Apply….
+            rules = [
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **({"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {}),
+                }
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})  # type: ignore[misc, arg-type]
+        lifecycle = props.get("LifecycleConfiguration")
+        if lifecycle:
+            rules = [
+                {
+                    "ID": rule.get("Id", f"rule-{i}"),
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule.get("Prefix", "")},
+                    **({"Expiration": {"Days": int(rule["ExpirationInDays"])}} if "ExpirationInDays" in rule else {}),
+                }
+                for i, rule in enumerate(lifecycle.get("Rules", []))
+            ]
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})  # type: ignore[typeddict-item]
+        self._stack.buckets[logical_id] = name
+        log.debug("bucket %s ready", name)
 
     # --- KMS ---------------------------------------------------------------------------------
 

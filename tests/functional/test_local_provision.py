@@ -123,11 +123,11 @@ def test_event_sources_are_described(stack: ProvisionedStack) -> None:
         "WebhookQueue": "WebhookDispatcherFunction",
     }
     assert all(source.report_batch_item_failures for source in stack.sqs_sources)
-    # One import step per invocation (its whole timeout is that run's budget); others take batches.
+    # One import step / backfill message per invocation (its whole timeout is that work's budget).
     assert {source.queue.logical_id: source.batch_size for source in stack.sqs_sources} == {
         "TransferQueue": 10,
         "ImportQueue": 1,
-        "BackfillQueue": 10,
+        "BackfillQueue": 1,  # a chunk held back (pause, parked tenant) delays no other message
         "WebhookQueue": 10,
     }
     # ScalingConfig.MaximumConcurrency bounds the local pollers (Options.pollers_for).

@@ -37,7 +37,7 @@ def test_platform_samples_are_valid_events(name: str) -> None:
 
 
 def test_every_sample_is_known() -> None:
-    prefixes = ("platform-", "api-", "sqs-", "schedule-")
+    prefixes = ("platform-", "api-", "sqs-", "schedule-", "console-")
     assert all(p.name.startswith(prefixes) for p in EVENTS.glob("*.json")), "name samples <source>-<case>.json"
 
 
@@ -78,3 +78,8 @@ def test_sqs_sample_reaches_the_import_worker(aws: Any) -> None:
 def test_schedule_sample_reaches_the_import_scheduler(aws: Any) -> None:
     result = load_function("import_scheduler").lambda_handler(load("schedule-import-tick.json"), context("is"))
     assert result == {"tenants": 0, "requeued": 0, "scheduled": 0}
+
+
+def test_sqs_sample_reaches_the_backfill_function(aws: Any) -> None:
+    result = load_function("backfill").lambda_handler(load("sqs-backfill-chunk.json"), context("bf"))
+    assert result == {"batchItemFailures": []}  # a chunk of an unknown backfill is dropped, not retried forever

@@ -197,8 +197,9 @@ def test_every_queue_has_a_dead_letter_queue_of_its_kind(
         redrive = queue["RedrivePolicy"]
         dlq = queues[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
         # Transfers (in the ledger) and imports (in the run) count real attempts themselves; pauses and
-        # group hand-backs are extra receives.
-        expected = 50 if queue_id in {"TransferQueue", "ImportQueue"} else 5
+        # group hand-backs are extra receives. Backfill chunks run transfers too, and come back while their
+        # tenant waits for a new token or their pull backfill's import runs.
+        expected = {"TransferQueue": 50, "ImportQueue": 50, "BackfillQueue": 100}.get(queue_id, 5)
         assert redrive["maxReceiveCount"] == expected, queue_id
         assert dlq.get("FifoQueue", False) == queue.get("FifoQueue", False), queue_id
         assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600

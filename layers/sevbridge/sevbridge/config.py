@@ -32,6 +32,7 @@ class Settings(Model):
     import_queue_url: str = Field(alias="IMPORT_QUEUE_URL")
     backfill_queue_url: str = Field(alias="BACKFILL_QUEUE_URL")
     webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    backfill_bucket: str = Field(alias="BACKFILL_BUCKET")
     sevdesk_base_url: str = Field(default=DEFAULT_SEVDESK_BASE_URL, alias="SEVDESK_BASE_URL")
     # Seconds; short enough that a hung sevDesk call never eats a Lambda invocation.
     sevdesk_timeout_seconds: float = Field(default=20.0, alias="SEVDESK_TIMEOUT_SECONDS", gt=0)
@@ -55,6 +56,8 @@ class Settings(Model):
     # < 1 shortens tenants' import intervals and reconciliation periods alike; the local stack sets it
     # from SEVBRIDGE_SCHEDULE_SECONDS so a demo imports every few seconds. Never set on AWS.
     import_time_scale: float = Field(default=1.0, alias="IMPORT_TIME_SCALE", gt=0, le=1)
+    # Documents per backfill chunk message: small enough that a chunk finishes well inside one invocation.
+    backfill_chunk_lines: int = Field(default=50, alias="BACKFILL_CHUNK_LINES", ge=1, le=500)
 
     model_config = {"populate_by_name": True, "frozen": True}
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from sevbridge.config import get_settings, reset_settings
 
 if TYPE_CHECKING:
+    from sevbridge.adapters.dynamo_applied_versions import DynamoAppliedVersions
+    from sevbridge.adapters.dynamo_backfills import DynamoBackfillStore
     from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
     from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
     from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
@@ -26,13 +28,17 @@ if TYPE_CHECKING:
     from sevbridge.adapters.dynamo_platforms import DynamoPlatformStore
     from sevbridge.adapters.kms_secrets import KmsSecretSealer
     from sevbridge.adapters.kms_vault import KmsTokenVault
+    from sevbridge.adapters.s3_backfill_objects import S3BackfillObjects
     from sevbridge.adapters.sevdesk.client import SevdeskClient
     from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
+    from sevbridge.adapters.sqs_backfill_queue import SqsBackfillQueue
     from sevbridge.adapters.sqs_import_queue import SqsImportQueue
     from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
     from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
     from sevbridge.adapters.webhook_http import HttpWebhookSender
     from sevbridge.common.clock import SystemClock
+    from sevbridge.domain.backfill.service import BackfillService
+    from sevbridge.domain.backfill.worker import BackfillWorker
     from sevbridge.domain.connection import Connection
     from sevbridge.domain.connections import ConnectionService
     from sevbridge.domain.intake import Intake
@@ -269,6 +275,75 @@ def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
     )
 
 
+# --- backfills (B1–B3, M6) ---------------------------------------------------------------------------
+@functools.cache
+def backfill_store() -> DynamoBackfillStore:
+    from sevbridge.adapters.dynamo_backfills import DynamoBackfillStore
+
+    s = get_settings()
+    return DynamoBackfillStore(s.jobs_table, outbox_table=s.outbox_table)
+
+
+@functools.cache
+def backfill_objects() -> S3BackfillObjects:
+    from sevbridge.adapters.s3_backfill_objects import S3BackfillObjects
+
+    return S3BackfillObjects(get_settings().backfill_bucket)
+
+
+@functools.cache
+def backfill_queue() -> SqsBackfillQueue:
+    from sevbridge.adapters.sqs_backfill_queue import SqsBackfillQueue
+
+    return SqsBackfillQueue(get_settings().backfill_queue_url)
+
+
+@functools.cache
+def applied_versions() -> DynamoAppliedVersions:
+    from sevbridge.adapters.dynamo_applied_versions import DynamoAppliedVersions
+
+    return DynamoAppliedVersions(get_settings().tenants_table)
+
+
+@functools.cache
+def backfill_service() -> BackfillService:
+    from sevbridge.domain.backfill.service import BackfillService
+
+    return BackfillService(
+        store=backfill_store(),
+        objects=backfill_objects(),
+        queue=backfill_queue(),
+        connections=connection_service(),
+        clock=clock(),
+        imports=import_service(),
+        notifier=notifier(),
+    )
+
+
+def backfill_worker(runner_factory: Callable[[Callable[[], float] | None], TransferRunner]) -> BackfillWorker:
+    """Chunks go through the live path's intake and transfer runner; their transfers are run in place."""
+    from sevbridge.domain.backfill.worker import BackfillWorker, RunInPlace
+    from sevbridge.domain.intake import Intake
+    from sevbridge.domain.transfer_ops import TransferOps
+
+    s = get_settings()
+    return BackfillWorker(
+        store=backfill_store(),
+        objects=backfill_objects(),
+        queue=backfill_queue(),
+        connections=connection_store(),
+        intake=Intake(ledger=ledger(), queue=RunInPlace(), clock=clock()),
+        transfer_ops=TransferOps(ledger=ledger(), queue=RunInPlace(), clock=clock()),
+        runner_factory=runner_factory,
+        versions=applied_versions(),
+        clock=clock(),
+        imports=import_store(),
+        notifier=notifier(),
+        chunk_lines=s.backfill_chunk_lines,
+        seconds_per_document=2 * s.sevdesk_timeout_seconds + 5,
+    )
+
+
 # --- notify: webhooks (C3, M5) -----------------------------------------------------------------------
 @functools.cache
 def endpoint_store() -> DynamoEndpointStore:
@@ -405,6 +480,11 @@ def reset() -> None:
         webhook_sweeper,
         webhook_endpoints,
         webhook_deliveries,
+        backfill_store,
+        backfill_objects,
+        backfill_queue,
+        applied_versions,
+        backfill_service,
     ):
         cached.cache_clear()
     reset_settings()

@@ -160,6 +160,29 @@ def test_a_generated_client_calls_every_route(
         gone = call("imports.list_changes", 422, tenant_id="school-42", after="not-a-cursor")
         assert gone.error.details[0].field == "query.after"
 
+        # Backfills: one inline page with a valid and an invalid document, progress, per-document results,
+        # the control routes, a pull.
+        push = model("BackfillRequest").from_dict({"direction": "push", "kind": "invoices"})
+        job = call("backfills.create_backfill", 201, tenant_id="school-42", body=push)
+        bf = {"tenant_id": "school-42", "backfill_id": job.backfill_id}
+        valid = {"occurred_at": "2026-11-25T10:00:00+01:00", "data": {**EVENT_EXAMPLE["data"], "source_id": "bf-1"}}
+        page = model("ItemsRequest").from_dict({"documents": [valid, {"occurred_at": "2026-11-25T10:00:00+01:00"}]})
+        assert call("backfills.add_backfill_items", 200, body=page, **bf).pages == 1
+        assert call("backfills.start_backfill", 202, **bf).state.value == "running"
+        drain(aws, "BackfillQueue")
+        finished = call("backfills.get_backfill", 200, **bf)
+        assert finished.state.value == "completed", finished.to_dict()
+        assert (finished.counters.done, finished.counters.invalid) == (1, 1)
+        results = call("backfills.list_backfill_items", 200, **bf)
+        assert [(r.line, r.field) for r in results.items] == [(2, "data")]
+        assert call("backfills.cancel_backfill", 200, **bf).state.value == "completed"  # finished: unchanged
+        assert call("backfills.resume_backfill", 409, **bf).error.code == "conflict"
+        assert call("backfills.retry_failed_backfill_items", 202, **bf).state.value == "completed"
+        pull = model("BackfillRequest").from_dict({"direction": "pull", "kinds": ["contacts"]})
+        pulled = call("backfills.create_backfill", 201, tenant_id="school-42", body=pull)
+        listed = call("backfills.list_backfills", 200, tenant_id="school-42")
+        assert [j.backfill_id for j in listed.items] == [pulled.backfill_id, job.backfill_id]
+
         # Webhooks: an endpoint, its secret, a test delivery that reaches the receiver, the log, replays.
         create = model("EndpointCreate").from_dict({"url": f"http://127.0.0.1:{receiver.port}/hooks"})
         endpoint = call("webhooks.create_webhook_endpoint", 201, body=create)

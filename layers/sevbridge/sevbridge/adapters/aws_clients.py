@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,6 +17,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 # At DEBUG, botocore logs whole request and response bodies — KMS plaintexts among them (sevDesk tokens,
@@ -44,6 +46,21 @@ def kms() -> KMSClient:
     return client
 
 
+def s3() -> S3Client:
+    # Path-style addressing when an endpoint is configured (the local stack's moto server): a bucket
+    # name as a subdomain of 127.0.0.1 cannot resolve, and presigned URLs must reach the same server.
+    client: S3Client = _s3(bool(os.environ.get("AWS_ENDPOINT_URL")))
+    return client
+
+
+@functools.cache
+def _s3(path_style: bool) -> Any:
+    config = _CONFIG.merge(Config(signature_version="s3v4"))
+    if path_style:
+        config = config.merge(Config(s3={"addressing_style": "path"}))
+    return boto3.session.Session().client("s3", config=config)
+
+
 def sqs() -> SQSClient:
     client: SQSClient = _client("sqs")
     return client
@@ -51,3 +68,4 @@ def sqs() -> SQSClient:
 
 def reset() -> None:
     _client.cache_clear()
+    _s3.cache_clear()

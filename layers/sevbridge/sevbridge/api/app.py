@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from sevbridge import __version__
-from sevbridge.api import routes_connections, routes_imports, routes_transfers, routes_webhooks
+from sevbridge.api import routes_backfills, routes_connections, routes_imports, routes_transfers, routes_webhooks
 from sevbridge.api.auth import gate
 from sevbridge.api.errors import ApiError, as_proxy, domain_error_response, error_response, validation_response
 from sevbridge.api.responses import complete_operations
@@ -33,6 +33,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(routes_connections.router)
 app.include_router(routes_transfers.router)
 app.include_router(routes_imports.router)
+app.include_router(routes_backfills.router)
 app.include_router(routes_webhooks.router)
 
 
