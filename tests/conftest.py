@@ -3,6 +3,28 @@ own transactions and FIFO queues break guarantees AWS gives (docs/local-stack.md
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from moto.kms import models as kms_models
+
 from local_stack import moto_fixes
 
 moto_fixes.apply()
+
+_generate_private_key = kms_models.generate_private_key
+
+
+@functools.cache
+def _unused_private_key() -> Any:
+    return _generate_private_key("SYMMETRIC_DEFAULT")
+
+
+def _private_key(key_spec: str) -> Any:
+    """moto gives every KMS key an RSA-2048 private key, also a symmetric key, which never signs; making
+    one takes a tenth of a second and every moto world creates two. Symmetric keys share one (speed only:
+    encryption uses each key's own material); signing keys still get their own."""
+    return _unused_private_key() if key_spec == "SYMMETRIC_DEFAULT" else _generate_private_key(key_spec)
+
+
+kms_models.generate_private_key = _private_key
