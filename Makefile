@@ -8,32 +8,44 @@ STAMP := $(VENV)/.installed
 VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 
-.PHONY: lock dev run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
+.PHONY: lock dev dev312 run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
         openapi fuzz client bench bench-quick pr clean deploy build-SevbridgeLayer
+
+# uv installs the same pinned versions (constraints.txt) from PyPI in seconds where pip takes a minute;
+# it is pinned here and bootstrapped into each virtualenv with pip. --compile-bytecode: uv does not write
+# .pyc files by default, and every test worker and local-stack process would compile the packages anew.
+# Behind a package mirror set UV_INDEX_URL (uv does not read pip.conf).
+UV_VERSION := 0.13.8
+UV_INSTALL = pip install -q uv==$(UV_VERSION) && $(1)/bin/uv pip install -q --compile-bytecode \
+	--python $(1)/bin/python -e '.[dev]' -c constraints.txt
+# Workers for the suite: one per core; a test module (and all of tests/e2e, which shares one local stack)
+# stays on one worker (tests/conftest.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' -c constraints.txt
+	$(BIN)/python -m $(call UV_INSTALL,$(VENV))
 	@touch $(STAMP)
 
 $(STAMP312): pyproject.toml constraints.txt
 	@test -x $(PY312_BIN)/python3.12 || { echo "Python 3.12 (the Lambda runtime) not found in $(PY312_BIN); set PY312_BIN"; exit 2; }
 	@test -x $(VENV312)/bin/python || $(PY312_BIN)/python3.12 -m venv $(VENV312)
-	$(VENV312)/bin/python -m pip install -q --upgrade pip
-	$(VENV312)/bin/python -m pip install -q -e '.[dev]' -c constraints.txt
+	$(VENV312)/bin/python -m $(call UV_INSTALL,$(VENV312))
 	@touch $(STAMP312)
 
 dev: $(STAMP)  ## create/refresh the virtualenv
 
+dev312: $(STAMP312)  ## create/refresh the Python 3.12 virtualenv (make test-py312)
+
 run: $(STAMP)  ## start the whole stack on this machine (no AWS account needed)
 	$(BIN)/python -m local_stack
 
-test: $(STAMP)  ## the whole offline suite: unit, functional, contract, e2e
-	$(BIN)/pytest
+test: $(STAMP)  ## the whole offline suite: unit, functional, contract, e2e (on every core)
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-py312: $(STAMP312)  ## the same suite on Python 3.12, the Lambda runtime
-	$(VENV312)/bin/pytest
+	$(VENV312)/bin/pytest $(PYTEST_PARALLEL)
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -3,6 +3,47 @@ own transactions and FIFO queues break guarantees AWS gives (docs/local-stack.md
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+import pytest
+from moto.kms import models as kms_models
+
 from local_stack import moto_fixes
 
 moto_fixes.apply()
+
+_generate_private_key = kms_models.generate_private_key
+
+
+@functools.cache
+def _unused_private_key() -> Any:
+    return _generate_private_key("SYMMETRIC_DEFAULT")
+
+
+def _private_key(key_spec: str) -> Any:
+    """moto gives every KMS key an RSA-2048 private key, also a symmetric key, which never signs; making
+    one takes a tenth of a second and every moto world creates two. Symmetric keys share one (speed only:
+    encryption uses each key's own material); signing keys still get their own."""
+    return _unused_private_key() if key_spec == "SYMMETRIC_DEFAULT" else _generate_private_key(key_spec)
+
+
+kms_models.generate_private_key = _private_key
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs `pytest -n auto --dist loadfile`: a test module stays on one worker, so a
+    module-scoped moto world is provisioned once. Here tests/e2e also counts as one module, so that one
+    worker starts the local stack (tests/e2e/conftest.py starts it once per session, i.e. per worker).
+    (xdist's own `loadgroup` marks do not take effect with pytest 9.2: xdist 3.8 renames `item._nodeid`.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/e2e" if module.startswith("tests/e2e/") else module
+
+    return ModuleScheduling(config, log)

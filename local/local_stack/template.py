@@ -9,6 +9,7 @@ applied), which events feed them, and which resources of a type there are.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,15 @@ for _tag in (*_SPECIAL_TAGS, *_FN_TAGS):
 
 
 def load_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
+    """The template as plain dicts; a fresh copy each call, so callers may change it freely."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """Parsing takes most of a second and every moto world of the suite provisions the template:
+    parse once per file version (the key includes mtime and size, so an edited template is read anew)."""
     with path.open(encoding="utf-8") as stream:
         loaded = yaml.load(stream, Loader=CfnLoader)  # CfnLoader is a SafeLoader
     if not isinstance(loaded, dict) or "Resources" not in loaded:

@@ -84,6 +84,16 @@ def test_loader_turns_short_tags_into_long_forms(tmp_path: Any) -> None:
     }
 
 
+def test_loaded_template_is_parsed_once_per_version_and_each_caller_gets_its_own_copy(tmp_path: Any) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  A:\n    Type: X\n")
+    first = load_template(path)
+    first["Resources"].clear()  # a caller changing its copy changes nobody else's
+    assert load_template(path)["Resources"] == {"A": {"Type": "X"}}
+    path.write_text("Resources:\n  Changed:\n    Type: Y\n")  # an edited file is read anew
+    assert load_template(path)["Resources"] == {"Changed": {"Type": "Y"}}
+
+
 def test_globals_merge_like_sam() -> None:
     merged = merge_globals(
         {"Timeout": 30, "Environment": {"Variables": {"A": "1", "B": "2"}}, "Layers": ["L1"]},
