@@ -50,7 +50,6 @@ def test_live_events_are_not_blocked_and_nothing_is_created_twice(
     assert _numbers(sandbox_state, connected) == sorted([f"RE-{n:06d}" for n in range(1, 31)] + ["RE-000500"])
 
 
-@pytest.mark.xfail(strict=False, reason="needs per-document exclusivity from the ledger branch")
 def test_live_and_backfill_copy_of_one_document_at_the_same_time_create_it_once(
     api: HandlerApiClient, aws: Any, connected: Any, sandbox_state: Any, create_push: Callable[..., dict[str, Any]]
 ) -> None:
