@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PY312_BIN ?= /root/.pyenv/versions/3.12.1/bin
+# The Lambda runtime's interpreter: pyenv's 3.12.1 if installed, else python3.12 from PATH (or PY312_BIN=…).
+PY312_BIN ?= $(shell d="$$(pyenv root 2>/dev/null)/versions/3.12.1/bin"; if [ -x "$$d/python3.12" ]; then echo "$$d"; else dirname "$$(command -v python3.12 || echo python3.12)"; fi)
 STAMP := $(VENV)/.installed
 VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed

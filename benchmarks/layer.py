@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
-PY312_BIN = os.environ.get("PY312_BIN", "/root/.pyenv/versions/3.12.1/bin")
+PY312_BIN = os.environ.get("PY312_BIN", "")  # make bench passes the Makefile's; else python3.12 from PATH
 
 
 @dataclass
@@ -30,7 +30,7 @@ def build_layer(target: Path = ROOT / ".local" / "bench" / "layer") -> BuiltLaye
     with tempfile.TemporaryDirectory() as scratch:
         # sam build copies the layer's ContentUri to a scratch directory and runs make there.
         shutil.copytree(ROOT / "layers/sevbridge", scratch, dirs_exist_ok=True)
-        python = str(Path(PY312_BIN) / "python3.12") if Path(PY312_BIN).is_dir() else "python3.12"
+        python = str(Path(PY312_BIN) / "python3.12") if PY312_BIN and Path(PY312_BIN).is_dir() else "python3.12"
         subprocess.run(
             [
                 "make",
