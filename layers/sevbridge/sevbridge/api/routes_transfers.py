@@ -31,6 +31,7 @@ from sevbridge.api.schemas_transfers import (
     TransferView,
 )
 from sevbridge.common.observability import logger, metrics
+from sevbridge.domain.connection import Connection
 from sevbridge.domain.errors import Conflict
 from sevbridge.domain.intake import MAX_BATCH, EventResult
 from sevbridge.domain.intake_models import DocumentKey, TransferQuery
@@ -79,9 +80,7 @@ def post_events(tenant_id: TenantId) -> Response[EventsAccepted]:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
     batch, events = _events_of_body()
-    connection = wiring.connection_service().get(platform.platform_id, tenant_id)
-    if not connection.settings.enabled:
-        raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
+    connection = _enabled_connection(platform.platform_id, tenant_id)
     intake = wiring.intake()
     results = intake.accept(connection, events)
     accepted = sum(r.status == "accepted" for r in results)
@@ -333,9 +332,7 @@ def ensure_transferred(tenant_id: TenantId) -> Response[EnsureResult]:
     platform = current_platform(router)
     logger.append_keys(tenant_id=tenant_id)
     batch, events = _events_of_body()
-    connection = wiring.connection_service().get(platform.platform_id, tenant_id)
-    if not connection.settings.enabled:
-        raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
+    connection = _enabled_connection(platform.platform_id, tenant_id)
     results = wiring.intake().accept(connection, events, only_missing=True)
     accepted = sum(r.status == "accepted" for r in results)
     unchanged = sum(r.status == "unchanged" for r in results)
@@ -364,3 +361,11 @@ def ensure_transferred(tenant_id: TenantId) -> Response[EnsureResult]:
     )
     status = HTTPStatus.ACCEPTED if accepted else HTTPStatus.OK
     return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _enabled_connection(platform_id: str, tenant_id: str) -> Connection:
+    """The tenant's connection; events are refused (409) while its integration is disabled."""
+    connection = wiring.connection_service().get(platform_id, tenant_id)
+    if not connection.settings.enabled:
+        raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
+    return connection
