@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 from moto.kms import models as kms_models
 
@@ -29,6 +31,12 @@ def _private_key(key_spec: str) -> Any:
 
 
 kms_models.generate_private_key = _private_key
+
+# moto's `mock_aws` drops boto3's default session, so every moto world (and every composition root
+# reset inside one) builds a new botocore session that parses the service models, endpoints and
+# partitions JSON again: over half of a world's set-up. The models are read-only data, so all sessions
+# of a test process share one loader (as all clients of one session already do on Lambda).
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 @pytest.hookimpl(optionalhook=True)
