@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 
-.PHONY: lock dev dev312 run test test-py312 test-unit test-functional test-contract test-e2e lint format typecheck validate build \
+.PHONY: lock dev dev312 run test test-py312 test-py312-smoke test-unit test-functional test-contract test-e2e lint format typecheck validate build \
         openapi fuzz client bench bench-quick pr clean deploy build-SevbridgeLayer
 
 # uv installs the same pinned versions (constraints.txt) from PyPI in seconds where pip takes a minute;
@@ -47,6 +47,17 @@ test: $(STAMP)  ## the whole offline suite: unit, functional, contract, e2e (on 
 
 test-py312: $(STAMP312)  ## the same suite on Python 3.12, the Lambda runtime
 	$(VENV312)/bin/pytest $(PYTEST_PARALLEL)
+
+# What CI runs on 3.12 (the whole suite runs on 3.11): every unit test, among them a fresh interpreter
+# importing each function's handler (tests/unit/test_cold_path.py); every sample event in events/
+# driving its real handler against mock_aws; and the local stack started on 3.12, which imports every
+# handler of template.yaml, with the seed scenarios pushed end to end through API, moto, transfer
+# worker and sandbox. About a minute and a half; `make test-py312` runs everything on 3.12.
+PY312_SMOKE := tests/unit tests/functional/test_sample_events.py tests/e2e/test_local_stack_starts.py \
+	tests/e2e/test_seed_scenarios.py
+
+test-py312-smoke: $(STAMP312)  ## the 3.12 check CI runs: unit suite, handler imports, local stack and seed scenarios
+	$(VENV312)/bin/pytest $(PYTEST_PARALLEL) $(PY312_SMOKE)
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -106,7 +117,7 @@ bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md (python3.12 in 
 bench-quick: $(STAMP)  ## per-document figures, cost, cold imports and layer only (a few minutes); also writes docs/benchmarks.md
 	PY312_BIN=$(PY312_BIN) $(BIN)/python -m benchmarks.run --quick
 
-pr: lint typecheck validate test test-py312  ## what CI runs
+pr: lint typecheck validate test test-py312-smoke  ## what CI runs (.ci/run)
 
 deploy: build
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam deploy --guided
