@@ -52,7 +52,8 @@ def _poller(stack: ProvisionedStack, queue_logical_id: str, *, long_polls: bool 
 
 
 def drain(stack: ProvisionedStack, queue_logical_id: str = "TransferQueue", max_batches: int = 100) -> int:
-    """Processes batches until the queue answers empty; returns how many messages were received."""
+    """Processes batches until a receive answers empty (a short poll: nothing held back is waited for);
+    returns how many messages were received."""
     poller = _poller(stack, queue_logical_id)
     received = 0
     for _ in range(max_batches):
