@@ -15,6 +15,13 @@ gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait
 a document's current transfer, on the transfer's own item for an older one. A transfer that goes
 queued → sending → transferred never touches it.
 
+The pointer also says whether the document's last attempt is unsettled: `unsure` is set when a transfer
+leaves `sending` with an unknown outcome (it may have written to sevDesk) and removed when one leaves it
+settled; a claim left behind by a transfer that died while `sending` says the same. A transfer that
+claims a document in that state becomes `uncertain` itself (save() returns it so), so it reconciles
+with sevDesk (marker, number) before creating anything — whichever transfer of the document it is. That
+is what lets the push write its mapping row once, after the fact, instead of before every create.
+
 Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
 moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite
 each other; the loser re-reads and writes where the state now belongs.
@@ -114,6 +121,7 @@ class _Pointer:
     st: dict[str, Any]
     claim: str | None
     claim_until: int
+    unsure: bool = False  # the document's last attempt ended with an unknown outcome
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> _Pointer:
@@ -123,7 +131,13 @@ class _Pointer:
             st=_unpack(values["st"]),
             claim=values.get("claim"),
             claim_until=int(values.get("claim_until", 0)),
+            unsure=bool(values.get("unsure", False)),
         )
+
+    def unsettled_for(self, transfer_id: str) -> bool:
+        """Whether another transfer of this document may have written to sevDesk unrecorded: it left
+        `sending` with an unknown outcome, or died holding the claim."""
+        return self.unsure or self.claim not in (None, transfer_id)
 
 
 class DynamoLedgerStore:
@@ -275,9 +289,11 @@ class DynamoLedgerStore:
         *,
         keep_claim: bool,
         claim: tuple[str, int] | None = None,
+        unsure: bool | None = None,
     ) -> dict[str, Any]:
         """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
-        attribute goes through a name placeholder, so no DynamoDB reserved word can break it."""
+        attribute goes through a name placeholder, so no DynamoDB reserved word can break it.
+        `unsure`: set (True) or remove (False) the document's unsettled mark; None leaves it."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
@@ -286,6 +302,11 @@ class DynamoLedgerStore:
             attrs |= {":claim": claim[0], ":claim_until": claim[1]}
         elif not keep_claim:
             removes += ["#claim", "#claim_until"]
+        if unsure is True and not (pointer is not None and pointer.unsure):
+            sets.append("#unsure = :unsure")
+            attrs[":unsure"] = True
+        elif unsure is False and pointer is not None and pointer.unsure:
+            removes.append("#unsure")
         if pointer is None:
             condition = "attribute_not_exists(#sk)"
         else:
@@ -306,12 +327,15 @@ class DynamoLedgerStore:
             "ExpressionAttributeValues": to_item(attrs),
         }
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
+    def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
         """Records a transfer's new state where it belongs: on its document's pointer while it is the
         current transfer, else on its own item. Moving to `sending` claims the document (raises
-        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim.
-        Notices go into the Outbox table in the same transaction. Raises TransferGone when the tenant
-        was offboarded meanwhile."""
+        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim
+        and marks the document unsettled or settled (`transfer.uncertain`). Claiming an unsettled
+        document makes the transfer uncertain: the transfer as stored is returned. Notices go into the
+        Outbox table in the same transaction. Raises TransferGone when the tenant was offboarded
+        meanwhile."""
+        original = transfer
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         now = int(transfer.updated_at.timestamp())
@@ -326,9 +350,13 @@ class DynamoLedgerStore:
                     self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
                 except StateConditionFailed:
                     raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
-                return
+                return transfer
             holder = pointer.claim if pointer.claim_until > now else None
             sending = transfer.status is TransferStatus.SENDING
+            # Decided on the pointer this write is conditional on: a change meanwhile re-runs it.
+            transfer = original
+            if sending and not transfer.uncertain and pointer.unsettled_for(transfer.transfer_id):
+                transfer = transfer.model_copy(update={"uncertain": True})
             if sending and holder not in (None, transfer.transfer_id):
                 if (fresh := self._pointer(key)) != pointer:
                     cached = fresh  # what we remembered is out of date: decide on what is there now
@@ -340,28 +368,41 @@ class DynamoLedgerStore:
             current = pointer.transfer_id == transfer.transfer_id
             claim = (transfer.transfer_id, now + CLAIM_SECONDS) if sending else None
             releases = not sending and pointer.claim == transfer.transfer_id
+            # Leaving `sending` says whether the attempt settled; an expired claim of a transfer that
+            # died is taken over by the claim and stays in `unsure` until a transfer settles.
+            took_over = claim is not None and pointer.claim not in (None, transfer.transfer_id)
+            unsure = transfer.uncertain if releases else (True if took_over else None)
             items: list[dict[str, Any]] = []
             if current or claim or releases:
                 values = self._pointer_values(transfer) if current else {}
                 if not current:
                     # Keep the pointer's own index entry: only the claim changes here.
                     values |= self._index_of(pointer, pk)
-                items.append({"Update": self._update(key, values, pointer, keep_claim=not releases, claim=claim)})
+                update = self._update(key, values, pointer, keep_claim=not releases, claim=claim, unsure=unsure)
+                items.append({"Update": update})
             if not current:
                 items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
             try:
                 self._write(items, notices)
                 if items and items[0]["Update"]["Key"]["sk"]["S"] == key["sk"]:
-                    written = self._written(pointer, transfer, current=current, claim=claim, releases=releases)
+                    written = self._written(
+                        pointer, transfer, current=current, claim=claim, releases=releases, unsure=unsure
+                    )
                     self._seen[(pk, key["sk"])] = written
-                return
+                return transfer
             except StateConditionFailed:
                 continue  # the pointer moved meanwhile: re-read and write where the state now belongs
         raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
 
     @staticmethod
     def _written(
-        pointer: _Pointer, transfer: Transfer, *, current: bool, claim: tuple[str, int] | None, releases: bool
+        pointer: _Pointer,
+        transfer: Transfer,
+        *,
+        current: bool,
+        claim: tuple[str, int] | None,
+        releases: bool,
+        unsure: bool | None,
     ) -> _Pointer:
         """The pointer as our write left it (same revision arithmetic as `_update`)."""
         holder, until = claim if claim else (None, 0) if releases else (pointer.claim, pointer.claim_until)
@@ -371,6 +412,7 @@ class DynamoLedgerStore:
             st=_state(transfer) if current else pointer.st,
             claim=holder,
             claim_until=until,
+            unsure=pointer.unsure if unsure is None else unsure,
         )
 
     def _index_of(self, pointer: _Pointer, pk: str) -> dict[str, Any]:

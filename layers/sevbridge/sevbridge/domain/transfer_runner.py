@@ -126,6 +126,9 @@ class TransferRunner:
         except DocumentBusy as exc:
             # Nothing was written: not an attempt, not a failure; the transfer comes back later.
             raise RetryLater(exc.message, delay=max(1.0, exc.retry_after or 0.0)) from None
+        # Another transfer of this document may have reached sevDesk unrecorded (it died `sending`, or
+        # ended with an unknown outcome): the ledger says so by returning this one uncertain.
+        uncertain = transfer.uncertain
         try:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             outcome = self._push(self.push_factory(connection, token), transfer, uncertain)
@@ -248,8 +251,7 @@ class TransferRunner:
         # (if that wake-up is lost, the schedule tick sends the webhook).
         notices = self.notifier.for_transfer(transfer, retryable=retryable) if self.notifier else None
         if self.notifier and notices:
-            self.ledger.save(transfer, notices)
+            stored = self.ledger.save(transfer, notices)
             self.notifier.dispatch_soon(notices)
-        else:
-            self.ledger.save(transfer)
-        return transfer
+            return stored
+        return self.ledger.save(transfer)
