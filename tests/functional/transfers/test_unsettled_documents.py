@@ -87,13 +87,7 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     second = api.post(EVENTS, json_body=unnumbered("evt-2", "2026-11-21T15:00:00+01:00")).json
     b = second["results"][0]["transfers"][0]["transfer_id"]
-    # A's claim runs out (its worker is gone for good): what 16 minutes would do.
-    boto3.client("dynamodb").update_item(
-        TableName=get_settings().ledger_table,
-        Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-2026-020"}},
-        UpdateExpression="SET claim_until = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
-    )
+    _expire_claim(platform_id)  # A's worker is gone for good
 
     done = runner().run(platform_id, "school-42", b)
 
@@ -101,6 +95,55 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     assert done.sevdesk_id == str(created["id"])
     assert len(invoices(sandbox_state, connected)) == 1  # adopted by marker, not created again
     assert done.transfer_id == b != a
+
+
+def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newer version's transfer dies after saveInvoice (no row); an older copy of the same invoice
+    (e.g. from a backfill) claims after the claim ran out. It must not write its older content over what
+    the newer attempt may have written: it is skipped as stale, and the newer transfer, redelivered,
+    adopts the invoice and settles the document."""
+    die_at_the_invoice_row(monkeypatch)
+    newer = api.post(EVENTS, json_body=unnumbered("evt-new", "2026-11-21T15:00:00+01:00")).json
+    b = newer["results"][0]["transfers"][0]["transfer_id"]
+    with pytest.raises(SystemExit):
+        drain(aws)
+    [created] = invoices(sandbox_state, connected)
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    older = api.post(EVENTS, json_body=unnumbered("evt-old", "2026-11-21T14:00:00+01:00")).json
+    a = older["results"][0]["transfers"][0]["transfer_id"]
+    _expire_claim(platform_id)
+    saves = len([r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"])
+
+    stood_back = runner().run(platform_id, "school-42", a)
+
+    assert stood_back is not None and stood_back.status is TransferStatus.SKIPPED, stood_back
+    assert stood_back.reason is not None and stood_back.reason.startswith("stale: a newer version")
+    after = [r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"]
+    assert len(after) == saves  # nothing written to sevDesk
+    done = runner().run(platform_id, "school-42", b)  # B's message comes back: still `sending`
+    assert done is not None and done.status is TransferStatus.TRANSFERRED and done.sevdesk_id == str(created["id"])
+    assert len(invoices(sandbox_state, connected)) == 1
+    pointer = _pointer(platform_id)
+    assert "unsure" not in pointer and "claim" not in pointer, pointer  # settled by B
+
+
+def _pointer(platform_id: str) -> dict[str, Any]:
+    return boto3.client("dynamodb").get_item(
+        TableName=get_settings().ledger_table,
+        Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-2026-020"}},
+    )["Item"]
+
+
+def _expire_claim(platform_id: str) -> None:
+    """The dead worker's claim runs out: what 16 minutes would do."""
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().ledger_table,
+        Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-2026-020"}},
+        UpdateExpression="SET claim_until = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
 
 
 def test_claiming_a_document_left_unsure_makes_the_transfer_uncertain(connected: Any, aws: Any) -> None:
@@ -115,6 +158,7 @@ def test_claiming_a_document_left_unsure_makes_the_transfer_uncertain(connected:
 
     claimed = ledger.save(b.moved_to(TransferStatus.SENDING, now, "attempt 1", attempts=1))
     assert claimed.uncertain  # A may have created the document: B reconciles
+    assert claimed.unsettled_version == a.source_version  # an older one: B does not stand back
 
     settled = ledger.save(claimed.moved_to(TransferStatus.TRANSFERRED, now, "done", uncertain=False))
     assert not settled.uncertain

@@ -15,12 +15,14 @@ gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait
 a document's current transfer, on the transfer's own item for an older one. A transfer that goes
 queued → sending → transferred never touches it.
 
-The pointer also says whether the document's last attempt is unsettled: `unsure` is set when a transfer
-leaves `sending` with an unknown outcome (it may have written to sevDesk) and removed when one leaves it
-settled; a claim left behind by a transfer that died while `sending` says the same. A transfer that
-claims a document in that state becomes `uncertain` itself (save() returns it so), so it reconciles
-with sevDesk (marker, number) before creating anything — whichever transfer of the document it is. That
-is what lets the push write its mapping row once, after the fact, instead of before every create.
+The pointer also says whether the document's last attempt is unsettled: `unsure` (the newest source
+version, in µs, of an attempt that may have written to sevDesk unrecorded) is set when a transfer leaves
+`sending` with an unknown outcome and removed when one leaves it having reconciled; a claim left behind
+by a transfer that died while `sending` says the same (`claimv` = its version). A transfer that claims a
+document in that state comes back from save() `uncertain`, with `unsettled_version`: it reconciles with
+sevDesk (marker, number) before creating anything — whichever transfer of the document it is — and an
+older version does not overwrite what the newer attempt may have written. That is what lets the push
+write its mapping row once, after the fact, instead of before every create.
 
 Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
 moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite
@@ -121,7 +123,8 @@ class _Pointer:
     st: dict[str, Any]
     claim: str | None
     claim_until: int
-    unsure: bool = False  # the document's last attempt ended with an unknown outcome
+    unsure: int = 0  # µs version of the newest attempt with an unknown outcome; 0: settled
+    claim_version: int = 0  # µs version of the claim holder
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> _Pointer:
@@ -131,13 +134,20 @@ class _Pointer:
             st=_unpack(values["st"]),
             claim=values.get("claim"),
             claim_until=int(values.get("claim_until", 0)),
-            unsure=bool(values.get("unsure", False)),
+            unsure=int(values.get("unsure", 0)),
+            claim_version=int(values.get("claimv", 0)),
         )
 
-    def unsettled_for(self, transfer_id: str) -> bool:
-        """Whether another transfer of this document may have written to sevDesk unrecorded: it left
-        `sending` with an unknown outcome, or died holding the claim."""
-        return self.unsure or self.claim not in (None, transfer_id)
+    def unsettled_for(self, transfer_id: str) -> int:
+        """The version (µs) of the newest attempt of another transfer of this document that may have
+        written to sevDesk unrecorded — it left `sending` with an unknown outcome, or died holding the
+        claim — or 0."""
+        dead_claim = (self.claim_version or 1) if self.claim not in (None, transfer_id) else 0
+        return max(self.unsure, dead_claim)
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
 
 
 class DynamoLedgerStore:
@@ -288,24 +298,26 @@ class DynamoLedgerStore:
         pointer: _Pointer | None,
         *,
         keep_claim: bool,
-        claim: tuple[str, int] | None = None,
-        unsure: bool | None = None,
+        claim: tuple[str, int, int] | None = None,
+        unsure: int | None = None,
     ) -> dict[str, Any]:
         """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
         attribute goes through a name placeholder, so no DynamoDB reserved word can break it.
-        `unsure`: set (True) or remove (False) the document's unsettled mark; None leaves it."""
+        `claim`: (transfer id, until, its version µs). `unsure`: the document's unsettled mark (0 removes
+        it); None leaves it."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
         if claim is not None:
-            sets += ["#claim = :claim", "#claim_until = :claim_until"]
-            attrs |= {":claim": claim[0], ":claim_until": claim[1]}
+            sets += ["#claim = :claim", "#claim_until = :claim_until", "#claimv = :claimv"]
+            attrs |= {":claim": claim[0], ":claim_until": claim[1], ":claimv": claim[2]}
         elif not keep_claim:
-            removes += ["#claim", "#claim_until"]
-        if unsure is True and not (pointer is not None and pointer.unsure):
+            removes += ["#claim", "#claim_until", "#claimv"]
+        before = pointer.unsure if pointer is not None else 0
+        if unsure and unsure != before:
             sets.append("#unsure = :unsure")
-            attrs[":unsure"] = True
-        elif unsure is False and pointer is not None and pointer.unsure:
+            attrs[":unsure"] = unsure
+        elif unsure == 0 and before:
             removes.append("#unsure")
         if pointer is None:
             condition = "attribute_not_exists(#sk)"
@@ -355,8 +367,10 @@ class DynamoLedgerStore:
             sending = transfer.status is TransferStatus.SENDING
             # Decided on the pointer this write is conditional on: a change meanwhile re-runs it.
             transfer = original
-            if sending and not transfer.uncertain and pointer.unsettled_for(transfer.transfer_id):
-                transfer = transfer.model_copy(update={"uncertain": True})
+            unsettled = pointer.unsettled_for(transfer.transfer_id) if sending else 0
+            if unsettled:
+                seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
+                transfer = transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
             if sending and holder not in (None, transfer.transfer_id):
                 if (fresh := self._pointer(key)) != pointer:
                     cached = fresh  # what we remembered is out of date: decide on what is there now
@@ -366,12 +380,16 @@ class DynamoLedgerStore:
                     retry_after=float(min(pointer.claim_until - now, 60)),
                 )
             current = pointer.transfer_id == transfer.transfer_id
-            claim = (transfer.transfer_id, now + CLAIM_SECONDS) if sending else None
+            mine = _micros(transfer.source_version)
+            claim = (transfer.transfer_id, now + CLAIM_SECONDS, mine) if sending else None
             releases = not sending and pointer.claim == transfer.transfer_id
             # Leaving `sending` says whether the attempt settled; an expired claim of a transfer that
-            # died is taken over by the claim and stays in `unsure` until a transfer settles.
-            took_over = claim is not None and pointer.claim not in (None, transfer.transfer_id)
-            unsure = transfer.uncertain if releases else (True if took_over else None)
+            # died is taken over by the claim and stays in `unsure` until a transfer settles it.
+            unsure: int | None = None
+            if claim is not None and unsettled:
+                unsure = max(pointer.unsure, unsettled)
+            elif releases:
+                unsure = _released(pointer, transfer, mine)
             items: list[dict[str, Any]] = []
             if current or claim or releases:
                 values = self._pointer_values(transfer) if current else {}
@@ -400,12 +418,17 @@ class DynamoLedgerStore:
         transfer: Transfer,
         *,
         current: bool,
-        claim: tuple[str, int] | None,
+        claim: tuple[str, int, int] | None,
         releases: bool,
-        unsure: bool | None,
+        unsure: int | None,
     ) -> _Pointer:
         """The pointer as our write left it (same revision arithmetic as `_update`)."""
-        holder, until = claim if claim else (None, 0) if releases else (pointer.claim, pointer.claim_until)
+        if claim:
+            holder, until, version = claim
+        elif releases:
+            holder, until, version = None, 0, 0
+        else:
+            holder, until, version = pointer.claim, pointer.claim_until, pointer.claim_version
         return _Pointer(
             transfer_id=pointer.transfer_id,
             rev=pointer.rev + 1,
@@ -413,6 +436,7 @@ class DynamoLedgerStore:
             claim=holder,
             claim_until=until,
             unsure=pointer.unsure if unsure is None else unsure,
+            claim_version=version,
         )
 
     def _index_of(self, pointer: _Pointer, pk: str) -> dict[str, Any]:
@@ -684,6 +708,16 @@ def _matches(transfer: Transfer, query: TransferQuery) -> bool:
         and (query.since is None or transfer.created_at >= query.since)
         and (query.until is None or transfer.created_at < query.until)
     )
+
+
+def _released(pointer: _Pointer, transfer: Transfer, mine: int) -> int:
+    """The unsettled mark after `transfer` leaves `sending`: raised to its version if its outcome is
+    unknown; cleared if it settled and reconciled every attempt it was told about; else left as it is
+    (an older version that stood back for a newer unsettled attempt has not settled that one)."""
+    if transfer.uncertain:
+        return max(pointer.unsure, mine)
+    seen = _micros(transfer.unsettled_version) if transfer.unsettled_version else 0
+    return 0 if seen <= mine else pointer.unsure
 
 
 _CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")

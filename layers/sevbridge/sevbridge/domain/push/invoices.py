@@ -238,9 +238,10 @@ class DocumentSync:
         document carries our marker too, but is never ours.
 
         The marker search runs only where an earlier write may have landed unseen: the runner's
-        `uncertain`, a create in flight, or a mapped invoice that is gone. Otherwise sevbridge never
-        sent this document (the mapping row is written before every create) and the number look-up,
-        needed anyway, is what finds ours should the row have been lost."""
+        `uncertain` (the ledger's: any attempt of this document that may have written unrecorded), a
+        create in flight (rows written by older versions), or a mapped invoice that is gone. Otherwise
+        no attempt of this document reached sevDesk unrecorded, and the number look-up, needed anyway,
+        is what finds ours should the row have been lost."""
         reconcile = self._uncertain or (row is not None and row.create_in_flight)
         if row is not None and row.sevdesk_id:
             found = self._port.get_invoice(row.sevdesk_id)
