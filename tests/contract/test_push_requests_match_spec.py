@@ -117,12 +117,19 @@ class MemoryMappings:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], MappingRow] = {}
+        self._marking: dict[tuple[str, str], str] = {}
 
     def get(self, platform_id: str, tenant_id: str, kind: MappingKind, source_id: str) -> MappingRow | None:
         return self._rows.get((platform_id, tenant_id, kind, source_id))
 
     def put(self, platform_id: str, tenant_id: str, row: MappingRow) -> None:
         self._rows[(platform_id, tenant_id, row.kind, row.source_id)] = row
+
+    def marking_setting(self, platform_id: str, tenant_id: str) -> str | None:
+        return self._marking.get((platform_id, tenant_id))
+
+    def record_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
+        self._marking[(platform_id, tenant_id)] = setting_id
 
 
 @dataclass

@@ -91,12 +91,12 @@ def test_a_crash_in_the_middle_of_a_chunk_neither_loses_nor_duplicates(
     original = DynamoLedgerStore.save
     transferred = {"n": 0}
 
-    def dying_save(self: DynamoLedgerStore, transfer: Any, notices: Any = None) -> None:
+    def dying_save(self: DynamoLedgerStore, transfer: Any, notices: Any = None) -> Any:
         if transfer.status.value == "transferred":
             transferred["n"] += 1
             if transferred["n"] == 5:
                 raise SystemExit("worker killed")  # not an Exception: nothing in our code handles it
-        original(self, transfer, notices)
+        return original(self, transfer, notices)
 
     monkeypatch.setattr(DynamoLedgerStore, "save", dying_save)
     bf = _started(api, create_push, [invoice_line(n) for n in range(1, 31)])

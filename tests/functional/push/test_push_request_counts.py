@@ -94,8 +94,9 @@ def test_new_person_with_address_and_email_and_sent_invoice_warm(tenant: Tenant,
     push(tenant, invoice("inv-0", customer=new_person("c-0")), version)  # warms the tenant's cache
 
     calls = push(tenant, invoice("inv-1", customer=new_person("c-1")), version)
-    # The account has marked contacts now: a contact without a mapping row is looked for by our marker.
-    assert calls == [NEW_PERSON_SENT[0], MARKER_SEARCH, *NEW_PERSON_SENT[1:]]
+    # The account has marked contacts now, all marked by this connection (it created our field setting),
+    # each with a mapping row: a contact without a row is not looked for by our marker.
+    assert calls == NEW_PERSON_SENT
     numbers = sorted(c["customerNumber"] for c in tenant.contacts())
     assert len(set(numbers)) == 2  # the guessed number was checked free and used once
 
@@ -192,3 +193,49 @@ def test_contacts_of_an_offboarded_tenant_are_found_again_not_copied(
     calls = push(tenant, invoice("inv-2", customer=new_person("c-1")), version)
     assert MARKER_SEARCH in calls and "POST /Contact" not in calls
     assert len(tenant.contacts()) == 1
+
+
+def test_an_uncertain_push_of_a_new_contact_looks_for_our_marker_despite_the_proof(
+    tenant: Tenant, version: Version
+) -> None:
+    """This connection created our field setting (the proof), but an earlier attempt may have marked the
+    contact before its row was written: with doubt the search runs."""
+    push(tenant, invoice("inv-0", customer=new_person("c-0")), version)  # creates the setting: the proof
+
+    calls = push(tenant, invoice("inv-1", customer=new_person("c-1")), version, uncertain=True)
+
+    assert MARKER_SEARCH in calls
+
+
+def test_a_contact_linked_by_customer_number_gets_its_row_before_our_marker(
+    tenant: Tenant, version: Version, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof rests on "every contact this connection marks has a row": a sevDesk contact matched by
+    customer number gets its row before the custom field is written, so a worker dying in between
+    leaves a row, not a marked contact that a later push would not look for."""
+    push(tenant, invoice("inv-0", customer=new_person("c-0")), version)  # the proof
+    existing = tenant.sandbox.state.seed(
+        tenant.account.account_id,
+        "Contact",
+        {"surename": "Erika", "familyname": "Alt", "customerNumber": "K-77", "category": 3},
+    )
+    real_put = tenant.mappings.put
+    puts: list[tuple[int, Any]] = []
+
+    def recording_put(platform_id: str, tenant_id: str, row: Any) -> None:
+        puts.append((tenant.request_count(), row))
+        real_put(platform_id, tenant_id, row)
+
+    monkeypatch.setattr(tenant.mappings, "put", recording_put)
+    start = tenant.request_count()
+
+    outcome = tenant.service().push_contact(
+        person("c-1", phone=None, mobile=None, customer_number="K-77"), version=version(), uncertain=False
+    )
+
+    assert outcome.sevdesk_id == str(existing["id"])
+    log = tenant.calls_since(start)
+    marked_at = start + log.index("POST /ContactCustomField")
+    linked = [at for at, row in puts if row.kind == "contact" and row.sevdesk_id == str(existing["id"])]
+    assert linked and linked[0] <= marked_at, (puts, log)
+    assert len(tenant.contacts()) == 2

@@ -15,6 +15,15 @@ gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait
 a document's current transfer, on the transfer's own item for an older one. A transfer that goes
 queued → sending → transferred never touches it.
 
+The pointer also says whether the document's last attempt is unsettled: `unsure` (the newest source
+version, in µs, of an attempt that may have written to sevDesk unrecorded) is set when a transfer leaves
+`sending` with an unknown outcome and removed when one leaves it having reconciled; a claim left behind
+by a transfer that died while `sending` says the same (`claimv` = its version). A transfer that claims a
+document in that state comes back from save() `uncertain`, with `unsettled_version`: it reconciles with
+sevDesk (marker, number) before creating anything — whichever transfer of the document it is — and an
+older version does not overwrite what the newer attempt may have written. That is what lets the push
+write its mapping row once, after the fact, instead of before every create.
+
 Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
 moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite
 each other; the loser re-reads and writes where the state now belongs.
@@ -114,6 +123,8 @@ class _Pointer:
     st: dict[str, Any]
     claim: str | None
     claim_until: int
+    unsure: int = 0  # µs version of the newest attempt with an unknown outcome; 0: settled
+    claim_version: int = 0  # µs version of the claim holder
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> _Pointer:
@@ -123,7 +134,20 @@ class _Pointer:
             st=_unpack(values["st"]),
             claim=values.get("claim"),
             claim_until=int(values.get("claim_until", 0)),
+            unsure=int(values.get("unsure", 0)),
+            claim_version=int(values.get("claimv", 0)),
         )
+
+    def unsettled_for(self, transfer_id: str) -> int:
+        """The version (µs) of the newest attempt of another transfer of this document that may have
+        written to sevDesk unrecorded — it left `sending` with an unknown outcome, or died holding the
+        claim — or 0."""
+        dead_claim = (self.claim_version or 1) if self.claim not in (None, transfer_id) else 0
+        return max(self.unsure, dead_claim)
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
 
 
 class DynamoLedgerStore:
@@ -274,18 +298,27 @@ class DynamoLedgerStore:
         pointer: _Pointer | None,
         *,
         keep_claim: bool,
-        claim: tuple[str, int] | None = None,
+        claim: tuple[str, int, int] | None = None,
+        unsure: int | None = None,
     ) -> dict[str, Any]:
         """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
-        attribute goes through a name placeholder, so no DynamoDB reserved word can break it."""
+        attribute goes through a name placeholder, so no DynamoDB reserved word can break it.
+        `claim`: (transfer id, until, its version µs). `unsure`: the document's unsettled mark (0 removes
+        it); None leaves it."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
         if claim is not None:
-            sets += ["#claim = :claim", "#claim_until = :claim_until"]
-            attrs |= {":claim": claim[0], ":claim_until": claim[1]}
+            sets += ["#claim = :claim", "#claim_until = :claim_until", "#claimv = :claimv"]
+            attrs |= {":claim": claim[0], ":claim_until": claim[1], ":claimv": claim[2]}
         elif not keep_claim:
-            removes += ["#claim", "#claim_until"]
+            removes += ["#claim", "#claim_until", "#claimv"]
+        before = pointer.unsure if pointer is not None else 0
+        if unsure and unsure != before:
+            sets.append("#unsure = :unsure")
+            attrs[":unsure"] = unsure
+        elif unsure == 0 and before:
+            removes.append("#unsure")
         if pointer is None:
             condition = "attribute_not_exists(#sk)"
         else:
@@ -306,12 +339,15 @@ class DynamoLedgerStore:
             "ExpressionAttributeValues": to_item(attrs),
         }
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> None:
+    def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
         """Records a transfer's new state where it belongs: on its document's pointer while it is the
         current transfer, else on its own item. Moving to `sending` claims the document (raises
-        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim.
-        Notices go into the Outbox table in the same transaction. Raises TransferGone when the tenant
-        was offboarded meanwhile."""
+        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim
+        and marks the document unsettled or settled (`transfer.uncertain`). Claiming an unsettled
+        document makes the transfer uncertain: the transfer as stored is returned. Notices go into the
+        Outbox table in the same transaction. Raises TransferGone when the tenant was offboarded
+        meanwhile."""
+        original = transfer
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         now = int(transfer.updated_at.timestamp())
@@ -326,9 +362,15 @@ class DynamoLedgerStore:
                     self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
                 except StateConditionFailed:
                     raise TransferGone(f"transfer {transfer.transfer_id} no longer exists") from None
-                return
+                return transfer
             holder = pointer.claim if pointer.claim_until > now else None
             sending = transfer.status is TransferStatus.SENDING
+            # Decided on the pointer this write is conditional on: a change meanwhile re-runs it.
+            transfer = original
+            unsettled = pointer.unsettled_for(transfer.transfer_id) if sending else 0
+            if unsettled:
+                seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
+                transfer = transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
             if sending and holder not in (None, transfer.transfer_id):
                 if (fresh := self._pointer(key)) != pointer:
                     cached = fresh  # what we remembered is out of date: decide on what is there now
@@ -338,39 +380,63 @@ class DynamoLedgerStore:
                     retry_after=float(min(pointer.claim_until - now, 60)),
                 )
             current = pointer.transfer_id == transfer.transfer_id
-            claim = (transfer.transfer_id, now + CLAIM_SECONDS) if sending else None
+            mine = _micros(transfer.source_version)
+            claim = (transfer.transfer_id, now + CLAIM_SECONDS, mine) if sending else None
             releases = not sending and pointer.claim == transfer.transfer_id
+            # Leaving `sending` says whether the attempt settled; an expired claim of a transfer that
+            # died is taken over by the claim and stays in `unsure` until a transfer settles it.
+            unsure: int | None = None
+            if claim is not None and unsettled:
+                unsure = max(pointer.unsure, unsettled)
+            elif releases:
+                unsure = _released(pointer, transfer, mine)
             items: list[dict[str, Any]] = []
             if current or claim or releases:
                 values = self._pointer_values(transfer) if current else {}
                 if not current:
                     # Keep the pointer's own index entry: only the claim changes here.
                     values |= self._index_of(pointer, pk)
-                items.append({"Update": self._update(key, values, pointer, keep_claim=not releases, claim=claim)})
+                update = self._update(key, values, pointer, keep_claim=not releases, claim=claim, unsure=unsure)
+                items.append({"Update": update})
             if not current:
                 items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
             try:
                 self._write(items, notices)
                 if items and items[0]["Update"]["Key"]["sk"]["S"] == key["sk"]:
-                    written = self._written(pointer, transfer, current=current, claim=claim, releases=releases)
+                    written = self._written(
+                        pointer, transfer, current=current, claim=claim, releases=releases, unsure=unsure
+                    )
                     self._seen[(pk, key["sk"])] = written
-                return
+                return transfer
             except StateConditionFailed:
                 continue  # the pointer moved meanwhile: re-read and write where the state now belongs
         raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
 
     @staticmethod
     def _written(
-        pointer: _Pointer, transfer: Transfer, *, current: bool, claim: tuple[str, int] | None, releases: bool
+        pointer: _Pointer,
+        transfer: Transfer,
+        *,
+        current: bool,
+        claim: tuple[str, int, int] | None,
+        releases: bool,
+        unsure: int | None,
     ) -> _Pointer:
         """The pointer as our write left it (same revision arithmetic as `_update`)."""
-        holder, until = claim if claim else (None, 0) if releases else (pointer.claim, pointer.claim_until)
+        if claim:
+            holder, until, version = claim
+        elif releases:
+            holder, until, version = None, 0, 0
+        else:
+            holder, until, version = pointer.claim, pointer.claim_until, pointer.claim_version
         return _Pointer(
             transfer_id=pointer.transfer_id,
             rev=pointer.rev + 1,
             st=_state(transfer) if current else pointer.st,
             claim=holder,
             claim_until=until,
+            unsure=pointer.unsure if unsure is None else unsure,
+            claim_version=version,
         )
 
     def _index_of(self, pointer: _Pointer, pk: str) -> dict[str, Any]:
@@ -642,6 +708,16 @@ def _matches(transfer: Transfer, query: TransferQuery) -> bool:
         and (query.since is None or transfer.created_at >= query.since)
         and (query.until is None or transfer.created_at < query.until)
     )
+
+
+def _released(pointer: _Pointer, transfer: Transfer, mine: int) -> int:
+    """The unsettled mark after `transfer` leaves `sending`: raised to its version if its outcome is
+    unknown; cleared if it settled and reconciled every attempt it was told about; else left as it is
+    (an older version that stood back for a newer unsettled attempt has not settled that one)."""
+    if transfer.uncertain:
+        return max(pointer.unsure, mine)
+    seen = _micros(transfer.unsettled_version) if transfer.unsettled_version else 0
+    return 0 if seen <= mine else pointer.unsure
 
 
 _CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")

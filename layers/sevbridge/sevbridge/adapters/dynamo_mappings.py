@@ -15,6 +15,7 @@ from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
 from sevbridge.domain.push.ports import MappingKind, MappingRow
 
 SK_PREFIX = "MAP#"
+MARKING_SK = "MARKING"  # the contact custom-field setting this connection created (ports.MappingStore)
 
 
 def mapping_sk(kind: MappingKind, source_id: str) -> str:
@@ -64,6 +65,26 @@ class DynamoMappingStore:
                     "echo_at": row.echo_at.isoformat() if row.echo_at else None,
                 }
             ),
+        )
+
+    def marking_setting(self, platform_id: str, tenant_id: str) -> str | None:
+        # Eventually consistent (half the read units): written once per connection, and a stale miss
+        # only costs the marker search the proof would have saved.
+        item = (
+            aws_clients.dynamodb()
+            .get_item(
+                TableName=self._table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": MARKING_SK}),
+                ConsistentRead=False,
+            )
+            .get("Item")
+        )
+        return None if item is None else str(from_item(item).get("setting_id"))
+
+    def record_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
+        aws_clients.dynamodb().put_item(
+            TableName=self._table,
+            Item=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": MARKING_SK, "setting_id": setting_id}),
         )
 
 

@@ -87,6 +87,11 @@ class Transfer(Model):
     source_version: datetime
     payload: dict[str, Any] = Field(repr=False)
     requeues: int = 0
+    unsettled_version: datetime | None = Field(
+        default=None,
+        description="Set on a claim (not stored): the newest version of this document whose attempt may have "
+        "reached sevDesk unrecorded; an older version stands back",
+    )
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -31,6 +31,10 @@ from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, Sevd
 
 # The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).
 LONGEST_DELAY = 900.0
+STANDS_BACK = (
+    "stale: a newer version of this document was being transferred when its attempt was interrupted, and "
+    "may already be in sevDesk; this older version is not applied over it"
+)
 
 
 class RetryLater(Exception):
@@ -126,6 +130,18 @@ class TransferRunner:
         except DocumentBusy as exc:
             # Nothing was written: not an attempt, not a failure; the transfer comes back later.
             raise RetryLater(exc.message, delay=max(1.0, exc.retry_after or 0.0)) from None
+        # Another transfer of this document may have reached sevDesk unrecorded (it died `sending`, or
+        # ended with an unknown outcome): the ledger says so by returning this one uncertain.
+        uncertain = transfer.uncertain
+        newer = transfer.unsettled_version
+        if newer is not None and transfer.source_version.timestamp() < newer.timestamp():
+            # That attempt was of a newer version: this older one must not overwrite what it may have
+            # written. The newer transfer, redelivered, reconciles and records the document.
+            return self._save(
+                transfer.moved_to(
+                    TransferStatus.SKIPPED, now, STANDS_BACK, reason=STANDS_BACK, last_error=None, uncertain=False
+                )
+            )
         try:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             outcome = self._push(self.push_factory(connection, token), transfer, uncertain)
@@ -248,8 +264,7 @@ class TransferRunner:
         # (if that wake-up is lost, the schedule tick sends the webhook).
         notices = self.notifier.for_transfer(transfer, retryable=retryable) if self.notifier else None
         if self.notifier and notices:
-            self.ledger.save(transfer, notices)
+            stored = self.ledger.save(transfer, notices)
             self.notifier.dispatch_soon(notices)
-        else:
-            self.ledger.save(transfer)
-        return transfer
+            return stored
+        return self.ledger.save(transfer)

@@ -15,8 +15,10 @@ A mapped contact whose content is unchanged since it was last fully applied (con
 mapping row) costs no sevDesk call at all: sevDesk holds what we would write. Should it have been
 deleted there, the invoice's save is rejected; the document then checks that contact and, if it is
 gone, resolves the customer again (invoices.py). Without a mapping row the search by our custom field
-runs (one request) unless the account never had a marked contact: rows are erased when a tenant is
-offboarded (C5), its contacts stay in sevDesk, and a later connection must find them, not copy them.
+runs (one request) unless the account never had a marked contact, or this connection created our field
+setting (then every contact it marked has a row: MappingStore.marking_setting): rows are erased when a
+tenant is offboarded (C5), its contacts stay in sevDesk, and a later connection must find them, not copy
+them. Every create writes its row (with the customer number it sends) before the create.
 
 Under policy `update`, what the platform removed (an e-mail, phone, mobile, website, delivery address)
 is removed in sevDesk if sevbridge created it; what someone added there by hand stays (owned.py).
@@ -144,7 +146,19 @@ class ContactSync:
         # Adopted under "never": probably our own lost create, but it could be someone else's contact
         # with that customer number, so only what is missing is added; nothing is overwritten.
         additive = never and adopted
-        changes = self._bring_up_to_date(contact, found, additive=additive, owned=owned)
+        # A contact about to be marked without a row pointing at it yet gets that row first: every contact
+        # this connection marks has one, which is what lets _by_marker skip the search (marking_setting).
+        link = None
+        if row is None or row.sevdesk_id != found.id:
+            link = MappingRow(
+                "contact",
+                contact.source_id,
+                sevdesk_id=found.id,
+                version=row.version if row is not None else None,  # nothing applied yet
+                number=found.customer_number,
+                content_hash=None,
+            )
+        changes = self._bring_up_to_date(contact, found, additive=additive, owned=owned, link=link)
         number = contact.customer_number or found.customer_number
         wrote = unfinished or adopted or bool(changes)
         applied = None if additive else content
@@ -202,8 +216,17 @@ class ContactSync:
         )
         self._rows.put(pending)
         created = self._port.create_contact(new_contact_body(contact, category, customer_number=number))
-        # Remember at once: if a later step fails, the retry finds and finishes this contact.
-        self._rows.put(replace(pending, sevdesk_id=created.id, version=newest(row, version)))
+        try:
+            return self._finish_create(contact, created, row, version, content, number)
+        except Exception:
+            # A step after the create failed: the retry finds and finishes this contact by its id. (Should
+            # the worker die instead, the pending row makes the next attempt look for it by its number.)
+            self._rows.put(replace(pending, sevdesk_id=created.id, version=newest(row, version)))
+            raise
+
+    def _finish_create(
+        self, contact: Contact, created: SdContact, row: MappingRow | None, version: datetime, content: str, number: str
+    ) -> ContactResult:
         # The create's answer is the contact as stored: read it back only if it shows no number.
         fresh = created if created.customer_number is not None else (self._port.get_contact(created.id) or created)
         if fresh.customer_number != number:
@@ -304,9 +327,9 @@ class ContactSync:
                 if found is not None:
                     return found
             # Also without a row: rows are erased on offboarding (C5) while the contacts stay in sevDesk, so
-            # a tenant connected again (or another tenant id on the same account) finds them by our marker.
-            # An account never marked costs nothing here (no field setting, known from reference data).
-            return self._by_marker(contact)
+            # a tenant connected again finds them by our marker. Costs nothing in an account never marked
+            # (no field setting, known from reference data) or marked only by this connection (proof).
+            return self._by_marker(contact, uncertain=uncertain)
         if strategy is ContactMatch.SEVDESK_ID:
             return self._port.get_contact(contact.sevdesk_id) if contact.sevdesk_id else None
         if strategy is ContactMatch.CUSTOMER_NUMBER:
@@ -316,10 +339,14 @@ class ContactSync:
     def _marker(self, contact: Contact) -> str:
         return contact_marker(self._platform_id, contact.source_id)
 
-    def _by_marker(self, contact: Contact) -> SdContact | None:
+    def _by_marker(self, contact: Contact, *, uncertain: bool) -> SdContact | None:
         setting = self._ref.field_setting(create=False)
         if setting is None:
             return None  # no contact was ever marked in this account
+        if not uncertain and self._rows.marking_setting() == setting:
+            # This connection created the setting and writes a row before it marks a contact: a contact
+            # without a row carries no marker of ours (an earlier attempt in flight makes this uncertain).
+            return None
         marker = self._marker(contact)
         for candidate in _by_id(self._port.find_contacts_by_custom_field(setting, CUSTOM_FIELD_NAME, marker)):
             if self._linked_to(candidate.id) == marker:  # the search may be loose: check the value
@@ -394,18 +421,31 @@ class ContactSync:
         values = [f.value for f in self._our_fields(contact_id, setting) if f.value]
         return values[0] if values else None
 
-    def _ensure_marker(self, contact_id: str, marker: str) -> None:
-        setting = self._ref.field_setting(create=True)
-        assert setting is not None  # created on demand
+    def _ensure_marker(self, contact_id: str, marker: str, *, link: MappingRow | None = None) -> None:
+        """Our marker on the contact. `link`: the row to write before marking a contact that has none."""
+        setting = self._ref.field_setting(create=False)
+        if setting is None:
+            setting = self._ref.field_setting(create=True)
+            assert setting is not None  # created on demand
+            # Created by this connection: no contact carried the marker before (ports.MappingStore).
+            self._rows.record_marking_setting(setting)
         # A link to another platform contact is left alone: it is not ours to move.
         if not self._our_fields(contact_id, setting):
+            if link is not None:
+                self._rows.put(link)
             self._port.create_custom_field(contact_id, setting, marker)
             self._fields.pop(contact_id, None)
 
     # -- updating ------------------------------------------------------------------------------
 
     def _bring_up_to_date(
-        self, contact: Contact, current: SdContact, *, additive: bool = False, owned: OwnedParts
+        self,
+        contact: Contact,
+        current: SdContact,
+        *,
+        additive: bool = False,
+        owned: OwnedParts,
+        link: MappingRow | None = None,
     ) -> list[str]:
         self._check_countries(contact)  # a refusal must come before the first write
         changes: list[str] = []
@@ -418,7 +458,7 @@ class ContactSync:
         if diff:
             self._port.update_contact(current.id, diff)
             changes.append("fields " + ", ".join(sorted(diff)))
-        self._ensure_marker(current.id, self._marker(contact))
+        self._ensure_marker(current.id, self._marker(contact), link=link)
         changes += self._sync_addresses(contact, current.id, additive=additive, owned=owned)
         changes += self._sync_comm_ways(contact, current.id, owned=owned, remove=not additive)
         return changes

@@ -1,9 +1,12 @@
 """Invoices in sevDesk (I1-I5, I7, I8): create once, then follow the platform's status and content.
 
-Every step (save, sendBy, bookAmount, resetToDraft) is followed by a mapping-row write, so a retry
-continues where the last attempt stopped. When an earlier attempt may have created the document (the
-runner says `uncertain`, or the mapping row shows a create in flight), our marker (customerInternalNote)
-is looked up before a create: such a document is adopted, never made twice. Otherwise nothing of ours
+The mapping row is written once per push, at its end (or, when a step fails, with what the push reached
+so far, so a retry continues from there): no row before a create. The window in which a create may have
+landed unrecorded is covered by the ledger instead — the transfer's `sending` claim; a transfer that
+finds its document's last attempt unsettled runs `uncertain` (dynamo_ledger.py). When an earlier
+attempt may have created the document (the runner says `uncertain`, or a row written by an older
+version shows a create in flight), our marker (customerInternalNote) is looked up before a create:
+such a document is adopted, never made twice. Otherwise nothing of ours
 can be in sevDesk yet, and the one look-up left is `GET /Invoice?invoiceNumber=`: it says whether the
 number is taken and, by our marker on a hit, whether the document is ours after all (a lost mapping
 row). Writes answer with the new state (saveInvoice, sendBy, bookAmount's log entry): no read-backs
@@ -109,6 +112,9 @@ class DocumentSync:
         # The invoices carrying the job's number exactly, once looked up in the current push.
         self._numbered: list[SdInvoice] | None = None
         self._uncertain = False  # an earlier attempt of the current push may have written
+        # The mapping row as the current push has brought it so far: written once at the end, or with
+        # what was reached when a step fails (sevDesk's state is only ever ahead of it, never behind).
+        self._latest: MappingRow | None = None
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -163,8 +169,38 @@ class DocumentSync:
         skip_reason: Callable[[], str | None],
         manual: bool,
     ) -> PushOutcome:
-        self._hits, self._numbered, self._uncertain = None, None, uncertain
+        self._hits, self._numbered, self._uncertain, self._latest = None, None, uncertain, None
         row = self._rows.get(job.kind, job.source_id)
+        try:
+            outcome = self._push_steps(
+                job, row, version=version, uncertain=uncertain, skip_reason=skip_reason, manual=manual
+            )
+        except Exception:
+            self._record(row)  # what this attempt reached: the retry goes on from there
+            raise
+        self._record(row)
+        return outcome
+
+    def _record(self, row: MappingRow | None) -> None:
+        """The one mapping-row write of a push (none when nothing changed)."""
+        if self._latest is not None and self._latest != row:
+            self._rows.put(self._latest)
+        self._latest = None
+
+    def _reached(self, state: MappingRow) -> MappingRow:
+        self._latest = state
+        return state
+
+    def _push_steps(
+        self,
+        job: Job,
+        row: MappingRow | None,
+        *,
+        version: datetime,
+        uncertain: bool,
+        skip_reason: Callable[[], str | None],
+        manual: bool,
+    ) -> PushOutcome:
         # A newer version skipped earlier makes an automatic event stale too (a late "sent" must not
         # create what the platform has turned back into a draft); a manual request is explicit and is
         # only stopped by a newer version already applied in sevDesk.
@@ -202,9 +238,10 @@ class DocumentSync:
         document carries our marker too, but is never ours.
 
         The marker search runs only where an earlier write may have landed unseen: the runner's
-        `uncertain`, a create in flight, or a mapped invoice that is gone. Otherwise sevbridge never
-        sent this document (the mapping row is written before every create) and the number look-up,
-        needed anyway, is what finds ours should the row have been lost."""
+        `uncertain` (the ledger's: any attempt of this document that may have written unrecorded), a
+        create in flight (rows written by older versions), or a mapped invoice that is gone. Otherwise
+        no attempt of this document reached sevDesk unrecorded, and the number look-up, needed anyway,
+        is what finds ours should the row have been lost."""
         reconcile = self._uncertain or (row is not None and row.create_in_flight)
         if row is not None and row.sevdesk_id:
             found = self._port.get_invoice(row.sevdesk_id)
@@ -269,27 +306,25 @@ class DocumentSync:
             self._ref.check_account()  # refuse before creating anything if payment can't be booked
         parts = self._prepare(job)  # units etc. first (I4): a refusal leaves nothing behind
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
-        pending = MappingRow(
-            job.kind,
-            job.source_id,
-            sevdesk_id=None,  # "create in flight": a retry that finds this row looks for the marker
-            version=newest(row, version),
-            content_hash=job.content_hash,
-            address_hash=job.address_hash,
-            contact_sevdesk_id=contact_id,
-            seen_version=row.seen_version if row else None,
-        )
-        self._rows.put(pending)
+        # No row before the create: should the worker die after saveInvoice, its transfer is still
+        # `sending` and the next attempt (of it or of any transfer of this document) is uncertain and
+        # finds the invoice by its marker. A step that fails records the saved invoice (_push).
         saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain)
-        state = replace(pending, sevdesk_id=saved.id, status=saved.status, number=saved.number)
-        state = replace(state, contact_sevdesk_id=contact_id)
-        # Before a payment the row holds the id at once. Otherwise _advance writes it once it has
-        # moved the status, or when a step fails; should the worker die in between, the pending row
-        # (a create in flight) makes the next attempt find this invoice by its marker and adopt it.
-        written = job.target == PAID
-        if written:
-            self._rows.put(state)
-        invoice, state, steps = self._advance(job, saved, state, written=written)
+        state = self._reached(
+            MappingRow(
+                job.kind,
+                job.source_id,
+                sevdesk_id=saved.id,
+                version=newest(row, version),
+                number=saved.number,
+                status=saved.status,
+                content_hash=job.content_hash,
+                address_hash=job.address_hash,
+                contact_sevdesk_id=contact_id,
+                seen_version=row.seen_version if row else None,
+            )
+        )
+        invoice, state, steps = self._advance(job, saved, state)
         message = _sentence([f"{job.noun} created in sevDesk as draft", *steps]) + _number(invoice)
         return PushOutcome(invoice.id, "created", message, invoice.number, contact_id)
 
@@ -314,8 +349,7 @@ class DocumentSync:
                 )
             self._port.reset_to_draft(invoice.id)
             invoice = self._reread(invoice)
-            state = replace(state, status=invoice.status)
-            self._rows.put(state)
+            state = self._reached(replace(state, status=invoice.status))
             steps.append("reset to draft")
 
         known = state.content_hash is not None
@@ -392,15 +426,16 @@ class DocumentSync:
         parts = self._prepare(job)
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
         saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain, existing=invoice)
-        state = replace(
-            state,
-            status=saved.status,
-            number=saved.number,
-            content_hash=job.content_hash,
-            address_hash=job.address_hash,
-            contact_sevdesk_id=contact_id,
+        state = self._reached(
+            replace(
+                state,
+                status=saved.status,
+                number=saved.number,
+                content_hash=job.content_hash,
+                address_hash=job.address_hash,
+                contact_sevdesk_id=contact_id,
+            )
         )
-        self._rows.put(state)
         return saved, state
 
     def _save(
@@ -424,22 +459,9 @@ class DocumentSync:
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain, gone=contact_id)
         return self._port.save_invoice(self._body(job, parts, contact_id, existing)), contact_id
 
-    def _advance(
-        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool = True
-    ) -> tuple[SdInvoice, MappingRow, list[str]]:
-        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment. The
-        mapping row is written once at the end, or when a step fails (`written`: whether `state` is
-        stored already); a retry reads the invoice's status in sevDesk anyway, the row says where."""
-        try:
-            return self._advance_steps(job, invoice, state, written=written)
-        except Exception:
-            if not written:
-                self._rows.put(state)  # the invoice as saved: the next attempt goes on from there
-            raise
-
-    def _advance_steps(
-        self, job: Job, invoice: SdInvoice, state: MappingRow, *, written: bool
-    ) -> tuple[SdInvoice, MappingRow, list[str]]:
+    def _advance(self, job: Job, invoice: SdInvoice, state: MappingRow) -> tuple[SdInvoice, MappingRow, list[str]]:
+        """Moves the sevDesk status forward to the target (I5): sendBy, then book the payment. Each step's
+        result is noted (`_reached`); the row is written once by `_push`."""
         steps: list[str] = []
         if job.target >= OPEN and invoice.status == DRAFT:
             sent = self._port.send_invoice(invoice.id)
@@ -447,8 +469,7 @@ class DocumentSync:
             invoice = (
                 sent if sent is not None and sent.id == invoice.id and sent.status > DRAFT else self._reread(invoice)
             )
-            state = replace(state, status=invoice.status, number=invoice.number or state.number)
-            written = False
+            state = self._reached(replace(state, status=invoice.status, number=invoice.number or state.number))
             steps.append("sent")
         if job.target == PAID and invoice.status in (OPEN, PARTIALLY_PAID):
             account = self._ref.check_account()
@@ -470,10 +491,7 @@ class DocumentSync:
                         if after is not None
                         else self._reread(invoice)
                     )
-            state = replace(state, status=invoice.status)
-            written = False
-        if not written:
-            self._rows.put(state)
+            state = self._reached(replace(state, status=invoice.status))
         return invoice, state, steps
 
     # -- helpers -------------------------------------------------------------------------------
@@ -493,8 +511,7 @@ class DocumentSync:
             contact_sevdesk_id=(row.contact_sevdesk_id if ours and row else None) or invoice.contact_id,
             seen_version=row.seen_version if row else None,
         )
-        self._rows.put(state)
-        return state
+        return self._reached(state)
 
     def _reread(self, invoice: SdInvoice) -> SdInvoice:
         fresh = self._port.get_invoice(invoice.id)

@@ -16,3 +16,9 @@ class TenantRows:
 
     def put(self, row: MappingRow) -> None:
         self._store.put(self._platform_id, self._tenant_id, row)
+
+    def marking_setting(self) -> str | None:
+        return self._store.marking_setting(self._platform_id, self._tenant_id)
+
+    def record_marking_setting(self, setting_id: str) -> None:
+        self._store.record_marking_setting(self._platform_id, self._tenant_id, setting_id)
