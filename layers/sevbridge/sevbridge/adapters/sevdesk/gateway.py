@@ -25,6 +25,7 @@ from sevbridge.adapters.sevdesk.reference_cache import Key, ReferenceCache, defa
 from sevbridge.adapters.sevdesk.reference_store import DynamoReferenceStore
 from sevbridge.config import get_settings
 from sevbridge.domain.push.contacts import following_number
+from sevbridge.domain.push.locks import ContactLocks, process_locks
 from sevbridge.domain.push.ports import (
     MappingStore,
     SdAddress,
@@ -518,9 +519,12 @@ def build_push_service(
     mappings: MappingStore | None = None,
     reference_cache: ReferenceCache | None = None,
     patience: Patience | None = None,
+    locks: ContactLocks | None = None,
 ) -> PushService:
     """PushService for one tenant; the mapping store defaults to the TENANTS table, the reference
-    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased."""
+    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased;
+    `locks` (default: the process-wide ones) keep transfers of one tenant that run side by side from
+    writing one contact at once."""
     if mappings is None:
         mappings = DynamoMappingStore(get_settings().tenants_table)
     return PushService(
@@ -531,4 +535,5 @@ def build_push_service(
         settings=settings,
         today=today,
         patience=patience,
+        locks=locks if locks is not None else process_locks,
     )
