@@ -239,3 +239,33 @@ def test_a_429_pauses_every_lane_of_the_tenant(
     assert len(held) == len(waiting) and all(entry["VisibilityTimeout"] >= 29 for entry in held)
     # Nothing was lost: a pause is not an attempt, and the invoices not created are not in sevDesk.
     assert all(t["attempts"] == 0 for t in waiting)
+
+
+def test_new_contacts_side_by_side_in_a_fresh_account_share_one_marker_setting(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No warm-up: the account has no contact marked by sevbridge yet, so the first create also creates
+    # the custom-field setting the markers hang on; lanes must not create it twice.
+    runs = _record_runs(monkeypatch)
+    events = [
+        load_event(
+            "platform-contact-upserted.json",
+            id=f"evt-c{i}",
+            data__source_id=f"c{i}",
+            data__customer_number=None,
+            data__invoices=[],
+        )
+        for i in range(4)
+    ]
+    assert api.post(EVENTS, json_body={"events": events}).status == 202
+
+    _, result = _one_batch(aws, 4)
+
+    assert result["batchItemFailures"] == []
+    assert len({r.thread for r in runs}) >= 2, "the batch ran in one lane: nothing overlapped"
+    assert len(sandbox_state.objects(connected.account_id, "ContactCustomFieldSetting")) == 1
+    markers = [
+        str(f["value"]).rsplit(":", 1)[-1] for f in sandbox_state.objects(connected.account_id, "ContactCustomField")
+    ]
+    assert sorted(markers) == ["c0", "c1", "c2", "c3"]
+    assert len(sandbox_state.objects(connected.account_id, "Contact")) == 4

@@ -413,7 +413,11 @@ class ContactSync:
         return values[0] if values else None
 
     def _ensure_marker(self, contact_id: str, marker: str) -> None:
-        setting = self._ref.field_setting(create=True)
+        setting = self._ref.field_setting(create=False)
+        if setting is None:
+            # The account's first marker: one transfer of the tenant at a time creates the setting.
+            with self._locks.new_contact():
+                setting = self._ref.field_setting(create=True)
         assert setting is not None  # created on demand
         # A link to another platform contact is left alone: it is not ours to move.
         if not self._our_fields(contact_id, setting):
