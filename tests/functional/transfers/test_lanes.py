@@ -269,3 +269,30 @@ def test_new_contacts_side_by_side_in_a_fresh_account_share_one_marker_setting(
     ]
     assert sorted(markers) == ["c0", "c1", "c2", "c3"]
     assert len(sandbox_state.objects(connected.account_id, "Contact")) == 4
+
+
+def test_a_contact_without_number_never_takes_the_successor_of_a_platform_number(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    # Lanes create a tenant's new contacts in any order; a contact without a number must get one from
+    # sevDesk's sequence, not "K-2" guessed after the platform's "K-1" — K-2 is the next platform contact's.
+    def contact(source_id: str, number: str | None) -> dict[str, Any]:
+        return load_event(
+            "platform-contact-upserted.json",
+            id=f"evt-{source_id}",
+            data__source_id=source_id,
+            data__customer_number=number,
+            data__invoices=[],
+        )
+
+    for event in (contact("with-k1", "K-1"), contact("without", None), contact("with-k2", "K-2")):
+        assert api.post(EVENTS, json_body=event).status == 202
+        assert drain(aws) == 1
+
+    assert {t["source_id"]: t["status"] for t in _transfers(api).values()} == {
+        "with-k1": "transferred",
+        "without": "transferred",
+        "with-k2": "transferred",
+    }
+    numbers = sorted(str(c.get("customerNumber")) for c in sandbox_state.objects(connected.account_id, "Contact"))
+    assert "K-1" in numbers and "K-2" in numbers and len(set(numbers)) == 3
