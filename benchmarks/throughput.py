@@ -2,12 +2,17 @@
 
 `measure_throughput()` posts sent invoices of known customers for one tenant and for several tenants
 through the real api handler, then drains the transfer queue with the real transfer worker (the local
-stack's SQS poller: FIFO batches of up to 10, message group = tenant), against moto and the sevDesk
-sandbox answering every request after `latency` seconds (100 ms ≈ sevDesk from AWS Frankfurt; 0 ms
-shows what our own code and moto cost). It reports invoices per second and GB-seconds per invoice
-(worker wall time × MemorySize, the way Lambda bills). In-process moto answers a DynamoDB call in a
-few ms, about like DynamoDB itself, so the figures are of the right order; sevDesk's real latency
-varies, the ratios between the runs are what counts.
+stack's SQS poller: FIFO batches of up to 10, message group = tenant; a tenant's batch in lanes, as
+configured by default), against moto and the sevDesk sandbox answering every request after `latency`
+seconds (100 ms ≈ sevDesk from AWS Frankfurt; 0 ms shows what our own code and moto cost). It reports
+invoices per second, the sevDesk request rate one tenant produced (mean, and the most requests in any
+one second of the sandbox's log: politeness), GB-seconds per invoice (worker wall time × the worker's
+MemorySize in template.yaml, the way Lambda bills), and for memory sizing the CPU time the transfer
+handler spent per invoice (thread CPU time of every record, moto's in-process DynamoDB work included,
+so an upper bound) and peak RSS (this whole process: moto, sandbox and api included, an upper bound of
+what the worker alone needs). In-process moto answers a DynamoDB call in a few ms, about like DynamoDB
+itself, so the figures are of the right order; sevDesk's real latency varies, the ratios between the
+runs are what counts.
 
     .venv/bin/python -m benchmarks.throughput
 """
@@ -16,7 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +36,45 @@ for extra in (ROOT, ROOT / "layers/sevbridge", ROOT / "local"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-MEMORY_MB = 512  # template.yaml TransferWorker MemorySize (Globals)
 TARGET_ONE_TENANT = 3.0  # invoices/s at 100 ms per sevDesk request (issue 10)
+POLITE_REQUESTS_PER_S = 10.0  # one tenant at 100 ms: no more than a serial client could send
+
+
+def worker_memory_mb() -> int:
+    """The transfer worker's MemorySize as template.yaml sets it (its own, else Globals)."""
+    from local_stack.template import functions, load_template
+
+    function = next(f for f in functions(load_template()) if f.logical_id == "TransferWorkerFunction")
+    return int(function.properties.get("MemorySize", 128))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM; ru_maxrss would carry a parent's peak across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_import_rss_mib() -> float:
+    """Peak RSS of a fresh interpreter that imported only the transfer worker's handler (its cold start)."""
+    code = (
+        "import sys; sys.path[:0] = ['.', 'layers/sevbridge']; import functions.transfer_worker.app; "
+        "from benchmarks.throughput import peak_rss_mib; print(peak_rss_mib())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most requests within any one second."""
+    times.sort()
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 @contextmanager
@@ -71,10 +116,12 @@ def stack() -> Iterator[tuple[Any, Any]]:
 
 def _run(provisioned: Any, state: Any, *, tenants: int, invoices: int, latency: float, tag: str) -> dict[str, Any]:
     import boto3
+    from moto.core.botocore_stubber import BotocoreStubber
 
     import functions.api.app as api_app
     from sevbridge import wiring
     from sevbridge.domain.platforms import create_platform
+    from sevbridge.workers import transfers as worker
     from sevdesk_sandbox import Fault
     from tests.support.api_client import HandlerApiClient
     from tests.support.events import load_event
@@ -108,19 +155,51 @@ def _run(provisioned: Any, state: Any, *, tenants: int, invoices: int, latency: 
     for i in range(1, invoices + 1):  # interleaved, as many tenants' events arrive
         for t in range(tenants):
             post(t, i)
-    requests_before = sum(len(state.requests(a.account_id)) for a in accounts)
+    requests_before = {a.account_id: len(state.requests(a.account_id)) for a in accounts}
     if latency:
         state.add_fault(Fault(kind="latency", delay_seconds=latency, times=None))
+    # CPU time of the handler per record, and the part of it moto spent emulating AWS in the same thread
+    # (on Lambda that is a network wait, not our CPU): what is left is ours, botocore's included.
+    cpu = {"handler": 0.0, "moto": 0.0}
+    cpu_lock = threading.Lock()
+    in_moto = threading.local()
+    handle = worker.handle_record
+    emulate = BotocoreStubber.process_request
+
+    def timed(record: Any) -> None:
+        started, moto_before = time.thread_time(), getattr(in_moto, "seconds", 0.0)
+        try:
+            handle(record)
+        finally:
+            spent, moto = time.thread_time() - started, getattr(in_moto, "seconds", 0.0) - moto_before
+            with cpu_lock:
+                cpu["handler"] += spent
+                cpu["moto"] += moto
+
+    def emulating(stubber: Any, request: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return emulate(stubber, request)
+        finally:
+            in_moto.seconds = getattr(in_moto, "seconds", 0.0) + time.thread_time() - started
+
+    worker.handle_record = timed  # type: ignore[assignment]
+    BotocoreStubber.process_request = emulating  # type: ignore[method-assign,assignment]
     try:
         started = time.perf_counter()
         drained = drain(provisioned, max_batches=10_000)
         seconds = time.perf_counter() - started
     finally:
+        worker.handle_record = handle  # type: ignore[assignment]
+        BotocoreStubber.process_request = emulate  # type: ignore[method-assign]
         state.clear_faults()
     done = sum(len(state.objects(a.account_id, "Invoice")) for a in accounts) - tenants
     assert done == tenants * invoices == drained, (done, drained)
-    requests = sum(len(state.requests(a.account_id)) for a in accounts) - requests_before
+    logs = {a.account_id: state.requests(a.account_id)[requests_before[a.account_id] :] for a in accounts}
+    requests = sum(len(log) for log in logs.values())
+    busiest = max(_busiest_second([r.at.timestamp() for r in log]) for log in logs.values())
     per_invoice_s = seconds / done
+    memory_mb = worker_memory_mb()
     return {
         "tenants": tenants,
         "invoices": done,
@@ -128,25 +207,55 @@ def _run(provisioned: Any, state: Any, *, tenants: int, invoices: int, latency: 
         "seconds": round(seconds, 2),
         "invoices_per_s": round(done / seconds, 2),
         "sevdesk_requests_per_invoice": round(requests / done, 2),
+        "sevdesk_requests_per_s_per_tenant": round(requests / tenants / seconds, 2),
+        "sevdesk_requests_busiest_second": busiest,
         "worker_seconds_per_invoice": round(per_invoice_s, 3),
-        "gb_seconds_per_invoice": round(per_invoice_s * MEMORY_MB / 1024, 4),
+        "worker_cpu_seconds_per_invoice": round((cpu["handler"] - cpu["moto"]) / done, 4),
+        "moto_cpu_seconds_per_invoice": round(cpu["moto"] / done, 4),
+        "gb_seconds_per_invoice": round(per_invoice_s * memory_mb / 1024, 4),
     }
 
 
+def _serial(provisioned: Any, state: Any, *, invoices: int) -> dict[str, Any]:
+    """One tenant at 100 ms with lanes off (TRANSFER_LANES_PER_TENANT=1): what lanes are measured against."""
+    from sevbridge.config import reset_settings
+
+    before = os.environ.get("TRANSFER_LANES_PER_TENANT")
+    os.environ["TRANSFER_LANES_PER_TENANT"] = "1"
+    reset_settings()
+    try:
+        return _run(provisioned, state, tenants=1, invoices=invoices, latency=0.1, tag="d")
+    finally:
+        if before is None:
+            os.environ.pop("TRANSFER_LANES_PER_TENANT", None)
+        else:
+            os.environ["TRANSFER_LANES_PER_TENANT"] = before
+        reset_settings()
+
+
 def measure_throughput(invoices: int = 30) -> dict[str, Any]:
-    """Invoices/s and GB-s per invoice: one tenant and four tenants, at 0 and 100 ms per request."""
+    """Invoices/s and GB-s per invoice: one tenant and four tenants, at 0 and 100 ms per request, and one
+    tenant at 100 ms with lanes off, in one run (on a shared machine the ratio is what holds)."""
+    load = os.getloadavg()[0]
     with stack() as (provisioned, state):
         runs = {
             "one_tenant_0ms": _run(provisioned, state, tenants=1, invoices=invoices, latency=0.0, tag="a"),
             "one_tenant_100ms": _run(provisioned, state, tenants=1, invoices=invoices, latency=0.1, tag="b"),
+            "one_tenant_100ms_serial": _serial(provisioned, state, invoices=invoices),
             "four_tenants_100ms": _run(provisioned, state, tenants=4, invoices=invoices // 2, latency=0.1, tag="c"),
         }
     one = runs["one_tenant_100ms"]["invoices_per_s"]
     return {
-        "memory_mb": MEMORY_MB,
+        "memory_mb": worker_memory_mb(),
+        "lanes_per_tenant": int(os.environ.get("TRANSFER_LANES_PER_TENANT", "3")),
+        "load_average_at_start": round(load, 1),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "worker_import_rss_mib": round(worker_import_rss_mib(), 1),
         "runs": runs,
+        "lanes_speedup_100ms": round(one / runs["one_tenant_100ms_serial"]["invoices_per_s"], 2),
         "target_one_tenant_100ms": TARGET_ONE_TENANT,
         "target_met": one >= TARGET_ONE_TENANT,
+        "polite": runs["one_tenant_100ms"]["sevdesk_requests_per_s_per_tenant"] <= POLITE_REQUESTS_PER_S,
     }
 
 

@@ -67,10 +67,11 @@ def moto_world(patch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[ProvisionedS
             patch.setenv(name, value)
         patch.setenv("SEVDESK_BASE_URL", sandbox.url)
         from sevbridge import wiring
-        from sevbridge.adapters.sevdesk import brake, reference_cache
+        from sevbridge.adapters.sevdesk import brake, gate, reference_cache
 
         wiring.reset()
         brake.default_brake.reset()
+        gate.default_gate.reset()
         reference_cache.default_reference_cache.reset()
         try:
             yield stack

@@ -42,6 +42,11 @@ class Settings(Model):
     # The longest a 429 is waited for inside an invocation; a longer Retry-After pauses the tenant's
     # work in its queue instead, so one throttled tenant does not hold up the others.
     sevdesk_max_throttle_wait_seconds: float = Field(default=1.0, alias="SEVDESK_MAX_THROTTLE_WAIT_SECONDS", ge=0)
+    # sevDesk requests of one tenant in flight at once in this process: 1 sends no more at a time than a
+    # serial worker (at 100 ms per answer ≤ 10 requests/s), however many lanes run (docs/architecture.md).
+    sevdesk_tenant_requests_in_flight: int = Field(default=1, alias="SEVDESK_TENANT_REQUESTS_IN_FLIGHT", ge=1, le=10)
+    # Lanes of one tenant's batch the transfer worker runs side by side (domain/lanes.py); 1 = serial.
+    transfer_lanes_per_tenant: int = Field(default=3, alias="TRANSFER_LANES_PER_TENANT", ge=1, le=10)
     # Real attempts per transfer (pauses don't count) and the waits after failed ones, in seconds.
     transfer_max_attempts: int = Field(default=8, alias="TRANSFER_MAX_ATTEMPTS", ge=1, le=50)
     transfer_retry_delays: tuple[float, ...] = Field(

@@ -80,11 +80,13 @@ def token_vault() -> KmsTokenVault:
 def sevdesk_client(connection: Connection, token: str, time_left: Callable[[], float] | None = None) -> SevdeskClient:
     """A tenant's sevDesk client as configured for this function (timeouts, retries, backoff; `time_left`:
     no call is started that could not finish in the invocation); every client of a tenant shares the
-    process-wide error brake and connection pool."""
+    process-wide error brake, request gate (requests in flight per tenant) and connection pool."""
     from sevbridge.adapters.sevdesk.client import SevdeskClient
+    from sevbridge.adapters.sevdesk.gate import default_gate
     from sevbridge.domain.connections import tenant_key
 
     settings = get_settings()
+    default_gate.configure(settings.sevdesk_tenant_requests_in_flight)
     return SevdeskClient(
         token,
         base_url=settings.sevdesk_base_url,

@@ -1,5 +1,6 @@
-"""The message groups (tenants) of one batch run side by side, each group in order: a failure fails
-the rest of its own group only, and another tenant's transfers in the same batch go through."""
+"""The message groups (tenants) of one batch run side by side: a failure fails the rest of its own
+group only, and another tenant's transfers in the same batch go through. (Lanes within one tenant's
+records: test_lanes.py; here one lane per tenant, so each group runs in order in one thread.)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from local_stack.lambda_context import LocalLambdaContext
 from local_stack.pollers import sqs_event
+from sevbridge import wiring
 from sevbridge.workers import transfers as worker
 from sevdesk_sandbox.faults import Fault
 from tests.functional.conftest import load_function
@@ -57,6 +59,8 @@ def _transfers(api: HandlerApiClient, tenant: str) -> list[dict[str, Any]]:
 def test_a_failing_tenant_holds_back_only_its_own_group(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TRANSFER_LANES_PER_TENANT", "1")
+    wiring.reset()
     other = sandbox_state.create_account(name="Andere Schule GmbH")
     body = {"sevdesk_token": other.token, "settings": {"unit_mapping": {"h": "Std"}}}
     assert api.put("/v1/tenants/school-43/connection", json_body=body).status == 201

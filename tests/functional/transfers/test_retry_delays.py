@@ -97,7 +97,8 @@ def test_a_failed_transfer_comes_back_after_its_backoff(
 def test_a_failed_group_is_held_back_together_in_order(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _configure(monkeypatch, TRANSFER_RETRY_DELAYS="1")
+    # One lane: the first record fails and the other two wait behind it (lanes: test_lanes.py).
+    _configure(monkeypatch, TRANSFER_RETRY_DELAYS="1", TRANSFER_LANES_PER_TENANT="1")
     held = _record_hold_backs()
     events = [
         load_event("platform-invoice-upserted.json", id=f"evt-{i}", data__source_id=f"inv-{i}", data__number=f"R-{i}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sevbridge.config import reset_settings
 from sevdesk_sandbox.faults import Fault
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
@@ -119,8 +120,12 @@ def test_crash_between_sevdesk_call_and_ledger_write_does_not_duplicate(
 
 
 def test_rotated_token_parks_work_and_a_new_token_resumes_it_in_order(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Lanes off: the resumed documents' sevDesk ids then show the order they were re-queued in (with lanes,
+    # different documents may finish in any order; order per document: test_lanes.py).
+    monkeypatch.setenv("TRANSFER_LANES_PER_TENANT", "1")
+    reset_settings()
     new_token = sandbox_state.rotate_token(connected.account_id)
     batch = [
         load_event("platform-invoice-upserted.json"),

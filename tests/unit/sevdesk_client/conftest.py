@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from sevbridge.adapters.sevdesk import ErrorBrake, SevdeskClient
+from sevbridge.adapters.sevdesk.gate import RequestGate
 from tests.unit.sevdesk_client.fakes import BASE_URL, TOKEN, FakeSevdesk
 
 
@@ -35,13 +36,22 @@ def brake() -> ErrorBrake:
 
 
 @pytest.fixture
-def make_client(http: httpx.Client, sleeps: list[float], brake: ErrorBrake) -> Callable[..., SevdeskClient]:
+def gate(sleeps: list[float]) -> RequestGate:
+    # Its own per test; its time passes with the client's (recorded, not slept) waits.
+    return RequestGate(clock=lambda: sum(sleeps))
+
+
+@pytest.fixture
+def make_client(
+    http: httpx.Client, sleeps: list[float], brake: ErrorBrake, gate: RequestGate
+) -> Callable[..., SevdeskClient]:
     def make(**overrides: Any) -> SevdeskClient:
         kwargs: dict[str, Any] = {
             "base_url": BASE_URL,
             "tenant_key": "platform-a:tenant-1",
             "http": http,
             "brake": brake,
+            "gate": gate,
             "sleep": sleeps.append,
         }
         kwargs.update(overrides)

@@ -9,9 +9,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import tenant_pk
 from sevbridge.domain.errors import TemporarilyUnavailable
+from sevbridge.domain.lanes import lane_keys
 from sevbridge.domain.ledger import Transfer
 
 _NOT_QUEUED = "the events were recorded but could not be queued; send the same events again (same ids) to finish"
+
+
+def _body(transfer: Transfer) -> str:
+    # `lane`: what the transfer touches, so the worker can run a tenant's batch in lanes without
+    # reading every ledger row first (domain/lanes.py).
+    return json.dumps(
+        {
+            "platform_id": transfer.platform_id,
+            "tenant_id": transfer.tenant_id,
+            "transfer_id": transfer.transfer_id,
+            "lane": lane_keys(transfer).model_dump(exclude_defaults=True),
+        }
+    )
 
 
 class SqsTransferQueue:
@@ -25,9 +39,7 @@ class SqsTransferQueue:
             entries = [
                 {
                     "Id": str(i),
-                    "MessageBody": json.dumps(
-                        {"platform_id": t.platform_id, "tenant_id": t.tenant_id, "transfer_id": t.transfer_id}
-                    ),
+                    "MessageBody": _body(t),
                     "MessageGroupId": tenant_pk(t.platform_id, t.tenant_id),
                     # A re-enqueued transfer (retry, resume) must not be swallowed by the 5-minute dedup window.
                     "MessageDeduplicationId": f"{t.transfer_id}.{t.requeues}",

@@ -38,11 +38,13 @@ STANDS_BACK = (
 
 
 class RetryLater(Exception):
-    """Transient failure or pause: the queue should deliver this transfer again after `delay` seconds."""
+    """Transient failure or pause: the queue should deliver this transfer again after `delay` seconds.
+    `pause`: sevDesk or our brake asked the tenant to wait, not just this document."""
 
-    def __init__(self, reason: str, *, delay: float) -> None:
+    def __init__(self, reason: str, *, delay: float, pause: bool = False) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.pause = pause
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ class TransferRunner:
                 uncertain=maybe_sent,
             )
         )
-        raise RetryLater(error, delay=wait)
+        raise RetryLater(error, delay=wait, pause=True)
 
     def _push(self, service: PushServicePort, transfer: Transfer, uncertain: bool) -> PushOutcome:
         version = transfer.source_version

@@ -2,15 +2,19 @@
 
 A failed record is held back for the delay its failure asked for (RetryLater.delay: a growing backoff
 per real attempt, or the length of a pause) by changing its visibility, instead of waiting out the
-queue's 18-minute visibility timeout. With `skip_group_on_error` the later records of the same tenant
-(message group) in the batch fail too, unprocessed, to keep their order; SQS FIFO holds a group back
-while any of its messages is in flight, so every failed record of a group gets the same delay and the
-group comes back together, in order.
+queue's 18-minute visibility timeout. SQS FIFO holds a message group back while any of its messages
+is in flight, so every failed record of a group gets the same delay (the longest any of them asked
+for: the group could not come back sooner anyway) and the group comes back together, in order.
 
-The message groups (tenants) of one batch run side by side in a small thread pool: a transfer spends
-its time waiting on sevDesk, not on the CPU, and FIFO order holds per group, not per batch. Each
-group's records run one after the other, in order; a failed record fails the rest of its group only
-(what SqsFifoPartialProcessor's skip_group_on_error did for the whole batch in one thread).
+A batch runs in lanes (domain/lanes.py): the message groups (tenants) side by side, and within a
+tenant's records, those that touch different things (document, contact, invoice number) side by side
+too — up to TRANSFER_LANES_PER_TENANT lanes per tenant. A transfer spends its time waiting on sevDesk,
+and FIFO order matters per document and per contact, not per batch. Each lane's records run one after
+the other, in order; a failed record fails the rest of its lane, unprocessed, so nothing overtakes it;
+other lanes go on. A pause (sevDesk's 429, our brake) or the end of the invocation's time stops every
+lane of that tenant before its next record: the whole group waits. The sevDesk client lets one request
+per tenant be in flight at a time (SEVDESK_TENANT_REQUESTS_IN_FLIGHT), so lanes overlap our own work
+with sevDesk's answers without sending sevDesk more at once than a serial worker did.
 
 The invocation's remaining time is watched: a transfer is not started without time for it, and the
 sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays
@@ -20,6 +24,8 @@ sevDesk client starts no call it could not finish, so nothing is cut off mid-cal
 from __future__ import annotations
 
 import contextvars
+import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +46,7 @@ from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
 from sevbridge.domain.intake import business_day
+from sevbridge.domain.lanes import LaneKeys, plan_lanes
 from sevbridge.domain.push.service import Patience
 from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
 
@@ -47,14 +54,15 @@ from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort
 RESERVE_SECONDS = 5.0
 # A transfer is started only with time for this many sevDesk calls of the longest allowed duration.
 CALLS_TO_START = 2
-# Message groups of one batch processed at once (a batch holds at most 10 records).
-GROUP_WORKERS = 4
+# Lanes of one batch run at once (a batch holds at most 10 records, so at most 10 lanes).
+LANE_THREADS = 10
 
 
 class TransferMessage(Model):
     platform_id: str
     tenant_id: str
     transfer_id: str
+    lane: LaneKeys | None = None  # absent in messages sent before lanes: such a message runs alone
 
 
 class NoTimeToStart(RuntimeError):
@@ -63,16 +71,26 @@ class NoTimeToStart(RuntimeError):
 
 @dataclass
 class _Invocation:
-    """What one batch invocation knows: its deadline and the delay each failed message group asked for."""
+    """What one batch invocation knows: its deadline, the delay each failed message group asked for, and
+    the groups whose lanes must not start another record (a pause or no time left)."""
 
     deadline: float  # time.monotonic() value, the reserve already taken off
     delays: dict[str, float] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def time_left(self) -> float:
         return self.deadline - time.monotonic()
 
-    def hold_back(self, group: str, seconds: float) -> None:
-        self.delays.setdefault(group, seconds)  # the group's first failure decides
+    def hold_back(self, group: str, seconds: float, *, whole_group: bool = False) -> None:
+        with self._lock:  # lanes of one group fail side by side
+            self.delays[group] = max(seconds, self.delays.get(group, 0.0))
+            if whole_group:
+                self.stopped.add(group)
+
+    def is_stopped(self, group: str) -> bool:
+        with self._lock:
+            return group in self.stopped
 
 
 _invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar("transfer_invocation", default=None)
@@ -115,9 +133,15 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemF
     groups: dict[str, list[dict[str, Any]]] = {}
     for raw in records:
         groups.setdefault(_group_of(raw), []).append(raw)
+    max_lanes = get_settings().transfer_lanes_per_tenant
+    lanes = [
+        [group_records[i] for i in lane]
+        for group_records in groups.values()
+        for lane in plan_lanes([_lane_keys(raw) for raw in group_records], max_lanes)
+    ]
     token = _invocation.set(invocation)
     try:
-        failed = _run_groups(list(groups.values()))
+        failed = _run_lanes(lanes)
     finally:
         _invocation.reset(token)
     # All-failed batches are reported per record like partial ones (not raised), so their delays apply too.
@@ -132,28 +156,41 @@ def _group_of(raw: dict[str, Any]) -> str:
     return str((raw.get("attributes") or {}).get("MessageGroupId") or "")
 
 
-def _run_groups(groups: list[list[dict[str, Any]]]) -> set[str]:
-    """The message ids that failed (or were not run because an earlier one of their group failed)."""
-    if len(groups) <= 1:
-        return set().union(*(_run_group(records) for records in groups))
+def _lane_keys(raw: dict[str, Any]) -> LaneKeys | None:
+    """The message's lane keys; None (runs alone) when it has none or cannot be read."""
+    try:
+        lane = json.loads(raw.get("body") or "").get("lane")
+        return None if lane is None else LaneKeys.model_validate(lane)
+    except (ValueError, AttributeError, ValidationError):
+        return None
+
+
+def _run_lanes(lanes: list[list[dict[str, Any]]]) -> set[str]:
+    """The message ids that failed (or were not run because an earlier one of their lane failed)."""
+    if len(lanes) <= 1:
+        return set().union(*(_run_lane(records) for records in lanes))
     # Created here, not first in the threads: creating boto3 clients is not thread-safe.
     aws_clients.dynamodb(), aws_clients.kms(), aws_clients.sqs()
-    with ThreadPoolExecutor(max_workers=min(GROUP_WORKERS, len(groups)), thread_name_prefix="group") as pool:
+    with ThreadPoolExecutor(max_workers=min(LANE_THREADS, len(lanes)), thread_name_prefix="lane") as pool:
         # Each thread sees this invocation (its deadline, its per-group delays) through a context copy.
-        futures = [pool.submit(contextvars.copy_context().run, _run_group, records) for records in groups]
+        futures = [pool.submit(contextvars.copy_context().run, _run_lane, records) for records in lanes]
         return set().union(*(future.result() for future in futures))
 
 
-def _run_group(records: list[dict[str, Any]]) -> set[str]:
-    """One group's records in order; the first failure fails it and every later record of the group."""
+def _run_lane(records: list[dict[str, Any]]) -> set[str]:
+    """One lane's records in order; the first failure fails it and every later record of the lane, and
+    a record is not started once its group was stopped (a pause, or no time left) by any lane."""
+    invocation = _invocation.get()
     try:
         for index, raw in enumerate(records):
+            if invocation is not None and invocation.is_stopped(_group_of(raw)):
+                return {str(r.get("messageId")) for r in records[index:]}
             try:
                 handle_record(SQSRecord(raw))
             except Exception as exc:
                 # Only the type: exception text can carry data. The runner logged what it knows.
                 logger.warning(
-                    "transfer message failed; the later messages of its group wait with it",
+                    "transfer message failed; the later messages of its lane wait with it",
                     extra={"error": type(exc).__name__, "held_back": len(records) - index},
                 )
                 return {str(r.get("messageId")) for r in records[index:]}
@@ -171,19 +208,20 @@ def handle_record(record: SQSRecord) -> None:
         # Never ours to run: straight back, so it reaches the dead-letter queue in a few receives.
         invocation.hold_back(group, 0)
         raise
-    # Per thread: the groups of a batch run side by side (process_batch).
+    # Per thread: the lanes of a batch run side by side (process_batch).
     logger.thread_safe_append_keys(
         platform_id=message.platform_id, tenant_id=message.tenant_id, transfer_id=message.transfer_id
     )
     settings = get_settings()
     time_left = invocation.time_left if invocation.deadline != float("inf") else None
     if time_left is not None and time_left() < CALLS_TO_START * settings.sevdesk_timeout_seconds:
-        invocation.hold_back(group, 0)
+        invocation.hold_back(group, 0, whole_group=True)
         raise NoTimeToStart("too little time left in this invocation; the transfer comes back at once")
     try:
         transfer = runner(time_left).run(message.platform_id, message.tenant_id, message.transfer_id)
     except RetryLater as exc:
-        invocation.hold_back(group, exc.delay)
+        # A pause (429, our brake) is the tenant's, not the document's: every lane of it waits.
+        invocation.hold_back(group, exc.delay, whole_group=exc.pause)
         metrics.add_metric(name="TransferRetried", unit="Count", value=1)
         raise
     except Exception:

@@ -29,12 +29,13 @@ from sevbridge.adapters.sevdesk.errors import (
     network_error,
     safe_path,
 )
+from sevbridge.adapters.sevdesk.gate import RequestGate, default_gate
 from sevbridge.adapters.sevdesk.models import SevUser
 from sevbridge.adapters.sevdesk.normalize import to_id
 from sevbridge.adapters.sevdesk.params import QueryParams, encode_params
 from sevbridge.adapters.sevdesk.retry import DEFAULT_MAX_THROTTLE_WAIT, CallState, Failure, RetryPolicy
 from sevbridge.adapters.sevdesk.transport import default_http_client, make_timeout
-from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound, SevdeskOutOfTime
+from sevbridge.domain.sevdesk_errors import SevdeskError, SevdeskNotFound, SevdeskOutOfTime, SevdeskRateLimited
 
 __all__ = ["SevdeskClient", "default_http_client"]
 
@@ -56,6 +57,7 @@ class SevdeskClient:
         max_backoff: float = 20.0,
         max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT,
         brake: ErrorBrake | None = None,
+        gate: RequestGate | None = None,
         sleep: Callable[[float], None] = time.sleep,
         time_left: Callable[[], float] | None = None,
     ) -> None:
@@ -78,6 +80,7 @@ class SevdeskClient:
             longest_call=timeout,
         )
         self._brake = brake if brake is not None else default_brake
+        self._gate = gate if gate is not None else default_gate
 
     def __repr__(self) -> str:
         return f"SevdeskClient(base_url={self.base_url!r}, tenant_key={self.tenant_key!r})"
@@ -194,12 +197,26 @@ class SevdeskClient:
     ) -> httpx.Response:
         state.attempts += 1
         try:
+            # The tenant's slot: its requests from every lane of the worker go to sevDesk one at a time.
+            with self._gate.slot(self.tenant_key):
+                self._before_send(state)  # after the wait for the slot: the brake or the time may have run out
+                return self._send(state, url, query, content)
+        except SevdeskRateLimited as exc:
+            if exc.status is None:  # refused by the gate after another lane's 429: nothing was sent
+                state.failed(Failure.THROTTLED)
+                exc.method, exc.path = state.method, state.path
+            raise
+
+    def _before_send(self, state: CallState) -> None:
+        try:
             self._brake.check(self.tenant_key)
             self._check_time()
         except SevdeskError as exc:
             state.failed(Failure.FINAL)
             exc.method, exc.path = state.method, state.path
             raise
+
+    def _send(self, state: CallState, url: str, query: list[tuple[str, str]], content: bytes | None) -> httpx.Response:
         started = time.perf_counter()
         try:
             response = self._http.request(
@@ -230,12 +247,15 @@ class SevdeskClient:
             state.failed(Failure.UNKNOWN)
         else:
             state.failed(Failure.FINAL)
-        raise error_from_response(
+        error = error_from_response(
             response,
             method=state.method,
             path=state.path,
             secrets=(self._token.get_secret_value(),),
         )
+        if isinstance(error, SevdeskRateLimited):
+            self._gate.quiet(self.tenant_key, error.retry_after)  # every lane of the tenant waits with it
+        raise error
 
     def _check_time(self) -> None:
         if self._time_left is not None and self._time_left() < self._longest_call:

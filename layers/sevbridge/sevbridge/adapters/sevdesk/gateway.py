@@ -25,6 +25,7 @@ from sevbridge.adapters.sevdesk.reference_cache import Key, ReferenceCache, defa
 from sevbridge.adapters.sevdesk.reference_store import DynamoReferenceStore
 from sevbridge.config import get_settings
 from sevbridge.domain.push.contacts import following_number
+from sevbridge.domain.push.locks import ContactLocks, process_locks
 from sevbridge.domain.push.ports import (
     MappingStore,
     SdAddress,
@@ -242,6 +243,10 @@ class SevdeskGateway:
         self._cache = reference_cache if reference_cache is not None else default_reference_cache
         self._client = _RejectionGuard(client, lambda: self._cache.forget(self._tenant))
         self._read_here: set[Key] = set()  # cache keys this gateway read from sevDesk itself
+        # Customer numbers next_customer_number() answered: only a create with one of them continues
+        # sevDesk's sequence; a platform's own number (e.g. "K-3") says nothing about the next free one,
+        # and guessing its successor would take the number of a platform contact not yet created.
+        self._numbers_offered: set[str] = set()
 
     def _all(self, path: str, params: Mapping[str, object] | None = None, page: int = 100) -> Iterable[dict[str, Any]]:
         return self._client.iter_pages(path, params, page_size=page)
@@ -336,11 +341,13 @@ class SevdeskGateway:
         # domain checks it free before use, so a guess costs nothing when right and one read when wrong.
         hit, guess = self._cache.get(self._tenant, NEXT_CUSTOMER_NUMBER)
         if hit and not fresh:
+            self._numbers_offered.add(str(guess))
             return str(guess)
         answer = self._client.get("/Contact/Factory/getNextCustomerNumber")
         number = None if isinstance(answer, dict | list) else to_str(answer)
         if number is None or not number.strip():
             raise SevdeskServerError("unexpected sevDesk answer: getNextCustomerNumber returned no number")
+        self._numbers_offered.add(number.strip())
         return number.strip()
 
     def is_customer_number_available(self, number: str) -> bool:
@@ -349,7 +356,8 @@ class SevdeskGateway:
 
     def create_contact(self, fields: Mapping[str, object]) -> SdContact:
         created = parse_contact(_single(self._client.post("/Contact", json=dict(fields)), "contact"))
-        following = following_number(created.customer_number) if created.customer_number else None
+        sequence = created.customer_number is not None and created.customer_number in self._numbers_offered
+        following = following_number(created.customer_number) if sequence and created.customer_number else None
         if following is not None:
             self._cache.put(self._tenant, NEXT_CUSTOMER_NUMBER, following, shared=False)
         return created
@@ -518,9 +526,12 @@ def build_push_service(
     mappings: MappingStore | None = None,
     reference_cache: ReferenceCache | None = None,
     patience: Patience | None = None,
+    locks: ContactLocks | None = None,
 ) -> PushService:
     """PushService for one tenant; the mapping store defaults to the TENANTS table, the reference
-    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased."""
+    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased;
+    `locks` (default: the process-wide ones) keep transfers of one tenant that run side by side from
+    writing one contact at once."""
     if mappings is None:
         mappings = DynamoMappingStore(get_settings().tenants_table)
     return PushService(
@@ -531,4 +542,5 @@ def build_push_service(
         settings=settings,
         today=today,
         patience=patience,
+        locks=locks if locks is not None else process_locks,
     )

@@ -34,6 +34,7 @@ from sevbridge.domain.events import Address, Contact, ContactKind
 from sevbridge.domain.pull.echo import echo_stamp
 from sevbridge.domain.push import normal
 from sevbridge.domain.push.documents import contact_content_hash
+from sevbridge.domain.push.locks import NoLocks, TenantLocks
 from sevbridge.domain.push.markers import CUSTOM_FIELD_NAME, contact_marker
 from sevbridge.domain.push.outcome import Action, PushOutcome, PushRefused
 from sevbridge.domain.push.owned import OwnedParts
@@ -72,12 +73,15 @@ class ContactSync:
         *,
         platform_id: str,
         settings: TenantSettings,
+        locks: TenantLocks | None = None,
     ) -> None:
         self._port = port
         self._rows = rows
         self._ref = ref
         self._platform_id = platform_id
         self._settings = settings
+        # Transfers of one tenant may run side by side (lanes): one contact is written by one at a time.
+        self._locks = locks if locks is not None else TenantLocks(NoLocks(), platform_id, "")
         # Custom fields read during the current sync, by contact id: one read serves the link check
         # of a match and the marker check after it.
         self._fields: dict[str, list[SdCustomField]] = {}
@@ -87,6 +91,10 @@ class ContactSync:
     # -- entry points --------------------------------------------------------------------------
 
     def push(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome:
+        with self._locks.contact(contact.source_id):
+            return self._push(contact, version=version, uncertain=uncertain)
+
+    def _push(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome:
         row = self._rows.get("contact", contact.source_id)
         if row is not None and is_stale(row, version):
             return PushOutcome(row.sevdesk_id, "skipped", stale_message(row), row.number)
@@ -95,7 +103,12 @@ class ContactSync:
 
     def resolve(self, contact: Contact, *, version: datetime, uncertain: bool, gone: str | None = None) -> str:
         """A document's customer (I3): found or created, updated per policy unless this data is older.
-        `gone`: a contact id sevDesk no longer has (the caller checked); it is not answered again."""
+        `gone`: a contact id sevDesk no longer has (the caller checked); it is not answered again.
+        Under the contact's lock, so a document beside another of the same customer sees its create."""
+        with self._locks.contact(contact.source_id):
+            return self._resolve(contact, version=version, uncertain=uncertain, gone=gone)
+
+    def _resolve(self, contact: Contact, *, version: datetime, uncertain: bool, gone: str | None) -> str:
         row = self._rows.get("contact", contact.source_id)
         if row is not None and row.sevdesk_id and row.sevdesk_id != gone and is_stale(row, version):
             current = self._port.get_contact(row.sevdesk_id)
@@ -192,6 +205,11 @@ class ContactSync:
         )
 
     def _create(self, contact: Contact, row: MappingRow | None, version: datetime, content: str) -> ContactResult:
+        # One create of the tenant at a time: two side by side would take the same next customer number.
+        with self._locks.new_contact():
+            return self._create_alone(contact, row, version, content)
+
+    def _create_alone(self, contact: Contact, row: MappingRow | None, version: datetime, content: str) -> ContactResult:
         self._check_countries(contact)  # a refusal must come before the first write
         number = contact.customer_number
         if number and not self._port.is_customer_number_available(number):
@@ -425,10 +443,13 @@ class ContactSync:
         """Our marker on the contact. `link`: the row to write before marking a contact that has none."""
         setting = self._ref.field_setting(create=False)
         if setting is None:
-            setting = self._ref.field_setting(create=True)
-            assert setting is not None  # created on demand
-            # Created by this connection: no contact carried the marker before (ports.MappingStore).
-            self._rows.record_marking_setting(setting)
+            # The account's first marker: one transfer of the tenant at a time creates the setting.
+            with self._locks.new_contact():
+                setting = self._ref.field_setting(create=True)
+                assert setting is not None  # created on demand
+                if self._ref.created_field_setting:
+                    # Created by this connection: no contact carried the marker before (ports.MappingStore).
+                    self._rows.record_marking_setting(setting)
         # A link to another platform contact is left alone: it is not ours to move.
         if not self._our_fields(contact_id, setting):
             if link is not None:

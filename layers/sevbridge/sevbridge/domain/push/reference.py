@@ -41,6 +41,8 @@ class Reference:
         self._check_account: str | None = None
         self._field_setting: str | None = None
         self._field_setting_looked_up = False
+        # True once this instance created the setting itself (not found it): the marking proof rests on it.
+        self.created_field_setting = False
 
     # units ---------------------------------------------------------------------------------
     def resolve_units(self, lines: Iterable[Line]) -> dict[str, str]:
@@ -116,6 +118,11 @@ class Reference:
         if self._field_setting is None and not self._field_setting_looked_up:
             self._field_setting = self._port.find_custom_field_setting(CUSTOM_FIELD_NAME)
             self._field_setting_looked_up = True
+        elif self._field_setting is None and create:
+            # Another transfer of the tenant running beside this one (lanes) may have created it since this
+            # one looked; the caller holds the tenant's lock, so looking again here makes one setting.
+            self._field_setting = self._port.find_custom_field_setting(CUSTOM_FIELD_NAME)
         if self._field_setting is None and create:
             self._field_setting = self._port.create_custom_field_setting(CUSTOM_FIELD_NAME, CUSTOM_FIELD_DESCRIPTION)
+            self.created_field_setting = True
         return self._field_setting

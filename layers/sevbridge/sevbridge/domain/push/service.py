@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.push.contacts import ContactSync
 from sevbridge.domain.push.invoices import DocumentSync
+from sevbridge.domain.push.locks import ContactLocks, NoLocks, TenantLocks
 from sevbridge.domain.push.outcome import PushOutcome, PushRefused
 from sevbridge.domain.push.ports import MappingStore, SevdeskPort
 from sevbridge.domain.push.reference import Reference
@@ -35,12 +36,15 @@ class PushService:
         settings: TenantSettings,
         today: date,
         patience: Patience | None = None,
+        locks: ContactLocks | None = None,
     ) -> None:
         # Every write whose outcome is unknown is settled in place (settling.py), not left to a retry.
         sevdesk = SettlingSevdesk(sevdesk, patience if patience is not None else Patience())
         rows = TenantRows(mappings, platform_id, tenant_id)
         ref = Reference(sevdesk, settings)
-        self._contacts = ContactSync(sevdesk, rows, ref, platform_id=platform_id, settings=settings)
+        # `locks`: shared by the push services of transfers that run side by side (domain/push/locks.py).
+        tenant_locks = TenantLocks(locks if locks is not None else NoLocks(), platform_id, tenant_id)
+        self._contacts = ContactSync(sevdesk, rows, ref, platform_id=platform_id, settings=settings, locks=tenant_locks)
         self._documents = DocumentSync(
             sevdesk,
             rows,
