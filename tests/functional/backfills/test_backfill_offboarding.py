@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from sevbridge import wiring
+from sevbridge.config import get_settings
 from sevbridge.domain.backfill.jobs import Direction, PushKind
 from tests.functional.backfills.conftest import BASE, TENANT, invoice_line, ndjson
 from tests.support.api_client import HandlerApiClient
@@ -26,7 +27,7 @@ def _keys() -> set[str]:
 
 
 def _rows(platform_id: str, tenant_id: str) -> list[str]:
-    table = wiring.get_settings().jobs_table
+    table = get_settings().jobs_table
     answer = boto3.client("dynamodb").query(
         TableName=table,
         KeyConditionExpression="pk = :pk",
