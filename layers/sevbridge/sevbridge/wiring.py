@@ -345,6 +345,7 @@ def backfill_worker(runner_factory: Callable[[Callable[[], float] | None], Trans
         imports=import_store(),
         notifier=notifier(),
         chunk_lines=s.backfill_chunk_lines,
+        lanes=s.backfill_chunk_lanes,
         seconds_per_document=2 * s.sevdesk_timeout_seconds + 5,
     )
 
