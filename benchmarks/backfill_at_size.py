@@ -179,6 +179,7 @@ class LiveTraffic(threading.Thread):
         self.stop = threading.Event()
         self.latencies: list[float] = []
         self.sent: list[str] = []
+        self.lookup_errors = 0
 
     def run(self) -> None:
         n = 0
@@ -198,11 +199,15 @@ class LiveTraffic(threading.Thread):
                 continue
             self.sent.append(source_id)
             while not self.stop.is_set() and time.monotonic() - posted < 300:
-                looked = self.stack.api.post(
+                answer = self.stack.api.post(
                     f"/v1/tenants/{self.tenant}/transfers/lookup",
                     json={"documents": [{"kind": "invoice", "source_id": source_id}]},
-                ).json()
-                if looked["documents"][0]["status"] in ("transferred", "failed"):
+                )
+                if answer.status_code != 200:  # e.g. the gateway's 502 on an overloaded machine: look again
+                    self.lookup_errors += 1
+                    time.sleep(0.5)
+                    continue
+                if answer.json()["documents"][0]["status"] in ("transferred", "failed"):
                     self.latencies.append(time.monotonic() - posted)
                     break
                 time.sleep(0.2)
