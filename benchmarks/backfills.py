@@ -1,10 +1,10 @@
 """Backfill figures for `make bench`: push backfill documents per second for 1 and 10 tenants, with the
-sandbox answering at once and with 100 ms per request, next to the politeness ceiling (one serial stream
-per tenant: at most 1 / (calls per document × latency) documents per second), and the sevDesk request
-rate one tenant's backfill sustains.
+sandbox answering at once and with 100 ms per request, next to the politeness ceiling (BACKFILL_CHUNK_LANES
+serial streams per tenant: at most lanes / (calls per document × latency) documents per second), and the
+sevDesk request rate one tenant's backfill sustains.
 
 Workers: like the backfill queue's event source, up to 5 concurrent invocations (MaximumConcurrency),
-batch size 1; FIFO groups keep each tenant serial. Sizes are smaller than a production history to keep
+batch size 1; FIFO groups keep one chunk per tenant in flight. Sizes are smaller than a production history to keep
 `make bench` in minutes; set BACKFILL_BENCH_SCALE (e.g. 10) for larger runs.
 """
 
@@ -120,6 +120,7 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
 
     from sevbridge import wiring
     from sevbridge.adapters.sevdesk import brake, reference_cache
+    from sevbridge.config import get_settings
     from sevbridge.domain.backfill.jobs import Direction, JobState, PushKind
     from sevbridge.domain.platforms import create_platform
     from sevdesk_sandbox.faults import Fault
@@ -168,6 +169,7 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
     per_doc = calls / transferred
     # Overlap: tenants' backfills ran in parallel if each one's span covers most of the whole run.
     spans = [((j.finished_at - j.started_at).total_seconds()) for j in done if j and j.finished_at and j.started_at]
+    lanes = get_settings().backfill_chunk_lanes  # serial streams per tenant's backfill
     rate = transferred / elapsed
     per_tenant_requests = calls / tenants / elapsed
     results = [
@@ -183,17 +185,17 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
             f"  … sevDesk requests/s one tenant's backfill sustains ({label})",
             per_tenant_requests,
             "req/s",
-            f"≤ ceiling {1 / latency:.0f} req/s (one serial stream)"
+            f"≤ ceiling {lanes / latency:.0f} req/s ({lanes} serial lanes)"
             if latency
-            else "serial: bounded by sevDesk's answers",
-            per_tenant_requests <= (1 / latency if latency else float("inf")),
+            else f"{lanes} serial lanes: bounded by sevDesk's answers",
+            per_tenant_requests <= (lanes / latency if latency else float("inf")),
         ),
     ]
     if latency:
-        ceiling = 1 / (per_doc * latency)
+        ceiling = lanes / (per_doc * latency)
         results.append(
             Result(
-                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, serial)",
+                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, {lanes} lanes)",
                 ceiling,
                 "docs/s",
                 f"{tenants} tenant(s): at most {ceiling * min(tenants, CONCURRENCY):.1f} docs/s "

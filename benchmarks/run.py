@@ -792,13 +792,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the long scenarios (imports, webhooks, faults)")
     quick = parser.parse_args().quick
-    from benchmarks import backfills, webhooks
+    from benchmarks import backfill_at_size, backfills, webhooks
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
     results = cold_import() + with_stack(intake_and_worker) + sevdesk_requests() + throughput() + write_units()
     results += cost() + cold_imports(3 if quick else 7) + layer()
     if not quick:
         results += with_stack(imports) + with_stack(webhooks.bench) + with_stack(backfills.bench) + fault_scenario()
+        results += backfill_at_size.bench()
     lines = [
         "# Benchmarks",
         "",

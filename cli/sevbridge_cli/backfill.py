@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sevbridge_cli import environment
+from sevbridge_cli.common import RegionOpt, StackOpt, StateOpt, connect, platform_id
 
 if TYPE_CHECKING:
     from sevbridge.api.schemas_backfills import BackfillView
@@ -27,23 +27,28 @@ app = typer.Typer(help="Backfills: push history to sevDesk or pull it from sevDe
 console = Console()
 err = Console(stderr=True)
 
-Platform = Annotated[str, typer.Option("--platform", "-p", help="Platform id (plt_…)")]
+# --platform / -p as in every other command: optional, the local stack's demo platform (or the stack's
+# only platform) by default, SEVBRIDGE_PLATFORM from the environment.
+Platform = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        "-p",
+        envvar="SEVBRIDGE_PLATFORM",
+        help="Platform id (default: the local stack's demo platform, or the stack's only platform)",
+    ),
+]
 Tenant = Annotated[str, typer.Option("--tenant", "-t", help="Tenant id")]
 BackfillId = Annotated[str, typer.Argument(help="Backfill id (bf_…)")]
-StackOpt = Annotated[str | None, typer.Option("--stack", help="Deployed CloudFormation stack name")]
-StateOpt = Annotated[Path | None, typer.Option("--state", help="Local stack state file (.local/stack.json)")]
 
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_NO_STACK = 1, 2, 3, 4
 
 
-def _connect(stack: str | None, state: Path | None) -> None:
-    try:
-        where = environment.load(stack, state)
-    except environment.StackNotFound as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_NO_STACK) from None
-    err.print(f"[dim]using {where}[/dim]")
+def _connect(stack: str | None, state: Path | None, region: str | None, platform: str | None) -> str:
+    """Finds the stack (as every command does) and the platform id to act for."""
+    target = connect(stack, state, region)
+    return str(_call(platform_id, target, platform))
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
@@ -97,7 +102,6 @@ def _show(job: BackfillJob) -> None:
 
 @app.command("start")
 def start(
-    platform: Platform,
     tenant: Tenant,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="push: NDJSON history to upload")] = None,
     kind: Annotated[str, typer.Option("--kind", help="push: contacts or invoices")] = "invoices",
@@ -106,8 +110,10 @@ def start(
     since: Annotated[str | None, typer.Option(help="push: earliest invoice date (YYYY-MM-DD)")] = None,
     until: Annotated[str | None, typer.Option(help="push: latest invoice date (YYYY-MM-DD)")] = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="push: invoice statuses (repeat)")] = None,
+    platform: Platform = None,
     stack: StackOpt = None,
     state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Create and start a backfill; `--file history.ndjson` uploads the file first. Prints the backfill id."""
     from pydantic import ValidationError
@@ -133,7 +139,7 @@ def start(
     if file is not None and not file.is_file():
         err.print(f"[red]error:[/red] no such file: {file}")
         raise typer.Exit(EXIT_USAGE)
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     service = wiring.backfill_service()
     job = _call(
         service.create,
@@ -157,10 +163,15 @@ def start(
 
 @app.command("status")
 def show_status(
-    platform: Platform, tenant: Tenant, backfill_id: BackfillId, stack: StackOpt = None, state: StateOpt = None
+    tenant: Tenant,
+    backfill_id: BackfillId,
+    platform: Platform = None,
+    stack: StackOpt = None,
+    state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """State, counters, rate and ETA of one backfill."""
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     _show(_call(wiring.backfill_service().get, platform, tenant, backfill_id))
@@ -168,15 +179,16 @@ def show_status(
 
 @app.command("watch")
 def watch(
-    platform: Platform,
     tenant: Tenant,
     backfill_id: BackfillId,
     interval: Annotated[float, typer.Option(help="Seconds between looks")] = 2.0,
+    platform: Platform = None,
     stack: StackOpt = None,
     state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """A live progress bar (documents, rate, ETA) until the backfill ends; exit 1 if it ended with failures."""
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     service = wiring.backfill_service()
@@ -212,10 +224,15 @@ def watch(
 
 @app.command("cancel")
 def cancel(
-    platform: Platform, tenant: Tenant, backfill_id: BackfillId, stack: StackOpt = None, state: StateOpt = None
+    tenant: Tenant,
+    backfill_id: BackfillId,
+    platform: Platform = None,
+    stack: StackOpt = None,
+    state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Stop cleanly: documents in flight finish, nothing else starts; `resume` goes on later."""
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     _show(_call(wiring.backfill_service().cancel, platform, tenant, backfill_id))
@@ -223,10 +240,15 @@ def cancel(
 
 @app.command("resume")
 def resume(
-    platform: Platform, tenant: Tenant, backfill_id: BackfillId, stack: StackOpt = None, state: StateOpt = None
+    tenant: Tenant,
+    backfill_id: BackfillId,
+    platform: Platform = None,
+    stack: StackOpt = None,
+    state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Go on with a cancelled or stuck backfill; nothing already done is sent again."""
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     _show(_call(wiring.backfill_service().resume, platform, tenant, backfill_id))
@@ -234,10 +256,15 @@ def resume(
 
 @app.command("retry-failed")
 def retry_failed(
-    platform: Platform, tenant: Tenant, backfill_id: BackfillId, stack: StackOpt = None, state: StateOpt = None
+    tenant: Tenant,
+    backfill_id: BackfillId,
+    platform: Platform = None,
+    stack: StackOpt = None,
+    state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Send a push backfill's failed documents again (fix the cause first, e.g. a unit mapping)."""
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     _show(_call(wiring.backfill_service().retry_failed, platform, tenant, backfill_id))
@@ -245,13 +272,14 @@ def retry_failed(
 
 @app.command("failures")
 def failures(
-    platform: Platform,
     tenant: Tenant,
     backfill_id: BackfillId,
     status: Annotated[str, typer.Option(help="failed, skipped or invalid")] = "failed",
     limit: Annotated[int, typer.Option(help="At most this many lines")] = 50,
+    platform: Platform = None,
     stack: StackOpt = None,
     state: StateOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Per-document results: which lines failed (or were skipped / invalid), and why."""
     from sevbridge.domain.backfill.jobs import ItemStatus
@@ -261,7 +289,7 @@ def failures(
     except ValueError:
         err.print("[red]error:[/red] --status is failed, skipped or invalid")
         raise typer.Exit(EXIT_USAGE) from None
-    _connect(stack, state)
+    platform = _connect(stack, state, region, platform)
     from sevbridge import wiring
 
     page = _call(

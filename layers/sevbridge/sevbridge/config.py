@@ -63,6 +63,9 @@ class Settings(Model):
     import_time_scale: float = Field(default=1.0, alias="IMPORT_TIME_SCALE", gt=0, le=1)
     # Documents per backfill chunk message: small enough that a chunk finishes well inside one invocation.
     backfill_chunk_lines: int = Field(default=50, alias="BACKFILL_CHUNK_LINES", ge=1, le=500)
+    # Documents of one chunk transferred side by side (1: one after the other). Each lane is one serial
+    # stream of sevDesk requests; documents sharing a customer stay in one lane.
+    backfill_chunk_lanes: int = Field(default=2, alias="BACKFILL_CHUNK_LANES", ge=1, le=4)
 
     model_config = {"populate_by_name": True, "frozen": True}
 

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from sevbridge.adapters.dynamo_changes import DynamoChangeFeed
     from sevbridge.adapters.dynamo_connections import DynamoConnectionStore
     from sevbridge.adapters.dynamo_endpoints import CachedEndpointCatalog, DynamoEndpointStore
-    from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
     from sevbridge.adapters.dynamo_imports import DynamoImportStore
     from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
     from sevbridge.adapters.dynamo_outbox import DynamoDeliveryStore
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from sevbridge.adapters.sqs_import_queue import SqsImportQueue
     from sevbridge.adapters.sqs_transfer_queue import SqsTransferQueue
     from sevbridge.adapters.sqs_webhook_queue import SqsDispatchQueue
+    from sevbridge.adapters.tenant_eraser import TenantEraserWithBackfills
     from sevbridge.adapters.webhook_http import HttpWebhookSender
     from sevbridge.common.clock import SystemClock
     from sevbridge.domain.backfill.service import BackfillService
@@ -109,11 +109,16 @@ def connection_store() -> DynamoConnectionStore:
 
 
 @functools.cache
-def tenant_eraser() -> DynamoTenantEraser:
-    from sevbridge.adapters.dynamo_eraser import DynamoTenantEraser
+def tenant_eraser() -> TenantEraserWithBackfills:
+    """C5: every tenant-scoped table, and the tenant's backfill documents in S3."""
+    from sevbridge.adapters.tenant_eraser import TenantEraserWithBackfills
 
     s = get_settings()
-    return DynamoTenantEraser([s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table])
+    return TenantEraserWithBackfills(
+        [s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table],
+        jobs_table=s.jobs_table,
+        backfill_bucket=s.backfill_bucket,
+    )
 
 
 @functools.cache
@@ -342,6 +347,7 @@ def backfill_worker(runner_factory: Callable[[Callable[[], float] | None], Trans
         imports=import_store(),
         notifier=notifier(),
         chunk_lines=s.backfill_chunk_lines,
+        lanes=s.backfill_chunk_lanes,
         seconds_per_document=2 * s.sevdesk_timeout_seconds + 5,
     )
 

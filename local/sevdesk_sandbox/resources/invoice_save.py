@@ -246,9 +246,10 @@ def apply_amounts(invoice: Row, positions: list[Row]) -> None:
 
 
 def positions_of(ctx: RequestContext, invoice_id: str) -> list[Row]:
-    rows = [
-        row for row in ctx.state.rows(ctx.account, "InvoicePos") if (row.get("invoice") or {}).get("id") == invoice_id
-    ]
+    # Unsorted (the matches are sorted below): sorting every position of the account per invoice saved
+    # made each save slower the more invoices an account had (a 10 000-invoice backfill slowed down).
+    table = ctx.account.table("InvoicePos")
+    rows = [row for row in table.values() if (row.get("invoice") or {}).get("id") == invoice_id]
     return sorted(rows, key=lambda row: (int(to_decimal(row.get("positionNumber") or 0)), int(row["id"])))
 
 

@@ -28,7 +28,8 @@ def test_start_from_a_file_then_watch_to_the_end(
     lines = [invoice_line(n) for n in range(1, 13)]
     lines[4] = invoice_line(5, unit="Palette")
     history.write_bytes(ndjson(lines))
-    started = _cli("start", "-p", pid, "-t", TENANT, "--file", str(history))
+    # No --platform: like every other command, the CLI takes the stack's only platform.
+    started = _cli("start", "-t", TENANT, "--file", str(history))
     assert started.exit_code == 0, started.output
     bf = started.stdout.strip().splitlines()[-1]
     assert bf.startswith("bf_")
@@ -77,6 +78,8 @@ def test_refusals_are_one_line_with_the_cli_exit_codes(aws: Any, connected: Any,
     unknown = _cli("status", "-p", pid, "-t", TENANT, "bf_0000000000000aaaa")
     assert unknown.exit_code == 3 and "no such backfill" in unknown.output  # not found
     assert "Traceback" not in unknown.output
+    other_platform = _cli("status", "-p", "plt_0000000000000000", "-t", TENANT, "bf_0000000000000aaaa")
+    assert other_platform.exit_code == 3 and "Traceback" not in other_platform.output, other_platform.output
     no_file = _cli("start", "-p", pid, "-t", TENANT, "--file", str(tmp_path / "missing.ndjson"))
     assert no_file.exit_code == 2 and "no such file" in no_file.output
     bad_date = _cli("start", "-p", pid, "-t", TENANT, "--file", str(tmp_path), "--since", "2024-13-01")

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from sevbridge import wiring
+from sevbridge.domain.backfill.ports import ChunkMessage
 from tests.functional.backfills.conftest import BASE, TENANT, invoice_line
 from tests.support.api_client import HandlerApiClient
 from tests.support.worker import drain_until_empty, process_batches
@@ -75,6 +77,53 @@ def test_retry_failed_sends_only_the_failures_again(
     assert _numbers(sandbox_state, connected) == sorted(f"RE-{n:06d}" for n in range(1, 8))
     # The six transferred documents of that chunk were not sent again (one invoice costs ~5 calls).
     assert len(sandbox_state.requests(connected.account_id)) - requests_before < 12
+
+
+def test_retry_failed_retries_the_failures_of_every_chunk_before_it_completes(
+    api: HandlerApiClient,
+    aws: Any,
+    connected: Any,
+    platform: Any,
+    sandbox_state: Any,
+    create_push: Callable[..., dict[str, Any]],
+) -> None:
+    """Failures in three chunks: the job finishes when all three were sent again, not after the first."""
+    lines = [invoice_line(n, unit="Palette" if n in (5, 15, 25) else "Stk") for n in range(1, 31)]
+    bf = _started(api, create_push, lines)
+    drain_until_empty(aws, "BackfillQueue")
+    assert api.get(f"{BASE}/{bf}").json["counters"]["failed"] == 3
+
+    api.put(f"/v1/tenants/{TENANT}/connection", json_body={"settings": {"unit_mapping": {"Palette": "Stk"}}})
+    assert api.post(f"{BASE}/{bf}/retry-failed").status == 202
+    process_batches(aws, 1, "BackfillQueue")  # the first retried chunk: two more to go
+    assert api.get(f"{BASE}/{bf}").json["state"] == "running"
+    drain_until_empty(aws, "BackfillQueue")
+    status = api.get(f"{BASE}/{bf}").json
+    assert status["state"] == "completed" and status["outcome"] == "completed", status
+    assert status["counters"] == {"done": 30, "failed": 0, "skipped": 0, "invalid": 0, "filtered": 0}
+    assert _numbers(sandbox_state, connected) == sorted(f"RE-{n:06d}" for n in range(1, 31))
+    # A retry message delivered again after its chunk was recorded changes nothing.
+    job = wiring.backfill_store().get(platform[0].platform_id, TENANT, bf)
+    assert job is not None
+    chunk = wiring.backfill_store().get_chunk(job.platform_id, TENANT, bf, 0)
+    assert chunk is not None and chunk.generation == job.generation
+    again = ChunkMessage(
+        platform_id=job.platform_id,
+        tenant_id=TENANT,
+        job_id=bf,
+        generation=job.generation,
+        seq=0,
+        key=chunk.key,
+        start=chunk.start,
+        end=chunk.end,
+        first_line=chunk.first_line,
+        retry_failed=True,
+    )
+    requests_before = len(sandbox_state.requests(connected.account_id))
+    wiring.backfill_queue().send([again], dedup_ids=["retry-again"])
+    drain_until_empty(aws, "BackfillQueue")
+    assert api.get(f"{BASE}/{bf}").json["counters"]["done"] == 30
+    assert len(sandbox_state.requests(connected.account_id)) == requests_before
 
 
 def test_a_crash_in_the_middle_of_a_chunk_neither_loses_nor_duplicates(

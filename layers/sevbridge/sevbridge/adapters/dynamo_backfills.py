@@ -38,7 +38,7 @@ from sevbridge.domain.notify.notices import Notices
 _JOB_ID = re.compile(r"^bf_[0-9a-f]{13,40}$")
 _COUNTERS = tuple(Counters.model_fields)
 # Not part of `doc`: written by ADD / the split, so a save never overwrites them.
-_NUMBERS = ("counters", "total", "chunks", "split_done", "chunks_done", "revision")
+_NUMBERS = ("counters", "total", "chunks", "split_done", "chunks_done", "retries_left", "revision")
 
 
 def _job_sk(job_id: str) -> str:
@@ -143,6 +143,15 @@ class DynamoBackfillStore:
             ExpressionAttributeValues=to_item(values),
         )
 
+    def expect_retries(self, job: BackfillJob, chunks: int) -> None:
+        aws_clients.dynamodb().update_item(
+            TableName=self._table,
+            Key=to_item({"pk": tenant_pk(job.platform_id, job.tenant_id), "sk": _job_sk(job.job_id)}),
+            UpdateExpression="SET retries_left = :n",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":n": chunks}),
+        )
+
     # --- chunks --------------------------------------------------------------------------------------
     def get_chunk(self, platform_id: str, tenant_id: str, job_id: str, seq: int) -> ChunkResult | None:
         item = (
@@ -180,6 +189,8 @@ class DynamoBackfillStore:
             put["ExpressionAttributeValues"] = to_item({":rev": previous.revision})
         adds = {f"c_{name}": getattr(delta, name) for name in _COUNTERS}
         adds["chunks_done"] = 0 if previous else 1
+        if previous is not None:
+            adds["retries_left"] = -1  # recorded again: a retry-failed chunk
         names = {f"#{k}": k for k in adds}
         update = {
             "TableName": self._table,
@@ -277,7 +288,7 @@ class DynamoBackfillStore:
 
 
 def _doc(job: BackfillJob) -> str:
-    return job.model_dump_json(exclude={"counters", "total", "chunks", "split_done", "chunks_done", "revision"})
+    return job.model_dump_json(exclude=set(_NUMBERS))
 
 
 def _number(item: dict[str, Any], name: str) -> int | None:
@@ -297,6 +308,7 @@ def _job(item: dict[str, Any]) -> BackfillJob:
             "chunks": _number(item, "chunks"),
             "split_done": split_done,
             "chunks_done": _number(item, "chunks_done") or 0,
+            "retries_left": _number(item, "retries_left") or 0,
             "revision": _number(item, "revision") or 0,
         }
     )

@@ -6,7 +6,7 @@ byte ranges, never whole: a 100 000-invoice history is split and read chunk by c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -79,3 +79,23 @@ class S3BackfillObjects:
                 yield position, position + len(pending), pending.rstrip(b"\r")
         finally:
             body.close()
+
+    def erase_tenant(self, platform_id: str, tenant_id: str, keys: Iterable[str] = ()) -> int:
+        """C5: deletes every object under the tenant's prefix and `keys` (objects its jobs named, e.g. an
+        operator's upload given as a console event's object_key). Returns how many were deleted."""
+        client = aws_clients.s3()
+        found = set(keys)
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=f"backfills/{platform_id}/{tenant_id}/"):
+            found.update(str(o["Key"]) for o in page.get("Contents", []))
+        ordered = sorted(found)
+        deleted = 0
+        for start in range(0, len(ordered), 1000):  # DeleteObjects takes up to 1000 keys
+            batch = [{"Key": key} for key in ordered[start : start + 1000]]
+            answer = client.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})  # type: ignore[typeddict-item]
+            errors = answer.get("Errors", [])
+            if errors:
+                # Raised, so the DynamoDB erase that follows does not run: offboarding again finds the jobs.
+                raise RuntimeError(f"could not delete {len(errors)} backfill objects: {errors[0].get('Code')}")
+            deleted += len(batch)
+        return deleted

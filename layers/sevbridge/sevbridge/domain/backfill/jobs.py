@@ -103,6 +103,7 @@ class BackfillJob(Model):
     chunks: int | None = None  # known once the split finished
     split_done: bool = False
     chunks_done: int = 0
+    retries_left: int = 0  # retry-failed chunks of this generation not recorded yet
     counters: Counters = Field(default_factory=Counters)
     import_run_id: str | None = None  # pull
     import_read: int = 0  # pull: records read by the import run (copied when the job is looked at)
@@ -169,6 +170,7 @@ class ChunkResult(Model):
     end: int
     counters: Counters = Field(default_factory=Counters)
     items: list[ItemResult] = Field(default_factory=list)
+    generation: int = 0  # of the message that recorded it: a retry-failed chunk is recorded once per retry
     revision: int = 0
 
 

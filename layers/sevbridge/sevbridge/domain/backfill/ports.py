@@ -68,10 +68,15 @@ class BackfillStore(Protocol):
         """Records how many lines the split has read (and, when it is done, how many chunks it sent)."""
         ...
 
+    def expect_retries(self, job: BackfillJob, chunks: int) -> None:
+        """Sets how many retry-failed chunks must be recorded before the job can finish (0: none)."""
+        ...
+
     def get_chunk(self, platform_id: str, tenant_id: str, job_id: str, seq: int) -> ChunkResult | None: ...
     def record_chunk(self, job: BackfillJob, chunk: ChunkResult, previous: ChunkResult | None) -> bool:
-        """Stores the chunk's result and adds (chunk − previous) to the job's counters in one transaction;
-        False when another delivery recorded this chunk first (nothing written)."""
+        """Stores the chunk's result and adds (chunk − previous) to the job's counters in one transaction
+        (a chunk recorded again, by retry-failed, also counts down the job's `retries_left`); False when
+        another delivery recorded this chunk first (nothing written)."""
         ...
 
     def chunks_with(self, platform_id: str, tenant_id: str, job_id: str, status: ItemStatus) -> list[ChunkResult]: ...

@@ -178,6 +178,7 @@ class BackfillService:
         job.state, job.finished_at, job.cancelled_at, job.updated_at = JobState.RUNNING, None, None, now
         job.generation += 1
         job = self.store.save(job)
+        self.store.expect_retries(job, 0)  # retries of earlier generations are dropped; the split resends
         self._send_split(job)
         return job
 
@@ -198,6 +199,8 @@ class BackfillService:
         job.state, job.finished_at, job.cancelled_at, job.updated_at = JobState.RUNNING, None, None, now
         job.generation += 1
         job = self.store.save(job)
+        # The job finishes when every one of these chunks was recorded again, not at the first of them.
+        self.store.expect_retries(job, len(chunks))
         messages = [self._retry_message(job, chunk) for chunk in chunks]
         self.queue.send(messages, dedup_ids=[f"{job.job_id}-g{job.generation}-r{m.seq}" for m in messages])
         return job

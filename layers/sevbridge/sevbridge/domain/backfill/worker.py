@@ -9,9 +9,12 @@ live transfers, whatever the queue's concurrency.
 
 from __future__ import annotations
 
+import contextvars
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +61,19 @@ WAIT_FOR_TOKEN = 300.0  # a chunk whose tenant needs a new token looks again aft
 SPLIT_RESERVE = 20.0  # seconds an invocation keeps to hand the rest of a split to a new message
 CANCEL_CHECK_SECONDS = 1.0  # how stale the job's state may be before the next document starts
 FOLLOW_DELAY = 30.0
+FOLLOW_MAX_DELAY = 60.0
+CHUNK_LANES = 2  # documents of one chunk transferred side by side (1: one after the other)
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """A document of a chunk that passed validation: its line, source id, transfers, and the ids it
+    must not share with a document of another lane (itself, its customer)."""
+
+    line: int
+    source_id: str
+    transfer_ids: list[str]
+    keys: frozenset[str]
 
 
 class HoldBack(Exception):
@@ -82,6 +98,7 @@ class BackfillWorker:
     imports: ImportStore | None = None
     notifier: Notifier | None = None
     chunk_lines: int = CHUNK_LINES
+    lanes: int = CHUNK_LANES
     seconds_per_document: float = 10.0  # time a document needs at most (set from the sevDesk timeout)
     monotonic: Callable[[], float] = field(default=time.monotonic)
 
@@ -167,12 +184,16 @@ class BackfillWorker:
         job = self.store.get(m.platform_id, m.tenant_id, m.job_id)
         if job is None or job.state is not JobState.RUNNING:
             return  # cancelled (dropped; resume sends it again) or finished
+        if m.retry_failed and m.generation != job.generation:
+            return  # a retry superseded by a later retry-failed or resume (which sends what is still due)
         previous = self.store.get_chunk(m.platform_id, m.tenant_id, m.job_id, m.seq)
-        if previous is not None and not m.retry_failed:
+        if previous is not None and (not m.retry_failed or previous.generation == m.generation):
             self._finish_if_done(m.platform_id, m.tenant_id, m.job_id)
-            return  # a duplicate of a recorded chunk
+            return  # a duplicate of a recorded chunk (or of a retry already recorded)
         assert job.kind is not None
-        chunk = ChunkResult(seq=m.seq, first_line=m.first_line, key=m.key, start=m.start, end=m.end)
+        chunk = ChunkResult(
+            seq=m.seq, first_line=m.first_line, key=m.key, start=m.start, end=m.end, generation=m.generation
+        )
         lines = list(self._lines(m))
         to_send = self._admit(job, lines, chunk)
         cancelled = self._run(job, to_send, chunk, m.retry_failed, time_left)
@@ -188,11 +209,9 @@ class BackfillWorker:
             if text.strip():
                 yield number, text
 
-    def _admit(
-        self, job: BackfillJob, lines: Sequence[tuple[int, bytes]], chunk: ChunkResult
-    ) -> list[tuple[int, str, list[str]]]:
+    def _admit(self, job: BackfillJob, lines: Sequence[tuple[int, bytes]], chunk: ChunkResult) -> list[Runnable]:
         """Validates, filters and de-duplicates the chunk's lines; records the survivors as transfers.
-        Returns (line, source id, transfer ids) to run."""
+        Returns the documents to run."""
         assert job.kind is not None
         counters = chunk.counters
         valid: list[tuple[int, dict[str, Any], Any, Any]] = []
@@ -247,15 +266,15 @@ class BackfillWorker:
                     )
                 )
                 continue
-            fresh.append((number, raw, data.source_id))
+            fresh.append((number, raw, data.source_id, _keys_of(data)))
         if not fresh:
             return []
         connection = self.connections.get(job.platform_id, job.tenant_id)
         if connection is None:
             raise HoldBack("the tenant has no connection", WAIT_FOR_TOKEN)
-        results = self.intake.accept(connection, [raw for _, raw, _ in fresh])
+        results = self.intake.accept(connection, [raw for _, raw, _, _ in fresh])
         to_run = []
-        for (number, _, source_id), result in zip(fresh, results, strict=True):
+        for (number, _, source_id, keys), result in zip(fresh, results, strict=True):
             ids = _transfer_ids(result)
             if ids is None:
                 counters.failed += 1
@@ -269,31 +288,69 @@ class BackfillWorker:
                     )
                 )
                 continue
-            to_run.append((number, source_id, ids))
+            to_run.append(Runnable(line=number, source_id=source_id, transfer_ids=ids, keys=keys))
         return to_run
 
     def _run(
         self,
         job: BackfillJob,
-        to_run: Sequence[tuple[int, str, list[str]]],
+        to_run: Sequence[Runnable],
         chunk: ChunkResult,
         retry_failed: bool,
         time_left: Callable[[], float] | None,
     ) -> bool:
-        """Runs the transfers line by line; True if the job was cancelled meanwhile."""
-        runner = self.runner_factory(time_left)
-        checked = self.monotonic()
-        for number, source_id, ids in to_run:
-            if self.monotonic() - checked >= CANCEL_CHECK_SECONDS:
-                current = self.store.get(job.platform_id, job.tenant_id, job.job_id)
-                if current is None or current.state is not JobState.RUNNING:
-                    return True
-                checked = self.monotonic()
-            if time_left is not None and time_left() < self.seconds_per_document:
-                raise HoldBack("too little time left in this invocation", 0)
-            transfers = [self._run_one(runner, job, tid, retry_failed) for tid in ids]
-            _tally(chunk, number, source_id, transfers)
-        return False
+        """Runs the transfers, in up to `lanes` lanes side by side; True if the job was cancelled meanwhile.
+
+        Documents that share an id (the same document twice, or one customer) are in the same lane, one
+        after the other: two lanes never create one customer twice. Each lane is a serial stream through
+        the same per-tenant brake and backoff as every other request of the tenant."""
+        lanes = _lanes(to_run, self.lanes)
+        stop = threading.Event()  # set when a lane sees the job cancelled or must hold the chunk back
+        lock = threading.Lock()
+        cancelled: list[bool] = []
+
+        def lane(documents: Sequence[Runnable]) -> None:
+            runner = self.runner_factory(time_left)
+            checked = self.monotonic()
+            for document in documents:
+                if stop.is_set():
+                    return
+                if self.monotonic() - checked >= CANCEL_CHECK_SECONDS:
+                    current = self.store.get(job.platform_id, job.tenant_id, job.job_id)
+                    if current is None or current.state is not JobState.RUNNING:
+                        cancelled.append(True)
+                        stop.set()
+                        return
+                    checked = self.monotonic()
+                if time_left is not None and time_left() < self.seconds_per_document:
+                    stop.set()
+                    raise HoldBack("too little time left in this invocation", 0)
+                try:
+                    transfers = [self._run_one(runner, job, tid, retry_failed) for tid in document.transfer_ids]
+                except BaseException:
+                    stop.set()
+                    raise
+                with lock:
+                    _tally(chunk, document.line, document.source_id, transfers)
+
+        if len(lanes) <= 1:
+            for documents in lanes:
+                lane(documents)
+        else:
+            with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="backfill-lane") as pool:
+                # Each lane in a copy of this context (log keys, the invocation's deadline).
+                futures = [pool.submit(contextvars.copy_context().run, lane, d) for d in lanes]
+                errors = [e for f in futures if (e := f.exception()) is not None]
+            if errors:
+                # The shortest hold-back wins: the chunk comes back as soon as any of its lanes can go on;
+                # what the other lanes finished is recorded in the ledger and not done again.
+                holds = [e for e in errors if isinstance(e, HoldBack)]
+                others = [e for e in errors if not isinstance(e, HoldBack)]
+                if others:
+                    raise others[0]
+                raise min(holds, key=lambda h: h.delay)
+        chunk.items.sort(key=lambda item: item.line)
+        return bool(cancelled)
 
     def _run_one(
         self, runner: TransferRunner, job: BackfillJob, transfer_id: str, retry_failed: bool
@@ -321,8 +378,9 @@ class BackfillWorker:
         if run is None:
             job.error = "the import run is gone"
         elif run.state not in RUN_TERMINAL:
-            # Longer waits the longer the import runs (a whole history can take hours).
-            raise HoldBack(f"import {run.run_id} is {run.state.value}", min(900.0, FOLLOW_DELAY * receives))
+            # Looks again within a minute: the job completes at most that long after its import (a look
+            # costs one message and two reads, so even an hours-long history needs no longer waits).
+            raise HoldBack(f"import {run.run_id} is {run.state.value}", min(FOLLOW_MAX_DELAY, FOLLOW_DELAY * receives))
         else:
             job.import_read = sum(k.counts.read for k in run.kinds)
             if run.state is RunState.FAILED:
@@ -334,7 +392,8 @@ class BackfillWorker:
         job = self.store.get(platform_id, tenant_id, job_id)
         if job is None or job.state is not JobState.RUNNING or not job.split_done or job.chunks is None:
             return
-        if job.chunks_done >= job.chunks:
+        # Every chunk recorded, and every chunk retry-failed sent again recorded again.
+        if job.chunks_done >= job.chunks and job.retries_left <= 0:
             self._finish(job)
 
     def _finish(self, job: BackfillJob) -> None:
@@ -372,6 +431,33 @@ def _event_of(job: BackfillJob, number: int, text: bytes) -> tuple[dict[str, Any
             return {}, (name, "required")
     raw = {"id": f"{job.job_id}.{number}", "type": EVENT_TYPE[job.kind].value, **line}
     return raw, None
+
+
+def _keys_of(data: Any) -> frozenset[str]:
+    """What a document must not share with one in another lane: itself and, for an invoice, its customer."""
+    keys = {f"{type(data).__name__}:{data.source_id}"}
+    customer = getattr(data, "customer", None)
+    if customer is not None and getattr(customer, "source_id", None):
+        keys.add(f"Contact:{customer.source_id}")
+    return frozenset(keys)
+
+
+def _lanes(documents: Sequence[Runnable], lanes: int) -> list[list[Runnable]]:
+    """Splits documents into at most `lanes` lists, in order within each, so that documents sharing a key
+    are in one list. If a document links keys already in two lanes, everything runs in one lane."""
+    if lanes <= 1 or len(documents) <= 1:
+        return [list(documents)] if documents else []
+    out: list[list[Runnable]] = [[] for _ in range(lanes)]
+    owner: dict[str, int] = {}
+    for document in documents:
+        taken = {owner[k] for k in document.keys if k in owner}
+        if len(taken) > 1:
+            return [list(documents)]
+        index = taken.pop() if taken else min(range(lanes), key=lambda i: len(out[i]))
+        out[index].append(document)
+        for key in document.keys:
+            owner[key] = index
+    return [documents for documents in out if documents]
 
 
 def _source_id(raw: dict[str, Any]) -> str | None:
