@@ -641,7 +641,8 @@ def cold_imports(runs: int) -> list[Result]:
     lines = [
         "### Cold import per function",
         "",
-        f"Load average {load:.1f} when this part started. CPU time of `import app` in a fresh Lambda-like interpreter (function code + the layer as built + the "
+        f"Load average {load:.1f} when this part started. CPU time of `import app` in a fresh Lambda-like "
+        "interpreter (function code + the layer as built + the "
         f"runtime's boto3 only; Tracer on), best of {runs} (wall: median); ÷ a minimal Powertools + boto3 handler "
         "(benchmarks/baseline/: `api_app` for the api, `worker_app` for the others; `api_validated_app` is `api_app` "
         "with Powertools validation on). Wall time is shown too but "
