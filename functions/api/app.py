@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sevbridge.api.app import handle
+from sevbridge.api.handler import handle
 from sevbridge.common.observability import logger, metrics, tracer
 
 

@@ -71,6 +71,17 @@ NOT_ON_COLD_PATH = {
         "sevbridge.domain.push.service",  # the push engine belongs to the transfer worker
         "sevbridge.domain.pull.runner",
         "sevbridge.workers",
+        # The resolver with Powertools validation and the route modules load with the first request that
+        # reaches a route, and then only that route's module (sevbridge/api/route_index.py).
+        "sevbridge.api.app",
+        "sevbridge.api.routes_connections",
+        "sevbridge.api.routes_transfers",
+        "sevbridge.api.routes_imports",
+        "sevbridge.api.routes_backfills",
+        "sevbridge.api.routes_webhooks",
+        "aws_lambda_powertools.event_handler.openapi.params",
+        "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+        "sevbridge.domain.ports",  # the gate authenticates with the platform store only
     ],
     "transfer_worker": ["sevbridge.api", "sevbridge.domain.pull.runner", "sevbridge.workers.imports"],
     "import_worker": ["sevbridge.api", "sevbridge.domain.push.service", "sevbridge.workers.transfers"],
@@ -100,8 +111,40 @@ def test_no_model_is_built_on_import(function: str) -> None:
     assert result["built"] == []
 
 
-def test_the_api_defines_its_models_but_builds_none() -> None:
-    # The probe sees the api's request and response models (so the check above is not vacuous).
-    result = _cold_import("api")
-    assert result["models"] > 50
-    assert "pydantic" in result["modules"]  # Powertools validation needs it: kept, it pays (docs/benchmarks.md)
+def test_the_probe_sees_models() -> None:
+    # The probe sees the models a function defines on import (so the "none built" check is not vacuous):
+    # the api's gate defines its settings and error models, the transfer worker its messages.
+    assert _cold_import("api")["models"] >= 4
+    assert _cold_import("transfer_worker")["models"] > 50
+
+
+_TRACED_PROBE = """
+import sys
+import functions.api.app
+before = "httpx" in sys.modules
+from sevbridge import wiring
+wiring.sevdesk_probe()
+import httpx
+print(before, httpx.Client.__name__)
+"""
+
+
+def test_with_tracing_on_the_api_imports_httpx_only_when_it_builds_a_client_and_then_traces_it() -> None:
+    # As in Lambda (the Tracer is on): X-Ray's patch-everything default used to import httpx on every
+    # cold start; now the composition root patches it before it builds the first httpx client.
+    settings = ("PLATFORMS", "TENANTS", "LEDGER", "JOBS", "CHANGES", "OUTBOX")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"},
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "AWS_LAMBDA_FUNCTION_NAME": "probe",
+        "LAMBDA_TASK_ROOT": str(ROOT),  # Powertools turns the Tracer on only in Lambda
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        **{f"{name}_TABLE": name.lower() for name in settings},
+        **{f"{name}_QUEUE_URL": f"https://sqs/{name}" for name in ("TRANSFER", "IMPORT", "BACKFILL", "WEBHOOK")},
+        "TOKEN_KEY_ID": "key",
+        "BACKFILL_BUCKET": "bucket",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _TRACED_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    assert out.stdout.split()[-2:] == ["False", "_InstrumentedClient"]

@@ -55,6 +55,13 @@ if TYPE_CHECKING:
 
 
 # --- shared ------------------------------------------------------------------------------------------
+def _trace_httpx() -> None:
+    # Called by every builder of an httpx client, before it builds one (sevbridge.common.observability).
+    from sevbridge.common.observability import trace_httpx
+
+    trace_httpx()
+
+
 @functools.cache
 def clock() -> SystemClock:
     from sevbridge.common.clock import SystemClock
@@ -85,6 +92,7 @@ def sevdesk_client(connection: Connection, token: str, time_left: Callable[[], f
     from sevbridge.adapters.sevdesk.gate import default_gate
     from sevbridge.domain.connections import tenant_key
 
+    _trace_httpx()
     settings = get_settings()
     default_gate.configure(settings.sevdesk_tenant_requests_in_flight)
     return SevdeskClient(
@@ -126,9 +134,18 @@ def sevdesk_probe() -> HttpSevdeskProbe:
     from sevbridge.adapters.sevdesk.probe import HttpSevdeskProbe
     from sevbridge.common.deadline import time_left
 
+    _trace_httpx()
     s = get_settings()
     # The token test runs inside an API request: bounded by that invocation's deadline.
     return HttpSevdeskProbe(s.sevdesk_base_url, timeout=s.sevdesk_timeout_seconds, time_left=time_left)
+
+
+def connection(platform_id: str, tenant_id: str) -> Connection:
+    """The tenant's connection (404 when there is none), for the routes that only read it: the store
+    alone, not the connection service with its probe, eraser, notifier and import wiring."""
+    from sevbridge.domain.connection import require_connection
+
+    return require_connection(connection_store(), platform_id, tenant_id)
 
 
 @functools.cache
@@ -406,6 +423,7 @@ def secret_sealer() -> KmsSecretSealer:
 def webhook_sender() -> HttpWebhookSender:
     from sevbridge.adapters.webhook_http import HttpWebhookSender
 
+    _trace_httpx()
     s = get_settings()
     return HttpWebhookSender(allow_loopback=s.webhook_allow_loopback, timeout=s.webhook_timeout_seconds)
 

@@ -1,8 +1,12 @@
-"""The api function's resolver: routes, auth middleware, error mapping and the OpenAPI document."""
+"""The api function's resolver: Powertools' REST resolver with request validation, the error mapping and
+the OpenAPI document. Imported on the first request that reaches a route (`sevbridge.api.handler`), and
+each route module is included when a request for one of its paths arrives (`route_index.py`)."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -11,18 +15,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from sevbridge import __version__
-from sevbridge.api import routes_backfills, routes_connections, routes_imports, routes_transfers, routes_webhooks
-from sevbridge.api.auth import gate
-from sevbridge.api.errors import ApiError, as_proxy, domain_error_response, error_response, validation_response
-from sevbridge.api.responses import complete_operations
-from sevbridge.api.schemas_transfers import EVENT_EXAMPLE, EventsRequestDoc
-from sevbridge.common.deadline import invocation_deadline
+from sevbridge.api import route_index
+from sevbridge.api.errors import ApiError, domain_error_response, error_response, validation_response
 from sevbridge.common.observability import logger
 from sevbridge.domain.errors import DomainError
 
 TITLE = "sevbridge API"
-# Of the invocation's time, kept back from sevDesk calls for the DynamoDB/KMS work and the answer after them.
-ANSWER_RESERVE_SECONDS = 4.0
 DESCRIPTION = (
     "Keeps SaaS platforms' customers' sevDesk accounts in step. Authenticate every call with "
     '`Authorization: Bearer <platform API key>`. Errors are `{"error": {"code", "message", "details"}}`.'
@@ -30,11 +28,25 @@ DESCRIPTION = (
 SECURITY: list[dict[str, list[str]]] = [{"platformKey": []}]
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.include_router(routes_connections.router)
-app.include_router(routes_transfers.router)
-app.include_router(routes_imports.router)
-app.include_router(routes_backfills.router)
-app.include_router(routes_webhooks.router)
+_included: set[str] = set()
+_including = threading.Lock()  # the local stack may serve requests on several threads
+
+
+def include_routes(modules: list[str] | tuple[str, ...]) -> APIGatewayRestResolver:
+    """The resolver with these route modules' routes registered (each module once, on first need)."""
+    with _including:
+        for name in modules:
+            if name not in _included and name in route_index.ROUTE_MODULES:
+                app.include_router(importlib.import_module(f"sevbridge.api.{name}").router)
+                _included.add(name)
+    return app
+
+
+def resolver_for(method: str, path: str) -> APIGatewayRestResolver:
+    """The resolver, ready for this request: its route module is loaded, no other one is needed. Two
+    modules never serve the same request (tests/unit/test_route_index.py), so the route chosen is the
+    one a resolver with every route would choose."""
+    return include_routes(route_index.modules_for(method, path))
 
 
 def openapi_document() -> str:
@@ -43,6 +55,9 @@ def openapi_document() -> str:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
     from sevbridge.api.openapi_webhooks import document_webhooks
+    from sevbridge.api.responses import complete_operations
+
+    include_routes(route_index.ROUTE_MODULES)
 
     security_schemes: dict[str, Any] = {
         "platformKey": HTTPBearer(description="Platform API key from `sevbridge platforms create`")
@@ -56,15 +71,26 @@ def openapi_document() -> str:
             security=SECURITY,
         )
     )
+    _in_route_order(document)
     _document_events_body(document)
     complete_operations(document)
     document_webhooks(document)
     return json.dumps(document)
 
 
+def _in_route_order(document: dict[str, Any]) -> None:
+    # Route modules are included in the order requests needed them; the document lists paths in the
+    # order of the route table, whichever request came first.
+    order = {template.replace("<", "{").replace(">", "}"): i for i, (_, template, _) in enumerate(route_index.ROUTES)}
+    paths = document.get("paths", {})
+    document["paths"] = dict(sorted(paths.items(), key=lambda item: order.get(item[0], len(order))))
+
+
 def _document_events_body(document: dict[str, Any]) -> None:
     """The events route validates each event of a batch on its own (to report them one by one), so
     its body schema is added to the document here from the same pydantic models."""
+    from sevbridge.api.schemas_transfers import EVENT_EXAMPLE, EventsRequestDoc
+
     schema = EventsRequestDoc.model_json_schema(ref_template="#/components/schemas/{model}")
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components.update(schema.pop("$defs", {}))
@@ -135,53 +161,8 @@ def _on_not_found(exc: Exception) -> Response[str]:
     return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route; see /v1/openapi.json")
 
 
-def method_not_allowed(event: dict[str, Any]) -> Response[str] | None:
-    """405 with Allow when the path is known but not with this method. Checked before routing, because
-    Powertools would route GET …/transfers/retry to GET …/transfers/{transfer_id} (and answer 422)."""
-    allowed = allowed_methods(str(event.get("path") or ""))
-    if not allowed or str(event.get("httpMethod") or "").upper() in allowed:
-        return None
-    return error_response(
-        HTTPStatus.METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this path does not support that method; the Allow header lists the ones it does",
-        headers={"Allow": ", ".join(allowed)},
-    )
-
-
-def allowed_methods(path: str) -> list[str]:
-    """The methods of the routes whose path pattern matches, e.g. ["GET", "PUT"]. Where several patterns
-    match, the most specific one counts, as for a reader of the document: `/transfers/retry` is not
-    `/transfers/{transfer_id}`."""
-    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list of routes
-    matching = [route for route in routes if route.rule.match(path)]
-    if not matching:
-        return []
-    fixed = max(_fixed_segments(route.path) for route in matching)
-    return sorted({route.method for route in matching if _fixed_segments(route.path) == fixed})
-
-
-def _fixed_segments(template: str) -> int:
-    return sum(1 for segment in template.split("/") if segment and not segment.startswith("<"))
-
-
 @app.exception_handler(Exception)
 def _on_unexpected(exc: Exception) -> Response[str]:
     # Log the type only: exception text can contain request data. The traceback goes to X-Ray/logs.
     logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged")
-
-
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Entry point of the api function: the gate (size, auth, body rule), the 405 check, then the resolver."""
-    platform, early_answer = gate(event)
-    if early_answer is not None:
-        return early_answer
-    wrong_method = method_not_allowed(event)
-    if wrong_method is not None:
-        return as_proxy(wrong_method)
-    if platform is not None:
-        app.append_context(platform=platform)
-    # Slow sevDesk calls (the token test) stop in time for our own 503 before API Gateway's 504.
-    with invocation_deadline(context, reserve_seconds=ANSWER_RESERVE_SECONDS):
-        return app.resolve(event, context)

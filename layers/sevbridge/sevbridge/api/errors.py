@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from sevbridge.api.schemas import ErrorBody, ErrorResponse
+from sevbridge.api.schemas_errors import ErrorBody, ErrorResponse
 from sevbridge.common.observability import redact
 from sevbridge.domain import errors as domain
 from sevbridge.domain.validation import problem_of

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sevbridge.api.schemas import ErrorResponse
+from sevbridge.api.schemas_errors import ErrorResponse
 
 JSON = "application/json"
 ERROR_SCHEMA = "ErrorResponse"

@@ -89,7 +89,7 @@ def put_connection(tenant_id: TenantId, body: ConnectionPut) -> Response[Connect
 )
 def get_connection(tenant_id: TenantId) -> ConnectionView:
     platform = current_platform(router)
-    view = ConnectionView.of(wiring.connection_service().get(platform.platform_id, tenant_id))
+    view = ConnectionView.of(wiring.connection(platform.platform_id, tenant_id))
     view.imports = ImportsHealth.of(wiring.import_service().health(platform.platform_id, tenant_id))
     return view
 

@@ -215,7 +215,7 @@ def list_transfers(
     ] = None,
 ) -> TransferList:
     platform = current_platform(router)
-    wiring.connection_service().get(platform.platform_id, tenant_id)
+    wiring.connection(platform.platform_id, tenant_id)
     query = TransferQuery(
         kind=kind, status=status, source_id=source_id, since=since, until=until, limit=limit, cursor=cursor
     )
@@ -232,7 +232,7 @@ def list_transfers(
 )
 def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail:
     platform = current_platform(router)
-    wiring.connection_service().get(platform.platform_id, tenant_id)  # an offboarded tenant has no transfers
+    wiring.connection(platform.platform_id, tenant_id)  # an offboarded tenant has no transfers
     return TransferDetail.of(wiring.transfer_ops().get(platform.platform_id, tenant_id, transfer_id))
 
 
@@ -250,7 +250,7 @@ def get_transfer(tenant_id: TenantId, transfer_id: TransferId) -> TransferDetail
 )
 def retry_transfer(tenant_id: TenantId, transfer_id: TransferId) -> Response[RetryResult]:
     platform = current_platform(router)
-    wiring.connection_service().get(platform.platform_id, tenant_id)
+    wiring.connection(platform.platform_id, tenant_id)
     transfer = wiring.transfer_ops().retry(platform.platform_id, tenant_id, transfer_id)
     body = RetryResult(retried=1, transfers=[TransferView.of(transfer)])
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
@@ -265,7 +265,7 @@ def retry_transfer(tenant_id: TenantId, transfer_id: TransferId) -> Response[Ret
 )
 def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
     platform = current_platform(router)
-    wiring.connection_service().get(platform.platform_id, tenant_id)
+    wiring.connection(platform.platform_id, tenant_id)
     transfers = wiring.transfer_ops().retry_all_failed(platform.platform_id, tenant_id)
     body = RetryResult(retried=len(transfers), transfers=[TransferView.of(t) for t in transfers])
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
@@ -283,7 +283,7 @@ def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
 )
 def lookup_documents(tenant_id: TenantId, body: LookupRequest) -> LookupResult:
     platform = current_platform(router)
-    wiring.connection_service().get(platform.platform_id, tenant_id)
+    wiring.connection(platform.platform_id, tenant_id)
     keys = [DocumentKey(kind=d.kind, source_id=d.source_id) for d in body.documents]
     states = wiring.transfer_ops().lookup(platform.platform_id, tenant_id, keys)
     return LookupResult(
@@ -365,7 +365,7 @@ def ensure_transferred(tenant_id: TenantId) -> Response[EnsureResult]:
 
 def _enabled_connection(platform_id: str, tenant_id: str) -> Connection:
     """The tenant's connection; events are refused (409) while its integration is disabled."""
-    connection = wiring.connection_service().get(platform_id, tenant_id)
+    connection = wiring.connection(platform_id, tenant_id)
     if not connection.settings.enabled:
         raise Conflict("the integration is disabled for this tenant; enable it in the connection settings")
     return connection

@@ -18,28 +18,6 @@ from sevbridge.domain.settings import TenantSettings
 EXAMPLE_TOKEN = "e0e0e0e0a1a1a1a1b2b2b2b2c3c3c3c3"
 
 
-class ErrorDetail(Model):
-    """One problem. `field` is a path of documented names and list indexes (e.g. `settings.unit_mapping.*`,
-    `events.2.data.positions.0.quantity`); `*` stands for a key the caller made up, which is never repeated."""
-
-    model_config = ConfigDict(extra="allow")
-
-    field: str | None = Field(default=None, description="Where the problem is; `body` for the body as a whole.")
-    problem: str | None = Field(default=None, description="What is wrong there, for people.")
-    type: str | None = Field(default=None, description="Machine-readable kind, e.g. `missing`, `extra_forbidden`.")
-    reason: str | None = Field(default=None, description="A machine-readable cause, e.g. `invalid_token`.")
-
-
-class ErrorBody(Model):
-    code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`, `not_found`.")
-    message: str = Field(description="What went wrong, for people. Never repeats a value the caller sent.")
-    details: list[ErrorDetail] = Field(default_factory=list, description="One entry per problem.")
-
-
-class ErrorResponse(Model):
-    error: ErrorBody
-
-
 class ConnectionPut(Model):
     """Store or rotate a tenant's sevDesk token and/or change its settings.
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from sevbridge.api.schemas import ErrorBody
+from sevbridge.api.schemas_errors import ErrorBody
 from sevbridge.common.model import Model
 from sevbridge.domain.events import (
     ContactWithInvoices,

@@ -32,5 +32,14 @@ def _redacting_json(value: dict[str, Any]) -> str:
 
 
 logger = Logger(service=SERVICE, json_serializer=_redacting_json)
-tracer = Tracer(service=SERVICE)
+# X-Ray patches only what sevbridge calls: botocore here, httpx when a function first builds an httpx
+# client (`trace_httpx`, from the composition root). The default (patch every supported library) imports
+# httpx — and sqlite3 — on every cold start, also in the api, which calls sevDesk only to test a token.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 metrics = Metrics(namespace=SERVICE, service=SERVICE)
+
+
+def trace_httpx() -> None:
+    """Trace sevDesk and webhook calls: before the first httpx client is built (X-Ray's patch swaps
+    `httpx.Client`; clients built earlier stay untraced). Idempotent; a no-op while tracing is off."""
+    tracer.patch(["httpx"])

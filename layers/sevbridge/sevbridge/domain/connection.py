@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
 
 from sevbridge.common.model import Model
+from sevbridge.domain.errors import NotFound
 from sevbridge.domain.settings import TenantSettings
+
+if TYPE_CHECKING:
+    from sevbridge.domain.ports import ConnectionStore
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
@@ -55,3 +60,14 @@ class Connection(Model):
 def fingerprint(token: str) -> str:
     """Shown instead of the token: enough to tell two tokens apart, useless to an attacker."""
     return f"…{token[-4:].lower()}"
+
+
+def require_connection(store: ConnectionStore, platform_id: str, tenant_id: str) -> Connection:
+    """The tenant's connection; NotFound (404) when there is none. Here rather than on the connection
+    service, so the routes that only read a connection do not build the service's sevDesk probe,
+    eraser, notifier and import wiring (issue 10 §4)."""
+    connection = store.get(platform_id, tenant_id)
+    if connection is None:
+        # The same answer whether the tenant is missing or belongs to another platform.
+        raise NotFound("this tenant has no connection")
+    return connection

@@ -10,12 +10,12 @@ from sevbridge.domain.connection import (
     ConnectionStatus,
     SevdeskIdentity,
     fingerprint,
+    require_connection,
 )
 from sevbridge.domain.errors import (
     ConcurrentUpdate,
     ConnectionRejected,
     InvalidInput,
-    NotFound,
     RateLimited,
     UpstreamUnavailable,
 )
@@ -133,11 +133,7 @@ class ConnectionService:
     notifier: Notifier | None = None  # connection.reconnect_required / .restored, written with the status
 
     def get(self, platform_id: str, tenant_id: str) -> Connection:
-        connection = self.store.get(platform_id, tenant_id)
-        if connection is None:
-            # The same answer whether the tenant is missing or belongs to another platform.
-            raise NotFound("this tenant has no connection")
-        return connection
+        return require_connection(self.store, platform_id, tenant_id)
 
     def put(
         self,

@@ -4,9 +4,13 @@ gate reads the key on every request, nothing caches it)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sevbridge.domain.errors import InvalidInput, NotFound, Unauthenticated
 from sevbridge.domain.platform import Platform, StoredKey, hash_api_key, new_api_key, new_platform_id
-from sevbridge.domain.ports import Clock, PlatformStore
+
+if TYPE_CHECKING:  # the api's gate authenticates every request; the ports module pulls in every domain type
+    from sevbridge.domain.ports import Clock, PlatformStore
 
 
 def create_platform(store: PlatformStore, clock: Clock, name: str) -> tuple[Platform, str]:
