@@ -76,9 +76,11 @@ def raw_openapis(raw_specs: dict[SpecName, dict[str, Any]]) -> dict[SpecName, Op
 
 @pytest.mark.parametrize("spec_name", BOTH)
 def test_spec_loads_quickly(spec_name: SpecName) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time (which failed CI at 5.6 s on a machine at load 24): about 0.25 s with the C
+    # YAML loader and no spec validation; the pure-Python loader takes 1.5 s and fails this.
+    started = time.process_time()
     OpenAPI.from_dict(apply_spec_patches(read_spec(spec_name), spec_name), config=Config(spec_validator_cls=None))
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 1.0
 
 
 @pytest.mark.parametrize(
