@@ -144,7 +144,10 @@ def test_token_rotated_mid_stream_parks_and_resumes(tenant: Tenant, api: httpx.C
     assert api.get(f"/v1/tenants/{tenant.id}/connection").json()["status"] == "reconnect_required"
 
     resumed = api.put(f"/v1/tenants/{tenant.id}/connection", json={"sevdesk_token": new_token})
-    assert resumed.json()["resumed_transfers"] == 2
+    # The e2e stack's schedule ticks every 2 s and also resumes a reconnected tenant's parked work, so on a
+    # busy machine it can take the two before this request counts them (the exact count is pinned without a
+    # tick in tests/functional/transfers/test_transfer_worker.py). Either way both are resumed, once:
+    assert resumed.status_code == 200 and resumed.json()["resumed_transfers"] in (0, 1, 2)
     ledger = tenant.settle()
     assert {t["status"] for t in ledger} == {"transferred"}
     numbers = sorted(i["invoiceNumber"] for i in tenant.objects("Invoice"))
