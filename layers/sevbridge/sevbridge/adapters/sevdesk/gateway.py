@@ -365,11 +365,13 @@ class SevdeskGateway:
     def update_contact(self, contact_id: str, fields: Mapping[str, object]) -> None:
         self._client.put(f"/Contact/{contact_id}", json=dict(fields))
 
-    def find_custom_field_setting(self, name: str) -> str | None:
+    def find_custom_field_setting(self, name: str, *, known_only: bool = False) -> str | None:
         key = ("field_setting", name)
         hit, cached = self._cache.get(self._tenant, key)
         if hit:
             return str(cached)
+        if known_only:
+            return None
         ids = [
             _required_id(row, "custom field setting")
             for row in self._all("/ContactCustomFieldSetting")

@@ -120,8 +120,8 @@ class Reference:
             self._field_setting_looked_up = True
         elif self._field_setting is None and create:
             # Another transfer of the tenant running beside this one (lanes) may have created it since this
-            # one looked; the caller holds the tenant's lock, so looking again here makes one setting.
-            self._field_setting = self._port.find_custom_field_setting(CUSTOM_FIELD_NAME)
+            # one looked (the caller holds the tenant's lock): it would have told this process's cache.
+            self._field_setting = self._port.find_custom_field_setting(CUSTOM_FIELD_NAME, known_only=True)
         if self._field_setting is None and create:
             self._field_setting = self._port.create_custom_field_setting(CUSTOM_FIELD_NAME, CUSTOM_FIELD_DESCRIPTION)
             self.created_field_setting = True

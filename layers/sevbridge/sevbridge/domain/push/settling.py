@@ -184,8 +184,8 @@ class SettlingSevdesk:
     def update_contact(self, contact_id: str, fields: Mapping[str, object]) -> None:
         self._settle(lambda: self._port.update_contact(contact_id, fields), None)
 
-    def find_custom_field_setting(self, name: str) -> str | None:
-        return self._read(lambda: self._port.find_custom_field_setting(name))
+    def find_custom_field_setting(self, name: str, *, known_only: bool = False) -> str | None:
+        return self._read(lambda: self._port.find_custom_field_setting(name, known_only=known_only))
 
     def create_custom_field_setting(self, name: str, description: str) -> str:
         return self._settle(
