@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -30,10 +31,32 @@ for _name in ("botocore.endpoint", "botocore.parsers"):
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
 
 
+# One session for every client: a session loads and caches botocore's shared data (endpoints, partitions,
+# retry rules, defaults); a session per client loaded it again for each one, tens of ms per client on a
+# cold start (issue 10 §4). A session is not thread-safe (clients are): clients are made under a lock,
+# which also makes each one once when several threads ask at the same time.
+_making = threading.Lock()
+
+
 @functools.cache
-def _client(service: str) -> Any:
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@functools.cache
+def _make(service: str, path_style: bool = False) -> Any:
+    config = _CONFIG
+    if service == "s3":
+        config = config.merge(Config(signature_version="s3v4"))
+        if path_style:
+            config = config.merge(Config(s3={"addressing_style": "path"}))
     # boto3 honours AWS_ENDPOINT_URL itself, which is how the local stack points us at moto.
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return _session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def _client(service: str, path_style: bool = False) -> Any:
+    with _making:
+        return _make(service, path_style)
 
 
 def dynamodb() -> DynamoDBClient:
@@ -49,16 +72,8 @@ def kms() -> KMSClient:
 def s3() -> S3Client:
     # Path-style addressing when an endpoint is configured (the local stack's moto server): a bucket
     # name as a subdomain of 127.0.0.1 cannot resolve, and presigned URLs must reach the same server.
-    client: S3Client = _s3(bool(os.environ.get("AWS_ENDPOINT_URL")))
+    client: S3Client = _client("s3", path_style=bool(os.environ.get("AWS_ENDPOINT_URL")))
     return client
-
-
-@functools.cache
-def _s3(path_style: bool) -> Any:
-    config = _CONFIG.merge(Config(signature_version="s3v4"))
-    if path_style:
-        config = config.merge(Config(s3={"addressing_style": "path"}))
-    return boto3.session.Session().client("s3", config=config)
 
 
 def sqs() -> SQSClient:
@@ -67,5 +82,6 @@ def sqs() -> SQSClient:
 
 
 def reset() -> None:
-    _client.cache_clear()
-    _s3.cache_clear()
+    with _making:
+        _make.cache_clear()
+        _session.cache_clear()
