@@ -1,6 +1,7 @@
 """Backfill figures for `make bench`: push backfill documents per second for 1 and 10 tenants, with the
-sandbox answering at once and with 100 ms per request, next to the politeness ceiling (BACKFILL_CHUNK_LANES
-serial streams per tenant: at most lanes / (calls per document × latency) documents per second), and the
+sandbox answering at once and with 100 ms per request, next to the politeness ceiling (at most
+min(BACKFILL_CHUNK_LANES, SEVDESK_TENANT_REQUESTS_IN_FLIGHT) requests of a tenant on the wire: at most that many
+/ (calls per document × latency) documents per second), and the
 sevDesk request rate one tenant's backfill sustains.
 
 Workers: like the backfill queue's event source, up to 5 concurrent invocations (MaximumConcurrency),
@@ -169,7 +170,10 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
     per_doc = calls / transferred
     # Overlap: tenants' backfills ran in parallel if each one's span covers most of the whole run.
     spans = [((j.finished_at - j.started_at).total_seconds()) for j in done if j and j.finished_at and j.started_at]
-    lanes = get_settings().backfill_chunk_lanes  # serial streams per tenant's backfill
+    settings = get_settings()
+    # A chunk's lanes overlap our own work; on the wire the tenant's request gate allows at most
+    # SEVDESK_TENANT_REQUESTS_IN_FLIGHT requests at once, so the streams toward sevDesk are the smaller of the two.
+    lanes = min(settings.backfill_chunk_lanes, settings.sevdesk_tenant_requests_in_flight)
     rate = transferred / elapsed
     per_tenant_requests = calls / tenants / elapsed
     results = [
@@ -185,9 +189,9 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
             f"  … sevDesk requests/s one tenant's backfill sustains ({label})",
             per_tenant_requests,
             "req/s",
-            f"≤ ceiling {lanes / latency:.0f} req/s ({lanes} serial lanes)"
+            f"≤ ceiling {lanes / latency:.0f} req/s ({lanes} request(s) in flight per tenant)"
             if latency
-            else f"{lanes} serial lanes: bounded by sevDesk's answers",
+            else f"{lanes} request(s) in flight per tenant: bounded by sevDesk's answers",
             per_tenant_requests <= (lanes / latency if latency else float("inf")),
         ),
     ]
@@ -195,7 +199,7 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
         ceiling = lanes / (per_doc * latency)
         results.append(
             Result(
-                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, {lanes} lanes)",
+                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, {lanes} in flight)",
                 ceiling,
                 "docs/s",
                 f"{tenants} tenant(s): at most {ceiling * min(tenants, CONCURRENCY):.1f} docs/s "
