@@ -303,7 +303,8 @@ def _baseline_event(task: str) -> dict[str, Any]:
     return event
 
 
-def _first(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str]) -> tuple[float, float]:
+def _answer(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """`task`'s handler answering `event` in a fresh Lambda-like process: [status, import s, total s]."""
     out = subprocess.run(
         [
             sys.executable,
@@ -321,11 +322,16 @@ def _first(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[s
         env={**_environment(paths[task]), **env},
         check=True,
     )
-    status, imported, total = out.stdout.split()[-3:]
+    answer = out.stdout.split()[-3:]
+    if not answer:
+        raise RuntimeError(f"{task}: no answer: {out.stdout[-500:]}")
+    return answer
+
+
+def _first(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str]) -> tuple[float, float]:
+    status, imported, total = _answer(paths, task, event, env)
     if int(status) != _EXPECTED_STATUS[task]:
-        raise RuntimeError(
-            f"{task}: first request answered {status}, not {_EXPECTED_STATUS[task]}: {out.stdout[-500:]}"
-        )
+        raise RuntimeError(f"{task}: first request answered {status}, not {_EXPECTED_STATUS[task]}")
     return float(imported) * 1000, float(total) * 1000
 
 
@@ -347,25 +353,9 @@ def _platform_key(paths: dict[str, Path], env: dict[str, str]) -> str:
         "api-put-connection.json",
         {"sbk_REPLACE_WITH_A_PLATFORM_KEY": key, "REPLACE_WITH_32_HEX_SEVDESK_TOKEN": env["SANDBOX_TOKEN"]},
     )
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-S",
-            "-E",
-            "-s",
-            "-B",
-            "-c",
-            _FIRST_REQUEST,
-            _sys_path(paths, "api", "layer-pyc"),
-            json.dumps(connect),
-        ],
-        capture_output=True,
-        text=True,
-        env={**_environment(paths["api"]), **env},
-        check=True,
-    )
-    if out.stdout.split()[-3] != "201":
-        raise RuntimeError(f"could not connect the bench tenant: {out.stdout[-500:]}")
+    status = _answer(paths, "api", connect, env)[0]
+    if status != "201":
+        raise RuntimeError(f"could not connect the bench tenant: the api answered {status}")
     return key
 
 
