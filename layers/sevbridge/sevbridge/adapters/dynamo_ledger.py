@@ -44,6 +44,7 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
+from sevbridge.adapters.dynamo_open_mark import DynamoOpenMark, transfer_sk_before
 from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.domain.errors import ConcurrentUpdate, DocumentBusy, InvalidInput, TransferGone
 from sevbridge.domain.intake_models import (
@@ -64,8 +65,10 @@ INDEXED = frozenset({TransferStatus.FAILED, TransferStatus.WAITING_FOR_CREDENTIA
 MAX_PAGES = 10  # main-table pages read per listing request when filtering by a status the index lacks
 WRITE_RETRIES = 8
 # Transfers `queued` or `sending` older than this are not looked for: the transfer queue keeps a
-# message at most 14 days, so nothing older is still on its way.
+# message at most 14 days, so nothing older is still on its way. Within it, a pass reads from the
+# tenant's low-water mark of open transfers (adapters/dynamo_open_mark.py).
 OPEN_WINDOW = timedelta(days=14)
+OPEN = frozenset({TransferStatus.QUEUED, TransferStatus.SENDING})
 
 
 def _status_key(pk: str, status: TransferStatus) -> str:
@@ -151,9 +154,10 @@ def _micros(moment: datetime) -> int:
 
 
 class DynamoLedgerStore:
-    def __init__(self, table: str, outbox_table: str | None = None) -> None:
+    def __init__(self, table: str, outbox_table: str | None = None, open_mark: DynamoOpenMark | None = None) -> None:
         self._table = table
         self._outbox_table = outbox_table
+        self._open_mark = open_mark or DynamoOpenMark(table)
         # The pointer as this process last read or wrote it, per document: a save right after a get
         # writes without reading again. A stale entry only costs a failed condition and a re-read.
         self._seen: dict[tuple[str, str], _Pointer] = {}
@@ -566,41 +570,63 @@ class DynamoLedgerStore:
 
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         """Failed and parked transfers come from the sparse index; `queued`/`sending` ones from the
-        transfers of the last OPEN_WINDOW (nothing older can still be on its way); others are not
-        looked for in bulk."""
+        tenant's open tail (open_transfers); others are not looked for in bulk."""
         pk = tenant_pk(platform_id, tenant_id)
-        if status in INDEXED:
-            ids: list[str] = []
-            paginator = aws_clients.dynamodb().get_paginator("query")
-            for page in paginator.paginate(
-                TableName=self._table,
-                IndexName="gsi1",
-                KeyConditionExpression="gsi1pk = :k",
-                ExpressionAttributeValues={":k": {"S": _status_key(pk, status)}},
-            ):
-                ids += [from_item(i)["gsi1sk"] for i in page.get("Items", [])]
-            raws = list(self._batch_get(pk, (f"TRANSFER#{i}" for i in ids)).values())
-            found = self._with_pointers(platform_id, tenant_id, raws)
-        else:
-            since = datetime.now(UTC) - OPEN_WINDOW
-            found = [
-                t
-                for page in self._pages(
-                    pk, after=f"TRANSFER#tr_{int(since.timestamp() * 1000):012x}", newest_first=False
-                )
-                for t in self._with_pointers(platform_id, tenant_id, page)
-            ]
+        if status in OPEN:
+            return [t for t in self.open_transfers(platform_id, tenant_id) if t.status is status]
+        if status not in INDEXED:
+            return []
+        ids: list[str] = []
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :k",
+            ExpressionAttributeValues={":k": {"S": _status_key(pk, status)}},
+        ):
+            ids += [from_item(i)["gsi1sk"] for i in page.get("Items", [])]
+        raws = list(self._batch_get(pk, (f"TRANSFER#{i}" for i in ids)).values())
+        found = self._with_pointers(platform_id, tenant_id, raws)
         # The index is eventually consistent: keep only what is in that status now.
         return sorted((t for t in found if t.status is status), key=lambda t: t.transfer_id)
 
+    def open_transfers(self, platform_id: str, tenant_id: str, *, advance: bool = False) -> list[Transfer]:
+        """The tenant's `queued` and `sending` transfers, oldest first: its transfers from the low-water
+        mark of open ones on (consistent reads, so nothing written before the pass is missed), within
+        OPEN_WINDOW. `advance` (the schedule tick): afterwards, move the mark up to the oldest still open."""
+        pk = tenant_pk(platform_id, tenant_id)
+        opened = self._open_mark.begin(pk, OPEN_WINDOW)
+        found = [
+            t
+            for page in self._pages(pk, after=transfer_sk_before(opened.start_ms), newest_first=False, consistent=True)
+            for t in self._with_pointers(platform_id, tenant_id, page)
+            if t.status in OPEN
+        ]
+        found.sort(key=lambda t: t.transfer_id)
+        if advance:
+            self._open_mark.advance(opened, found[0].transfer_id if found else None)
+        return found
+
+    def hold_open(self, platform_id: str, tenant_id: str, transfer_ids: list[str]) -> None:
+        """Before settled transfers (failed, parked, or not stored yet) become `queued` again: keeps them
+        inside what open_transfers reads, even if the state write after this never happens."""
+        self._open_mark.hold(tenant_pk(platform_id, tenant_id), transfer_ids)
+
     def _pages(
-        self, pk: str, *, after: str | None = None, newest_first: bool = True, filters: dict[str, Any] | None = None
+        self,
+        pk: str,
+        *,
+        after: str | None = None,
+        newest_first: bool = True,
+        filters: dict[str, Any] | None = None,
+        consistent: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :k AND begins_with(sk, :t)",
             "ExpressionAttributeValues": {":k": {"S": pk}, ":t": {"S": "TRANSFER#"}},
             "ScanIndexForward": not newest_first,
+            "ConsistentRead": consistent,
         }
         if filters:
             kwargs |= filters

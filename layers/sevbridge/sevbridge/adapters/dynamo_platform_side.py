@@ -14,7 +14,6 @@ from sevbridge.domain.ledger import TransferKind, TransferStatus
 from sevbridge.domain.ports import LedgerStore
 from sevbridge.domain.pull.ports import PushedContact, PushedInvoice
 
-PENDING = (TransferStatus.QUEUED, TransferStatus.SENDING, TransferStatus.WAITING_FOR_CREDENTIALS)
 _FIELDS = "source_id, sevdesk_id, version, #number, #status, echo_hash, echo_at, seen_only"
 
 
@@ -72,15 +71,18 @@ class DynamoPlatformSide:
 
     def pending_contact_versions(self) -> Mapping[str, datetime]:
         newest: dict[str, datetime] = {}
-        for status in PENDING:
-            for transfer in self._ledger.with_status(self._platform_id, self._tenant_id, status):
-                if transfer.kind is TransferKind.CONTACT:
-                    source_id: Any = transfer.source_id
-                else:  # invoices and project drafts carry their customer (I3)
-                    customer = transfer.payload.get("customer")
-                    source_id = customer.get("source_id") if isinstance(customer, dict) else None
-                if isinstance(source_id, str) and source_id:
-                    version = transfer.source_version
-                    if source_id not in newest or version > newest[source_id]:
-                        newest[source_id] = version
+        # Open ones from the ledger's open tail (its low-water mark on), parked ones from its index.
+        pending = self._ledger.open_transfers(self._platform_id, self._tenant_id) + self._ledger.with_status(
+            self._platform_id, self._tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS
+        )
+        for transfer in pending:
+            if transfer.kind is TransferKind.CONTACT:
+                source_id: Any = transfer.source_id
+            else:  # invoices and project drafts carry their customer (I3)
+                customer = transfer.payload.get("customer")
+                source_id = customer.get("source_id") if isinstance(customer, dict) else None
+            if isinstance(source_id, str) and source_id:
+                version = transfer.source_version
+                if source_id not in newest or version > newest[source_id]:
+                    newest[source_id] = version
         return newest

@@ -259,6 +259,10 @@ class Intake:
                 for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
                 if tid in missing
             }
+            # Their ids are as old as the receipt: keep them where the stranded-work tick looks first.
+            reopened = [tid for tid, tr in redo.items() if tr.status is TransferStatus.QUEUED]
+            if reopened:
+                self.ledger.hold_open(receipt.platform_id, receipt.tenant_id, reopened)
             self.ledger.record_transfers(list(redo.values()))
             stored |= redo
         return [tr for tr in stored.values() if tr is not None]

@@ -87,6 +87,16 @@ class LedgerStore(Protocol):
         """All the tenant's transfers in a status, oldest first."""
         ...
 
+    def open_transfers(self, platform_id: str, tenant_id: str, *, advance: bool = False) -> list[Transfer]:
+        """The tenant's `queued` and `sending` transfers, oldest first, read from its low-water mark of
+        open transfers on; `advance` (the schedule tick only) moves the mark up afterwards."""
+        ...
+
+    def hold_open(self, platform_id: str, tenant_id: str, transfer_ids: list[str]) -> None:
+        """Must precede making settled transfers `queued` again (retry, resume, completing an event):
+        keeps them where open_transfers looks, even if the process dies before its state write."""
+        ...
+
     def lookup(self, platform_id: str, tenant_id: str, documents: list[DocumentKey]) -> list[DocumentState | None]:
         """Each document's latest transfer state (None: nothing accepted for it), read by key."""
         ...

@@ -10,6 +10,8 @@ from sevbridge.domain.intake_models import DocumentKey, DocumentState, TransferP
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 
+OPEN = frozenset({TransferStatus.QUEUED, TransferStatus.SENDING})
+
 
 @dataclass
 class TransferOps:
@@ -55,11 +57,11 @@ class TransferOps:
         `sending` ones whose worker died for good (they are re-sent as uncertain, so they reconcile).
         A duplicate message is harmless: the worker acknowledges transfers that are already done."""
         now = self.clock.now()
+        # One read of the tenant's open tail (from its low-water mark), which also moves the mark up.
         stranded = [
             t
-            for status, age in ((TransferStatus.QUEUED, queued_for), (TransferStatus.SENDING, sending_for))
-            for t in self.ledger.with_status(platform_id, tenant_id, status)
-            if t.updated_at < now - age
+            for t in self.ledger.open_transfers(platform_id, tenant_id, advance=True)
+            if t.updated_at < now - (queued_for if t.status is TransferStatus.QUEUED else sending_for)
         ]
         return len(self._requeue(stranded, "re-queued: no progress for too long"))
 
@@ -84,7 +86,14 @@ class TransferOps:
             )
             for t in sorted(transfers, key=lambda t: t.transfer_id)
         ]
-        # Ledger first, then the queue: a crash in between leaves rows `queued` that a retry re-sends,
+        # Settled transfers (failed, parked) that become open again are held inside what the stranded-work
+        # tick reads (the ledger's low-water mark) before they are written: if the queue fails after the
+        # ledger write, or the process dies, the tick still finds them.
+        reopened = [t for t in transfers if t.status not in OPEN]
+        for platform_id, tenant_id in dict.fromkeys((t.platform_id, t.tenant_id) for t in reopened):
+            ids = [t.transfer_id for t in reopened if (t.platform_id, t.tenant_id) == (platform_id, tenant_id)]
+            self.ledger.hold_open(platform_id, tenant_id, ids)
+        # Ledger first, then the queue: a crash in between leaves rows `queued` that the tick re-sends,
         # and the worker ignores messages for rows that are not runnable.
         for t in requeued:
             self.ledger.save(t)
