@@ -19,6 +19,7 @@ class AwsCalls:
     calls: Counter[str] = field(default_factory=Counter)  # "dynamodb.PutItem" -> n
     write_items: float = 0.0  # DynamoDB items written; 2 per item in a transaction (write units if ≤ 1 KB)
     read_units: float = 0.0  # ≈ DynamoDB read units: 1 per item read (≤ 4 KB), 2 in a transaction
+    items_read: int = 0  # DynamoDB items read: by key, or examined by a Query/Scan (before any filter)
     sqs_fifo: int = 0
     sqs_standard: int = 0
     received_batches: int = 0  # ReceiveMessage answered with messages: one function invocation each
@@ -63,10 +64,14 @@ class AwsCalls:
         if service == "dynamodb":
             if operation == "GetItem":
                 self.read_units += 1
+                self.items_read += 1 if parsed.get("Item") else 0
             elif operation in ("Query", "Scan"):
                 self.read_units += max(1, math.ceil(int(parsed.get("Count", 0)) / 4))  # ~1 KB items, 4 per unit
+                self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
             elif operation == "BatchGetItem":
-                self.read_units += sum(len(v) for v in parsed.get("Responses", {}).values())
+                found = sum(len(v) for v in parsed.get("Responses", {}).values())
+                self.read_units += found
+                self.items_read += found
         elif service == "sqs" and operation == "ReceiveMessage" and parsed.get("Messages"):
             self.received_batches += 1
 

@@ -11,10 +11,10 @@ open sits, so the schedule tick reads only the open tail instead of 14 days of h
   transfer only after the pass read past it; no writer lives longer than WRITE_GAP.
 - `holds` (string set of "<id ms>:<written ms>"): put by whatever makes a settled transfer open again
   (a retry, a resume, intake completing an event under its receipt's old ids) before it writes the
-  transfer. One unconditional `ADD`: a set union, so a concurrent pass can neither overwrite nor miss
-  it. A pass reads from the lowest hold too, keeps the mark at or below holds younger than WRITE_GAP
-  (their transfers may not be written yet) and removes only older holds: their transfers were written
-  before the pass started, so it saw them as they are now — open ones keep the mark down themselves.
+  transfer. One unconditional `ADD`: a set union, so no pass can overwrite it, whenever it runs. A pass
+  reads from the lowest hold too, and removes only holds written more than WRITE_GAP before it began:
+  their transfers were written (or never will be) before it read them, so it saw them as they are now —
+  open ones then keep the mark down themselves. Younger holds stay for the next pass.
 
 Costs: one GetItem per pass, one UpdateItem per pass when the mark moves, one UpdateItem per re-open
 (a request that retries or resumes many transfers holds once, at the oldest). Nothing per live transfer.
@@ -75,9 +75,12 @@ def _parse_hold(hold: str) -> tuple[int, int]:
 
 
 class DynamoOpenMark:
-    def __init__(self, table: str, now_ms: Callable[[], int] = wall_ms) -> None:
+    def __init__(self, table: str, now_ms: Callable[[], int] | None = None) -> None:
         self._table = table
-        self._now_ms = now_ms
+        self._clock = now_ms
+
+    def _now_ms(self) -> int:
+        return self._clock() if self._clock is not None else wall_ms()
 
     def begin(self, pk: str, window: timedelta) -> OpenPass:
         """Reads the mark (one consistent GetItem): the pass reads transfers from the lowest of the
@@ -99,25 +102,21 @@ class DynamoOpenMark:
 
     def advance(self, opened: OpenPass, oldest_open_id: str | None) -> None:
         """After a pass: the mark moves to the oldest transfer it saw open, at most to its start −
-        WRITE_GAP, and stays at or below holds younger than WRITE_GAP; older holds are consumed. Written
-        only if it changes, and only if no other pass moved the mark since this one read it."""
+        WRITE_GAP. Holds written more than WRITE_GAP before the pass began are consumed (the pass read
+        their transfers after those were written); younger ones stay for the next pass. Written only if
+        something changes, and only if no other pass moved the mark since this one read it."""
         gap = int(WRITE_GAP.total_seconds() * 1000)
-        young: list[tuple[int, str]] = []
-        consumed: list[tuple[int, str]] = []
-        for hold in opened.holds:
-            at, written = _parse_hold(hold)
-            (young if written > opened.began_ms - gap else consumed).append((at, hold))
-        candidates = [opened.began_ms - gap] + [at for at, _ in young]
+        consumed = {hold for hold in opened.holds if _parse_hold(hold)[1] <= opened.began_ms - gap}
+        new_mark = opened.began_ms - gap
         if oldest_open_id is not None:
-            candidates.append(id_ms(oldest_open_id))
-        new_mark = min(candidates)
+            new_mark = min(new_mark, id_ms(oldest_open_id))
         if new_mark == opened.mark_ms and not consumed:
             return
         expression = "SET #m = :m, expires_at = :exp"
         values: dict[str, object] = {":m": new_mark, ":exp": self._expires()}
         if consumed:
             expression += " DELETE holds :gone"
-            values[":gone"] = {hold for _, hold in consumed}
+            values[":gone"] = consumed
         if opened.mark_ms is None:
             condition = "attribute_not_exists(#m)"
         else:
