@@ -154,6 +154,46 @@ def test_an_old_failed_transfer_retried_whose_enqueue_fails_is_found_by_the_next
     assert only_transfer(api).status is TransferStatus.FAILED  # the unit is still unknown: failed again
 
 
+def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
+    api: HandlerApiClient,
+    connected: Any,
+    aws: Any,
+    later: Callable[[int], None],
+    tick: Callable[[], dict[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first delivery stops after the receipt: DynamoDB refuses the transfers' batch write.
+    client = aws_clients.dynamodb()
+
+    def refuse(**_: Any) -> None:
+        raise RuntimeError("the process died after the receipt")
+
+    client.meta.events.register_first("before-call.dynamodb.BatchWriteItem", refuse, unique_id="om-refuse")
+    event = load_event("platform-invoice-upserted.json")
+    assert api.post(EVENTS, json_body=event).status >= 500
+    client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="om-refuse")
+    assert api.get(TRANSFERS).json["items"] == []
+    later(HOUR)
+    tick()  # the mark moves past the receipt's transfer ids
+
+    # The platform retries an hour later: the transfers are stored under the receipt's (old) ids, and
+    # this time the enqueue fails.
+    queue_url = aws.environment()["TRANSFER_QUEUE_URL"]
+    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url + "-unreachable")
+    reset_settings()
+    wiring.reset()
+    assert api.post(EVENTS, json_body=event).status >= 500
+    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url)
+    reset_settings()
+    wiring.reset()
+    assert only_transfer(api).status is TransferStatus.QUEUED
+
+    later(HOUR + 60_000)
+    assert tick()["requeued"] == 1
+    drain(aws)
+    assert only_transfer(api).status is TransferStatus.TRANSFERRED
+
+
 def queue_depth_is_zero(aws: Any) -> bool:
     attributes = boto3.client("sqs").get_queue_attributes(
         QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -267,6 +307,8 @@ def test_a_pass_does_not_overwrite_a_mark_another_pass_moved_meanwhile(
     marks: tuple[DynamoOpenMark, list[int]],
 ) -> None:
     mark, now = marks
+    mark.advance(mark.begin("T#p#t", timedelta(days=14)), None)
+    now[0] += 15 * 60_000
     slow = mark.begin("T#p#t", timedelta(days=14))
     now[0] += 60_000
     fast = mark.begin("T#p#t", timedelta(days=14))
