@@ -617,6 +617,33 @@ def write_units() -> list[Result]:
     return results
 
 
+def open_mark(stack: Any, state: Any) -> list[Result]:
+    from benchmarks.open_mark import measure_tick_reads
+
+    measured = measure_tick_reads(stack, state)
+    sizes = sorted(measured)
+    reads = [measured[n]["tick"] for n in sizes]
+    per_n = ", ".join(f"N = {n}: {measured[n]['tick']}" for n in sizes)
+    before = ", ".join(str(measured[n]["first_visit"]) for n in sizes)
+    pending = ", ".join(str(measured[n]["pending_versions"]) for n in sizes)
+    last = measured[sizes[-1]]
+    note = (
+        f"{per_n} items ({last['tick_calls']} DynamoDB calls, {last['tick_writes']} write: the mark); without the "
+        f"mark (the first visit, which reads the 14-day window as every visit did before): {before}; the "
+        f"import's pending platform versions: {pending} (benchmarks/open_mark.py, docs/ledger.md)"
+    )
+    return [
+        Result(
+            "DynamoDB items the stranded-work tick reads per tenant with N settled transfers and 1 open",
+            reads[-1],
+            "items",
+            "does not grow with N",
+            len(set(reads)) == 1,
+            note,
+        )
+    ]
+
+
 def _memory_gb(logical_id: str) -> float:
     from local_stack.template import functions, load_template
 
@@ -822,6 +849,7 @@ def main() -> int:
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
     results = cold_import() + with_stack(intake_and_worker) + sevdesk_requests() + throughput() + write_units()
+    results += with_stack(open_mark)
     results += cost() + cold_imports(3 if quick else 7) + layer()
     if not quick:
         results += with_stack(imports) + with_stack(webhooks.bench) + with_stack(backfills.bench) + fault_scenario()
