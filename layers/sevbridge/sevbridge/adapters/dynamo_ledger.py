@@ -10,6 +10,8 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
             small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
             exclusive per document. Read by key for the status column (lookup).
+- open mark sk = OPENMARK: where the tenant's oldest possibly open (`queued`/`sending`) transfer sits, so
+            finding open transfers reads only the tail from there (adapters/dynamo_open_mark.py).
 gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
 (waiting_for_credentials) carry gsi1pk = <pk>#STATUS#<status>, gsi1sk = transfer id — on the pointer for
 a document's current transfer, on the transfer's own item for an older one. A transfer that goes
