@@ -19,7 +19,8 @@ from local_stack.lambda_context import LocalLambdaContext
 from sevbridge import wiring
 from sevbridge.adapters import aws_clients, dynamo_open_mark
 from sevbridge.adapters.dynamo_open_mark import MARK_SK, WRITE_GAP, DynamoOpenMark, id_ms
-from sevbridge.config import reset_settings
+from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
+from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from tests.functional.conftest import load_function
 from tests.support.api_client import HandlerApiClient
@@ -242,12 +243,20 @@ def test_the_items_a_tick_reads_do_not_grow_with_the_tenants_settled_history(
             assert tick()["requeued"] == 0
         return calls.items_read
 
+    def pending_versions() -> tuple[int, set[str]]:
+        side = DynamoPlatformSide(get_settings().tenants_table, wiring.ledger(), platform_id(), TENANT)
+        with counting(existing=(aws_clients.dynamodb(),)) as calls:
+            pending = set(side.pending_contact_versions())
+        return calls.items_read, pending
+
     without_mark = items_read()  # no mark yet: the whole 14-day window, transfers and their pointers
     assert without_mark >= 2 * 60
-    small = items_read()
+    small, (small_pending, pending) = items_read(), pending_versions()
+    assert pending == {template.payload["customer"]["source_id"]}  # the open invoice's customer
     wiring.ledger().record_transfers(settled_copies(template, 600, created_ms=three_days_ago + 1000, prefix="older"))
-    big = items_read()
+    big, (big_pending, _) = items_read(), pending_versions()
     assert big == small < 20, (without_mark, small, big)
+    assert big_pending == small_pending < 20  # the import's pending platform versions read the open tail too
 
 
 def test_offboarding_erases_the_mark(
