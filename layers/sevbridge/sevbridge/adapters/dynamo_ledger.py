@@ -146,6 +146,13 @@ class _Pointer:
         return max(self.unsure, dead_claim)
 
 
+class _Unread:
+    """Marks a pointer not read yet (None means read and absent)."""
+
+
+_UNREAD = _Unread()
+
+
 def _micros(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
@@ -171,9 +178,20 @@ class DynamoLedgerStore:
         )
 
     def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        """The receipt first (conditional: the event id's first delivery wins), then the transfers and
-        their documents' pointers. Not one transaction (it would double every unit): if the process dies
-        in between, the platform's retry finds the receipt and `record_transfers` completes the rest."""
+        return self.record_events([(receipt, transfers)])[0]
+
+    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
+        """Each event's receipt first (conditional: the event id's first delivery wins), then the new
+        events' transfers together and their documents' pointers. Not one transaction (it would double
+        every unit): if the process dies in between, the platform's retry (it got no 202) finds the
+        receipts and completes the rest (`record_transfers`, `point_documents`). Results in input order."""
+        recorded = [self._put_receipt(receipt) for receipt, _ in events]
+        self.record_transfers(
+            [t for (_, transfers), new in zip(events, recorded, strict=True) if new for t in transfers]
+        )
+        return recorded
+
+    def _put_receipt(self, receipt: EventReceipt) -> bool:
         try:
             aws_clients.dynamodb().put_item(
                 TableName=self._table,
@@ -184,11 +202,7 @@ class DynamoLedgerStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-        self.record_transfers(transfers)
         return True
-
-    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        return [self.record_event(receipt, transfers) for receipt, transfers in events]
 
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
         values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
@@ -201,15 +215,32 @@ class DynamoLedgerStore:
     # --- transfers: writing -----------------------------------------------------------------------
     def record_transfers(self, transfers: list[Transfer]) -> None:
         """Stores new transfers and points their documents at them. Idempotent: a repeat writes the
-        same items again and finds the pointers already there."""
+        same items again and finds the pointers already there. A fresh transfer item (new random id)
+        needs no condition, so they go 25 per BatchWriteItem; the pointers stay conditional writes."""
         client = aws_clients.dynamodb()
         items = [{"PutRequest": {"Item": self._transfer_item(t)}} for t in transfers]
         for start in range(0, len(items), 25):
             request: Any = {self._table: items[start : start + 25]}
             while request:
                 request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        self.point_documents(transfers)
+
+    def point_documents(self, transfers: list[Transfer]) -> None:
+        """Makes each transfer (in order) its document's current one unless it or a newer one already
+        is. The pointers are read first in one BatchGetItem (per 100 documents; consistent: the archive
+        step writes what it read onto the older transfer's item), then each is written conditionally
+        (on its revision, or on its absence); a pointer that changed meanwhile is read again by key."""
+        known: dict[tuple[str, str], _Pointer | None] = {}
+        by_pk: dict[str, set[str]] = {}
+        for t in transfers:
+            by_pk.setdefault(tenant_pk(t.platform_id, t.tenant_id), set()).add(_doc_sk(t.kind, t.source_id))
+        for pk, sort_keys in by_pk.items():
+            found = self._batch_get(pk, sort_keys)
+            known |= {(pk, sk): (_Pointer.of(found[sk]) if sk in found else None) for sk in sort_keys}
         for transfer in transfers:
-            self._point_to(transfer)
+            key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
+            # Read once per request: a second transfer of the same document re-reads what the first wrote.
+            self._point_to(transfer, known.pop(key) if key in known else _UNREAD)
 
     def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
@@ -244,14 +275,16 @@ class DynamoLedgerStore:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         return values
 
-    def _point_to(self, transfer: Transfer) -> None:
+    def _point_to(self, transfer: Transfer, known: _Pointer | _Unread | None = _UNREAD) -> None:
         """Makes `transfer` its document's current one, unless a newer transfer already is. The state of
-        the transfer it replaces moves onto that transfer's own item first, so nothing is lost."""
+        the transfer it replaces moves onto that transfer's own item first, so nothing is lost. `known`:
+        the pointer as just read (None: absent), tried first; the write's condition catches a change."""
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         client = aws_clients.dynamodb()
         for _ in range(WRITE_RETRIES):
-            pointer = self._pointer(key)
+            pointer = self._pointer(key) if isinstance(known, _Unread) else known
+            known = _UNREAD
             if pointer is not None and pointer.transfer_id >= transfer.transfer_id:
                 return  # already there, or a newer transfer of the document is current
             if pointer is not None:
@@ -266,8 +299,15 @@ class DynamoLedgerStore:
         raise ConcurrentUpdate(f"the pointer of {transfer.kind.value} {transfer.source_id} keeps changing")
 
     def _archive(self, pk: str, pointer: _Pointer) -> None:
+        """The pointer's transfer's state onto its own item, before the pointer moves on. Conditional on
+        the pointer revision it was read at (`arev`): an archive of an older read, racing one that already
+        moved the pointer (and the transfer's own writes after it), never puts an older state back."""
+        update = self._own_state(pk, pointer.transfer_id, pointer.st)
+        update["UpdateExpression"] = update["UpdateExpression"].replace("SET ", "SET arev = :arev, ", 1)
+        update["ConditionExpression"] += " AND (attribute_not_exists(arev) OR arev < :arev)"
+        update["ExpressionAttributeValues"] |= to_item({":arev": pointer.rev})
         try:
-            aws_clients.dynamodb().update_item(**self._own_state(pk, pointer.transfer_id, pointer.st))
+            aws_clients.dynamodb().update_item(**update)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
