@@ -141,3 +141,27 @@ def test_a_stale_pointer_read_never_puts_an_older_state_back(connected: Any) -> 
     assert second.status is TransferStatus.QUEUED  # archived when t3 took the pointer over
     (state,) = ledger.lookup(platform_id, "school-42", [DocumentKey(kind=TransferKind.INVOICE, source_id="inv-race")])
     assert state is not None and state.transfer_id == t3.transfer_id
+
+
+def test_the_worker_reads_each_sent_invoice_in_three_calls_and_the_connection_once_per_batch(
+    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
+) -> None:
+    assert api.post(EVENTS, json_body=invoice_event(0)).status == 202  # the customer becomes known
+    drain(aws)
+    assert api.post(EVENTS, json_body={"events": [invoice_event(n) for n in range(1, 11)]}).status == 202
+    with counting(_clients()) as calls:
+        assert drain(aws) == 10  # one batch: SQS hands over at most 10 records
+    assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 11
+    # Per invoice: the transfer item and its document's pointer together (BatchGetItem), the invoice's
+    # and the customer's mapping rows (each read after the claim, the customer's under its lock: a
+    # fresh read is what keeps a second create away); the claim, the outcome, the mapping row.
+    # Per batch: the tenant's connection, once.
+    dynamodb = {name: n for name, n in calls.calls.items() if name.startswith("dynamodb.")}
+    assert dynamodb == {
+        "dynamodb.BatchGetItem": 10,
+        "dynamodb.GetItem": 2 * 10 + 1,
+        "dynamodb.UpdateItem": 2 * 10,
+        "dynamodb.PutItem": 10,
+    }, calls.calls
+    assert calls.kms == 0  # the token's decryption is cached per container
+    assert calls.read_units == 10 * (2 + 2) + 1

@@ -520,12 +520,27 @@ class DynamoLedgerStore:
         item = aws_clients.dynamodb().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
         return _Pointer.of(from_item(item["Item"])) if "Item" in item else None
 
-    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        values = self._read(platform_id, tenant_id, f"TRANSFER#{transfer_id}")
+    def get(
+        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+    ) -> Transfer | None:
+        """The transfer with its state. `document` (what its queue message says it is about): the
+        transfer item and its document's pointer are read in one BatchGetItem instead of one after the
+        other (same read units, one call less); a wrong hint only costs the pointer read by key."""
+        pk = tenant_pk(platform_id, tenant_id)
+        transfer_sk = f"TRANSFER#{transfer_id}"
+        hinted: dict[str, dict[str, Any]] | None = None
+        if document is not None:
+            hinted = self._batch_get(pk, (transfer_sk, _doc_sk(document.kind, document.source_id)))
+            values = hinted.get(transfer_sk)
+        else:
+            values = self._read(platform_id, tenant_id, transfer_sk)
         if values is None:
             return None
         doc_sk = _doc_sk(values["kind"], values["source_id"])
-        pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
+        if hinted is not None and document is not None and doc_sk == _doc_sk(document.kind, document.source_id):
+            pointer = _Pointer.of(hinted[doc_sk]) if doc_sk in hinted else None
+        else:
+            pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
         if pointer is not None:
             if len(self._seen) > 1000:
                 self._seen.clear()  # a cache, not a copy of the table

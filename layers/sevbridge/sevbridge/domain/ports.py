@@ -81,7 +81,12 @@ class LedgerStore(Protocol):
         completes an event whose first delivery stopped after its transfers, before their pointers."""
         ...
 
-    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None: ...
+    def get(
+        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+    ) -> Transfer | None:
+        """`document`: the transfer's document as its queue message names it (saves a read call)."""
+        ...
+
     def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
         """Updates a transfer; `notices` (webhooks about this change) are written in the same transaction.
         Returns the transfer as stored: one that claims a document (`sending`) whose last attempt is
