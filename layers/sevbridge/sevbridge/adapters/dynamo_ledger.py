@@ -5,7 +5,7 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
 - transfer  sk = TRANSFER#<transfer id>: what to transfer — the document (compact JSON, zlib) and the
             event it came with. Written once at intake. Its `st` holds the transfer's state only while it
             is not its document's current transfer (before the pointer reached it, or after a newer
-            transfer of the same document took the pointer over).
+            transfer of the same document took the pointer over; `arev`: the pointer revision archived).
 - pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
             small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
