@@ -165,3 +165,40 @@ def test_the_worker_reads_each_sent_invoice_in_three_calls_and_the_connection_on
     }, calls.calls
     assert calls.kms == 0  # the token's decryption is cached per container
     assert calls.read_units == 10 * (2 + 2) + 1
+
+
+def test_a_message_naming_another_document_still_gets_the_transfers_own_state(connected: Any) -> None:
+    """The worker reads the transfer and the pointer its message names together; should the message
+    name another document, the transfer's own document's pointer is read by key, not the wrong one."""
+    from datetime import UTC, datetime
+
+    from sevbridge import wiring
+    from sevbridge.domain.intake_models import DocumentKey
+    from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
+
+    ledger = wiring.ledger()
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    now = datetime(2026, 11, 21, 13, tzinfo=UTC)
+    transfer = Transfer(
+        transfer_id=new_transfer_id(),
+        platform_id=platform_id,
+        tenant_id="school-42",
+        kind=TransferKind.INVOICE,
+        source_id="inv-hint",
+        event_id="evt-hint",
+        event_type="invoice.upserted",
+        status=TransferStatus.QUEUED,
+        source_version=now,
+        payload={},
+        created_at=now,
+        updated_at=now,
+    )
+    ledger.record_transfers([transfer])
+    ledger.save(transfer.moved_to(TransferStatus.SENDING, now, "attempt 1", attempts=1))  # on the pointer only
+    for hint in (DocumentKey(kind=TransferKind.INVOICE, source_id="inv-hint"), None):
+        read = ledger.get(platform_id, "school-42", transfer.transfer_id, document=hint)
+        assert read is not None and (read.status, read.attempts) == (TransferStatus.SENDING, 1)
+    wrong = DocumentKey(kind=TransferKind.CONTACT, source_id="inv-hint")
+    read = ledger.get(platform_id, "school-42", transfer.transfer_id, document=wrong)
+    assert read is not None and (read.status, read.attempts) == (TransferStatus.SENDING, 1)
+    assert ledger.get(platform_id, "school-42", "tr_0000000000000000000000", document=wrong) is None
