@@ -230,6 +230,9 @@ class DynamoLedgerStore:
         is. The pointers are read first in one BatchGetItem (per 100 documents; consistent: the archive
         step writes what it read onto the older transfer's item), then each is written conditionally
         (on its revision, or on its absence); a pointer that changed meanwhile is read again by key."""
+        # A pointer this process saw at the transfer or a newer one stays so (ids only grow): a redelivered
+        # event, whose transfers were just read with their pointers, costs no further read.
+        transfers = [t for t in transfers if not self._seen_at_or_after(t)]
         known: dict[tuple[str, str], _Pointer | None] = {}
         by_pk: dict[str, set[str]] = {}
         for t in transfers:
@@ -274,6 +277,11 @@ class DynamoLedgerStore:
         if transfer.status in INDEXED:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         return values
+
+    def _seen_at_or_after(self, transfer: Transfer) -> bool:
+        key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
+        seen = self._seen.get(key)
+        return seen is not None and seen.transfer_id >= transfer.transfer_id
 
     def _point_to(self, transfer: Transfer, known: _Pointer | _Unread | None = _UNREAD) -> None:
         """Makes `transfer` its document's current one, unless a newer transfer already is. The state of
