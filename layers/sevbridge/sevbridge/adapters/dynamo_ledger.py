@@ -164,6 +164,9 @@ class DynamoLedgerStore:
         # The pointer as this process last read or wrote it, per document: a save right after a get
         # writes without reading again. A stale entry only costs a failed condition and a re-read.
         self._seen: dict[tuple[str, str], _Pointer] = {}
+        # Receipts a failed conditional put returned (the event id was recorded before), by (pk, sk):
+        # answering the redelivery needs no read of its own.
+        self._clashed: dict[tuple[str, str], dict[str, Any]] = {}
 
     # --- event receipts -------------------------------------------------------------------------
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
@@ -192,20 +195,30 @@ class DynamoLedgerStore:
         return recorded
 
     def _put_receipt(self, receipt: EventReceipt) -> bool:
+        item = self._receipt_item(receipt)
         try:
             aws_clients.dynamodb().put_item(
                 TableName=self._table,
-                Item=self._receipt_item(receipt),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                stored: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
+                if isinstance(stored, dict) and stored:
+                    if len(self._clashed) > 1000:
+                        self._clashed.clear()  # a hand-over to get_receipt, not a copy of the table
+                    self._clashed[(item["pk"]["S"], item["sk"]["S"])] = from_item(stored)
                 return False
             raise
         return True
 
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
-        values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
+        sk = f"EVENT#{event_id}"
+        values = self._clashed.pop((tenant_pk(platform_id, tenant_id), sk), None) or self._read(
+            platform_id, tenant_id, sk
+        )
         if values is None:
             return None
         return EventReceipt.model_validate(
