@@ -252,7 +252,17 @@ class Intake:
         """The receipt's transfers as stored. If the first delivery stopped after writing the receipt,
         the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids,
         and documents whose pointer was not written yet are pointed at their transfer."""
-        stored = {tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid) for tid in receipt.transfer_ids}
+        # The identical body names each transfer's document: its pointer is read with it (one call each).
+        hints: dict[str, DocumentKey] = {}
+        if len(rebuilt) == len(receipt.transfer_ids):
+            hints = {
+                tid: DocumentKey(kind=tr.kind, source_id=tr.source_id)
+                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
+            }
+        stored = {
+            tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid, document=hints.get(tid))
+            for tid in receipt.transfer_ids
+        }
         missing = [tid for tid, tr in stored.items() if tr is None]
         redo: dict[str, Transfer] = {}
         if missing and len(rebuilt) == len(receipt.transfer_ids):
