@@ -1,13 +1,14 @@
-"""A tenant's connection read once per transfer-worker batch instead of once per transfer (issue 10).
+"""A tenant's connection read once per transfer-worker batch (or backfill chunk) instead of once per
+transfer (issue 10).
 
 A transfer reads its tenant's connection (token ciphertext, settings, status) before it pushes and
 uses what it read for the whole push, seconds later. Transfers of one batch (at most 10 records, run
-within seconds) reuse that read for up to MAX_AGE_SECONDS: a settings change or a disable made meanwhile
-reaches the batch's remaining transfers up to that much later, no later than it reaches a push already
-running. A token replaced meanwhile is safe too: sevDesk rejects the old one (401), the flag is
-conditional on the token version the transfer used, and the transfer is parked and resumed. A transfer
-that finds the token rejected forgets the read (`forget`), so the batch's next transfer reads the
-connection again and parks without calling sevDesk, as before.
+within seconds; a backfill chunk's lanes alike) reuse that read for up to MAX_AGE_SECONDS: a settings
+change or a disable made meanwhile reaches the batch's remaining transfers up to that much later, no
+later than it reaches a push already running. A token replaced meanwhile is safe too: sevDesk rejects
+the old one (401), the flag is conditional on the token version the transfer used, and the transfer is
+parked and resumed. A transfer that finds the token rejected forgets the read (`forget`), so the
+batch's next transfer reads the connection again and parks without calling sevDesk, as before.
 """
 
 from __future__ import annotations
