@@ -18,8 +18,10 @@ import botocore.session
 class AwsCalls:
     calls: Counter[str] = field(default_factory=Counter)  # "dynamodb.PutItem" -> n
     write_items: float = 0.0  # DynamoDB items written; 2 per item in a transaction (write units if ≤ 1 KB)
-    read_units: float = 0.0  # ≈ DynamoDB read units: 1 per item read (≤ 4 KB), 2 in a transaction
-    items_read: int = 0  # DynamoDB items read: by key, or examined by a Query/Scan (before any filter)
+    read_units: float = (
+        0.0  # ≈ DynamoDB read units: 1 per key read (≤ 4 KB; ½ eventually consistent), 2 in a transaction
+    )
+    items_read: int = 0  # DynamoDB items read: found by key, or examined by a Query/Scan (before any filter)
     sqs_fifo: int = 0
     sqs_standard: int = 0
     received_batches: int = 0  # ReceiveMessage answered with messages: one function invocation each
@@ -50,6 +52,14 @@ class AwsCalls:
                 self.read_units += 2 * sum(1 for i in items if "ConditionCheck" in i)  # billed as reads
             elif operation == "TransactGetItems":
                 self.read_units += 2 * len(params.get("TransactItems", []))
+            elif operation == "GetItem":
+                # Billed whether the item exists or not: 1 unit per started 4 KB, half when eventually consistent.
+                self.read_units += 1 if params.get("ConsistentRead") else 0.5
+            elif operation == "BatchGetItem":
+                self.read_units += sum(
+                    len(request.get("Keys", [])) * (1 if request.get("ConsistentRead") else 0.5)
+                    for request in params.get("RequestItems", {}).values()
+                )
         elif service == "sqs":
             if str(params.get("QueueUrl", "")).endswith(".fifo"):
                 self.sqs_fifo += 1
@@ -63,15 +73,12 @@ class AwsCalls:
     def after(self, service: str, operation: str, parsed: dict[str, Any]) -> None:
         if service == "dynamodb":
             if operation == "GetItem":
-                self.read_units += 1
                 self.items_read += 1 if parsed.get("Item") else 0
             elif operation in ("Query", "Scan"):
                 self.read_units += max(1, math.ceil(int(parsed.get("Count", 0)) / 4))  # ~1 KB items, 4 per unit
                 self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
             elif operation == "BatchGetItem":
-                found = sum(len(v) for v in parsed.get("Responses", {}).values())
-                self.read_units += found
-                self.items_read += found
+                self.items_read += sum(len(v) for v in parsed.get("Responses", {}).values())
         elif service == "sqs" and operation == "ReceiveMessage" and parsed.get("Messages"):
             self.received_batches += 1
 

@@ -48,3 +48,23 @@ def test_chunks_read_by_key_and_a_document_costs_the_same_in_a_bigger_job(
 
     # Three times the documents, not more DynamoDB calls per document (per-chunk calls spread thinner).
     assert per_document(big, n_big) <= per_document(small, n_small) * 1.05, (dict(small.calls), dict(big.calls))
+
+
+def test_a_chunk_reads_the_tenants_connection_once_not_per_document(
+    api: HandlerApiClient, aws: Any, connected: Any, create_push: Callable[..., dict[str, Any]]
+) -> None:
+    _backfill(api, aws, create_push, range(1, 4))  # the customers exist from here on
+    reads: list[str] = []
+
+    def note(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params["Key"]["sk"]["S"])
+
+    client = aws_clients.dynamodb()
+    client.meta.events.register("before-parameter-build.dynamodb.GetItem", note)
+    try:
+        _, n = _backfill(api, aws, create_push, range(300, 320))  # one chunk, run in lanes
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", note)
+    # The chunk's transfers share one read of the connection (domain/connection_reuse.py) instead of one
+    # each: 9 reads here (the api's requests, each chunk's intake and its transfers once), 27 before.
+    assert n == 20 and reads.count("CONNECTION") <= 9, reads.count("CONNECTION")

@@ -5,7 +5,7 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
 - transfer  sk = TRANSFER#<transfer id>: what to transfer — the document (compact JSON, zlib) and the
             event it came with. Written once at intake. Its `st` holds the transfer's state only while it
             is not its document's current transfer (before the pointer reached it, or after a newer
-            transfer of the same document took the pointer over).
+            transfer of the same document took the pointer over; `arev`: the pointer revision archived).
 - pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
             small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
@@ -151,6 +151,13 @@ class _Pointer:
         return max(self.unsure, dead_claim)
 
 
+class _Unread:
+    """Marks a pointer not read yet (None means read and absent)."""
+
+
+_UNREAD = _Unread()
+
+
 def _micros(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
@@ -163,6 +170,9 @@ class DynamoLedgerStore:
         # The pointer as this process last read or wrote it, per document: a save right after a get
         # writes without reading again. A stale entry only costs a failed condition and a re-read.
         self._seen: dict[tuple[str, str], _Pointer] = {}
+        # Receipts a failed conditional put returned (the event id was recorded before), by (pk, sk):
+        # answering the redelivery needs no read of its own.
+        self._clashed: dict[tuple[str, str], dict[str, Any]] = {}
 
     # --- event receipts -------------------------------------------------------------------------
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
@@ -177,27 +187,44 @@ class DynamoLedgerStore:
         )
 
     def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        """The receipt first (conditional: the event id's first delivery wins), then the transfers and
-        their documents' pointers. Not one transaction (it would double every unit): if the process dies
-        in between, the platform's retry finds the receipt and `record_transfers` completes the rest."""
+        return self.record_events([(receipt, transfers)])[0]
+
+    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
+        """Each event's receipt first (conditional: the event id's first delivery wins), then the new
+        events' transfers together and their documents' pointers. Not one transaction (it would double
+        every unit): if the process dies in between, the platform's retry (it got no 202) finds the
+        receipts and completes the rest (`record_transfers`, `point_documents`). Results in input order."""
+        recorded = [self._put_receipt(receipt) for receipt, _ in events]
+        self.record_transfers(
+            [t for (_, transfers), new in zip(events, recorded, strict=True) if new for t in transfers]
+        )
+        return recorded
+
+    def _put_receipt(self, receipt: EventReceipt) -> bool:
+        item = self._receipt_item(receipt)
         try:
             aws_clients.dynamodb().put_item(
                 TableName=self._table,
-                Item=self._receipt_item(receipt),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                stored: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
+                if isinstance(stored, dict) and stored:
+                    if len(self._clashed) > 1000:
+                        self._clashed.clear()  # a hand-over to get_receipt, not a copy of the table
+                    self._clashed[(item["pk"]["S"], item["sk"]["S"])] = from_item(stored)
                 return False
             raise
-        self.record_transfers(transfers)
         return True
 
-    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        return [self.record_event(receipt, transfers) for receipt, transfers in events]
-
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
-        values = self._read(platform_id, tenant_id, f"EVENT#{event_id}")
+        sk = f"EVENT#{event_id}"
+        values = self._clashed.pop((tenant_pk(platform_id, tenant_id), sk), None) or self._read(
+            platform_id, tenant_id, sk
+        )
         if values is None:
             return None
         return EventReceipt.model_validate(
@@ -207,15 +234,35 @@ class DynamoLedgerStore:
     # --- transfers: writing -----------------------------------------------------------------------
     def record_transfers(self, transfers: list[Transfer]) -> None:
         """Stores new transfers and points their documents at them. Idempotent: a repeat writes the
-        same items again and finds the pointers already there."""
+        same items again and finds the pointers already there. A fresh transfer item (new random id)
+        needs no condition, so they go 25 per BatchWriteItem; the pointers stay conditional writes."""
         client = aws_clients.dynamodb()
         items = [{"PutRequest": {"Item": self._transfer_item(t)}} for t in transfers]
         for start in range(0, len(items), 25):
             request: Any = {self._table: items[start : start + 25]}
             while request:
                 request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        self.point_documents(transfers)
+
+    def point_documents(self, transfers: list[Transfer]) -> None:
+        """Makes each transfer (in order) its document's current one unless it or a newer one already
+        is. The pointers are read first in one BatchGetItem (per 100 documents; consistent: the archive
+        step writes what it read onto the older transfer's item), then each is written conditionally
+        (on its revision, or on its absence); a pointer that changed meanwhile is read again by key."""
+        # A pointer this process saw at the transfer or a newer one stays so (ids only grow): a redelivered
+        # event, whose transfers were just read with their pointers, costs no further read.
+        transfers = [t for t in transfers if not self._seen_at_or_after(t)]
+        known: dict[tuple[str, str], _Pointer | None] = {}
+        by_pk: dict[str, set[str]] = {}
+        for t in transfers:
+            by_pk.setdefault(tenant_pk(t.platform_id, t.tenant_id), set()).add(_doc_sk(t.kind, t.source_id))
+        for pk, sort_keys in by_pk.items():
+            found = self._batch_get(pk, sort_keys)
+            known |= {(pk, sk): (_Pointer.of(found[sk]) if sk in found else None) for sk in sort_keys}
         for transfer in transfers:
-            self._point_to(transfer)
+            key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
+            # Read once per request: a second transfer of the same document re-reads what the first wrote.
+            self._point_to(transfer, known.pop(key) if key in known else _UNREAD)
 
     def _transfer_item(self, transfer: Transfer) -> dict[str, Any]:
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
@@ -250,14 +297,21 @@ class DynamoLedgerStore:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         return values
 
-    def _point_to(self, transfer: Transfer) -> None:
+    def _seen_at_or_after(self, transfer: Transfer) -> bool:
+        key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
+        seen = self._seen.get(key)
+        return seen is not None and seen.transfer_id >= transfer.transfer_id
+
+    def _point_to(self, transfer: Transfer, known: _Pointer | _Unread | None = _UNREAD) -> None:
         """Makes `transfer` its document's current one, unless a newer transfer already is. The state of
-        the transfer it replaces moves onto that transfer's own item first, so nothing is lost."""
+        the transfer it replaces moves onto that transfer's own item first, so nothing is lost. `known`:
+        the pointer as just read (None: absent), tried first; the write's condition catches a change."""
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         client = aws_clients.dynamodb()
         for _ in range(WRITE_RETRIES):
-            pointer = self._pointer(key)
+            pointer = self._pointer(key) if isinstance(known, _Unread) else known
+            known = _UNREAD
             if pointer is not None and pointer.transfer_id >= transfer.transfer_id:
                 return  # already there, or a newer transfer of the document is current
             if pointer is not None:
@@ -272,8 +326,15 @@ class DynamoLedgerStore:
         raise ConcurrentUpdate(f"the pointer of {transfer.kind.value} {transfer.source_id} keeps changing")
 
     def _archive(self, pk: str, pointer: _Pointer) -> None:
+        """The pointer's transfer's state onto its own item, before the pointer moves on. Conditional on
+        the pointer revision it was read at (`arev`): an archive of an older read, racing one that already
+        moved the pointer (and the transfer's own writes after it), never puts an older state back."""
+        update = self._own_state(pk, pointer.transfer_id, pointer.st)
+        update["UpdateExpression"] = update["UpdateExpression"].replace("SET ", "SET arev = :arev, ", 1)
+        update["ConditionExpression"] += " AND (attribute_not_exists(arev) OR arev < :arev)"
+        update["ExpressionAttributeValues"] |= to_item({":arev": pointer.rev})
         try:
-            aws_clients.dynamodb().update_item(**self._own_state(pk, pointer.transfer_id, pointer.st))
+            aws_clients.dynamodb().update_item(**update)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
@@ -486,12 +547,27 @@ class DynamoLedgerStore:
         item = aws_clients.dynamodb().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
         return _Pointer.of(from_item(item["Item"])) if "Item" in item else None
 
-    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        values = self._read(platform_id, tenant_id, f"TRANSFER#{transfer_id}")
+    def get(
+        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+    ) -> Transfer | None:
+        """The transfer with its state. `document` (what its queue message says it is about): the
+        transfer item and its document's pointer are read in one BatchGetItem instead of one after the
+        other (same read units, one call less); a wrong hint only costs the pointer read by key."""
+        pk = tenant_pk(platform_id, tenant_id)
+        transfer_sk = f"TRANSFER#{transfer_id}"
+        hinted: dict[str, dict[str, Any]] | None = None
+        if document is not None:
+            hinted = self._batch_get(pk, (transfer_sk, _doc_sk(document.kind, document.source_id)))
+            values = hinted.get(transfer_sk)
+        else:
+            values = self._read(platform_id, tenant_id, transfer_sk)
         if values is None:
             return None
         doc_sk = _doc_sk(values["kind"], values["source_id"])
-        pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
+        if hinted is not None and document is not None and doc_sk == _doc_sk(document.kind, document.source_id):
+            pointer = _Pointer.of(hinted[doc_sk]) if doc_sk in hinted else None
+        else:
+            pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
         if pointer is not None:
             if len(self._seen) > 1000:
                 self._seen.clear()  # a cache, not a copy of the table

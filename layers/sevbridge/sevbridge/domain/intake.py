@@ -250,9 +250,21 @@ class Intake:
 
     def _complete(self, receipt: EventReceipt, rebuilt: list[Transfer]) -> list[Transfer]:
         """The receipt's transfers as stored. If the first delivery stopped after writing the receipt,
-        the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids."""
-        stored = {tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid) for tid in receipt.transfer_ids}
+        the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids,
+        and documents whose pointer was not written yet are pointed at their transfer."""
+        # The identical body names each transfer's document: its pointer is read with it (one call each).
+        hints: dict[str, DocumentKey] = {}
+        if len(rebuilt) == len(receipt.transfer_ids):
+            hints = {
+                tid: DocumentKey(kind=tr.kind, source_id=tr.source_id)
+                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
+            }
+        stored = {
+            tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid, document=hints.get(tid))
+            for tid in receipt.transfer_ids
+        }
         missing = [tid for tid, tr in stored.items() if tr is None]
+        redo: dict[str, Transfer] = {}
         if missing and len(rebuilt) == len(receipt.transfer_ids):
             redo = {
                 tid: tr.model_copy(update={"transfer_id": tid, "created_at": receipt.created_at})
@@ -264,7 +276,12 @@ class Intake:
             if reopened:
                 self.ledger.hold_open(receipt.platform_id, receipt.tenant_id, reopened)
             self.ledger.record_transfers(list(redo.values()))
-            stored |= redo
+        # If it stopped after the transfers but before their documents' pointers, the status column
+        # would not see them: point them now (a no-op where it or a newer transfer is current).
+        present = [tr for tid, tr in stored.items() if tr is not None and tid not in redo]
+        if present:
+            self.ledger.point_documents(present)
+        stored |= redo
         return [tr for tr in stored.values() if tr is not None]
 
     def _transfers_for(

@@ -63,11 +63,12 @@ class ParkedWork(Protocol):
 
 class LedgerStore(Protocol):
     def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        """Stores the receipt and its transfers atomically; False if the event id was already recorded."""
+        """Stores the receipt, then its transfers; False if the event id was already recorded."""
         ...
 
     def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        """record_event for several events (each atomic on its own); results in input order."""
+        """record_event for several events: every receipt first, then the new events' transfers
+        together. Not atomic: a retry of the same events completes what a failure left out."""
         ...
 
     def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None: ...
@@ -75,7 +76,17 @@ class LedgerStore(Protocol):
         """Stores transfers (again): completes an event whose first delivery stopped after its receipt."""
         ...
 
-    def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None: ...
+    def point_documents(self, transfers: list[Transfer]) -> None:
+        """Makes each stored transfer its document's current one unless it or a newer one already is:
+        completes an event whose first delivery stopped after its transfers, before their pointers."""
+        ...
+
+    def get(
+        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+    ) -> Transfer | None:
+        """`document`: the transfer's document as its queue message names it (saves a read call)."""
+        ...
+
     def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
         """Updates a transfer; `notices` (webhooks about this change) are written in the same transaction.
         Returns the transfer as stored: one that claims a document (`sending`) whose last attempt is

@@ -20,9 +20,11 @@ from datetime import datetime
 from typing import Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
+from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import DocumentBusy, DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
+from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
@@ -81,18 +83,23 @@ class TransferRunner:
     clock: Clock
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
     notifier: Notifier | None = None  # transfer.succeeded / transfer.failed, written with the ledger row
+    # The connection as read for the batch this transfer is part of (connection_reuse.py); None: read it.
+    reused: ReusedConnections | None = None
 
-    def run(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
+    def run(
+        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+    ) -> Transfer | None:
+        """`document`: what the transfer's queue message says it is about (one ledger read call less)."""
         try:
-            return self._run(platform_id, tenant_id, transfer_id)
+            return self._run(platform_id, tenant_id, transfer_id, document)
         except TransferGone:
             return None  # the tenant was offboarded while this transfer ran: nothing to record
 
-    def _run(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
+    def _run(self, platform_id: str, tenant_id: str, transfer_id: str, document: DocumentKey | None) -> Transfer | None:
+        transfer = self.ledger.get(platform_id, tenant_id, transfer_id, document=document)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
-        connection = self.connections.store.get(platform_id, tenant_id)
+        connection = (self.reused or self.connections.store).get(platform_id, tenant_id)
         now = self.clock.now()
         if connection is None:
             return self._save(
@@ -154,6 +161,8 @@ class TransferRunner:
                 f"sevDesk rejected the token: {exc.message}",
                 token_version=connection.token_version,
             )
+            if self.reused is not None:
+                self.reused.forget(platform_id, tenant_id)  # the batch's next transfer reads the flag
             parked = self._park(transfer, "sevDesk rejected the token (401); waiting for a new token")
             # A new token may have been stored while this attempt ran: then go on at once.
             self.connections.resume_if_connected(platform_id, tenant_id)

@@ -45,8 +45,11 @@ from sevbridge.common.model import Model
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
+from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.intake import business_day
+from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.lanes import LaneKeys, plan_lanes
+from sevbridge.domain.ledger import TransferKind
 from sevbridge.domain.push.service import Patience
 from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
 
@@ -75,6 +78,7 @@ class _Invocation:
     the groups whose lanes must not start another record (a pause or no time left)."""
 
     deadline: float  # time.monotonic() value, the reserve already taken off
+    connections: ReusedConnections | None = None  # each tenant's connection, read once for the batch
     delays: dict[str, float] = field(default_factory=dict)
     stopped: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -120,15 +124,22 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
     return build
 
 
-def runner(time_left: Callable[[], float] | None = None) -> TransferRunner:
+def runner(
+    time_left: Callable[[], float] | None = None, connections: ReusedConnections | None = None
+) -> TransferRunner:
     # Built from the composition root's cached parts, so wiring.reset() reaches it too.
-    return wiring.transfer_runner(_push_factory(time_left))
+    built = wiring.transfer_runner(_push_factory(time_left))
+    built.reused = connections
+    return built
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Runs a batch like Lambda's partial batch response expects, then holds failed records back."""
     remaining = context.get_remaining_time_in_millis() / 1000
-    invocation = _Invocation(deadline=time.monotonic() + remaining - RESERVE_SECONDS)
+    invocation = _Invocation(
+        deadline=time.monotonic() + remaining - RESERVE_SECONDS,
+        connections=ReusedConnections(wiring.connection_store()),
+    )
     records: list[dict[str, Any]] = list(event.get("Records", []))
     groups: dict[str, list[dict[str, Any]]] = {}
     for raw in records:
@@ -218,7 +229,9 @@ def handle_record(record: SQSRecord) -> None:
         invocation.hold_back(group, 0, whole_group=True)
         raise NoTimeToStart("too little time left in this invocation; the transfer comes back at once")
     try:
-        transfer = runner(time_left).run(message.platform_id, message.tenant_id, message.transfer_id)
+        transfer = runner(time_left, invocation.connections).run(
+            message.platform_id, message.tenant_id, message.transfer_id, document=_document_of(message)
+        )
     except RetryLater as exc:
         # A pause (429, our brake) is the tenant's, not the document's: every lane of it waits.
         invocation.hold_back(group, exc.delay, whole_group=exc.pause)
@@ -240,6 +253,17 @@ def handle_record(record: SQSRecord) -> None:
             },
         )
         metrics.add_metric(name=f"Transfer_{transfer.status.value}", unit="Count", value=1)
+
+
+def _document_of(message: TransferMessage) -> DocumentKey | None:
+    """The document the message's lane keys name ("<kind>#<source id>"), if they name one we know."""
+    if message.lane is None:
+        return None
+    kind, _, source_id = message.lane.document.partition("#")
+    try:
+        return DocumentKey(kind=TransferKind(kind), source_id=source_id)
+    except (ValueError, ValidationError):
+        return None
 
 
 def _hold_back_failed(event: dict[str, Any], response: PartialItemFailureResponse, invocation: _Invocation) -> None:

@@ -40,6 +40,7 @@ from sevbridge.domain.backfill.ports import (
     SplitMessage,
 )
 from sevbridge.domain.backfill.service import completed_summary
+from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.errors import ConcurrentUpdate, InvalidInput
 from sevbridge.domain.events import EventType, Invoice
 from sevbridge.domain.intake import EventResult, Intake, parse_event
@@ -308,9 +309,14 @@ class BackfillWorker:
         stop = threading.Event()  # set when a lane sees the job cancelled or must hold the chunk back
         lock = threading.Lock()
         cancelled: list[bool] = []
+        reused: list[ReusedConnections] = []  # the tenant's connection, read once for the chunk's lanes
 
         def lane(documents: Sequence[Runnable]) -> None:
             runner = self.runner_factory(time_left)
+            with lock:
+                if not reused:
+                    reused.append(ReusedConnections(runner.connections.store))
+                runner.reused = reused[0]
             checked = self.monotonic()
             for document in documents:
                 if stop.is_set():
