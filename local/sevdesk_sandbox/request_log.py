@@ -17,6 +17,10 @@ class RequestLogEntry:
     account_id: str | None
     at: datetime
     fault: str | None = None  # kind of the injected fault that hit this request, if any
+    # Wall-clock seconds (time.time()) when the request arrived, and how long until its answer was ready
+    # (an injected latency included): `at` is sevDesk's clock, whole seconds; these show rates and overlap.
+    received: float = 0.0
+    seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -28,4 +32,6 @@ class RequestLogEntry:
             "account_id": self.account_id,
             "at": self.at.isoformat(timespec="milliseconds"),
             "fault": self.fault,
+            "received": round(self.received, 6),
+            "seconds": round(self.seconds, 6),
         }
