@@ -11,7 +11,7 @@ import pytest
 
 from sevbridge import wiring
 from sevdesk_sandbox.faults import Fault
-from sevdesk_sandbox.request_log import RequestLogEntry
+from sevdesk_sandbox.request_log import RequestLogEntry, busiest_second, most_on_the_wire
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.worker import drain
@@ -29,39 +29,6 @@ def _invoice(source_id: str) -> Any:
         data__source_id=source_id,
         data__number=f"PL-{source_id}",
     )
-
-
-def most_on_the_wire(log: list[RequestLogEntry]) -> int:
-    edges = sorted([(r.received, 1) for r in log] + [(r.received + r.seconds, -1) for r in log])
-    most = current = 0
-    for _, step in edges:  # an end sorts before a start at the same moment
-        current += step
-        most = max(most, current)
-    return most
-
-
-def overlaps(log: list[RequestLogEntry]) -> list[tuple[float, float]]:
-    """The periods in which two requests were on the wire at once."""
-    spans = sorted((r.received, r.received + r.seconds) for r in log)
-    found = []
-    for i, (_, end) in enumerate(spans):
-        for other_start, other_end in spans[i + 1 :]:
-            if other_start >= end:
-                break
-            found.append((other_start, min(end, other_end)))
-    return found
-
-
-def busiest_overlapped_second(log: list[RequestLogEntry]) -> int:
-    """The most request arrivals in any one-second window that saw an overlap."""
-    arrivals = sorted(r.received for r in log)
-    periods = overlaps(log)
-    most = 0
-    for first in arrivals:  # the busiest window starts with an arrival
-        window = (first, first + 1.0)
-        if any(start < window[1] and end > window[0] for start, end in periods):
-            most = max(most, sum(1 for at in arrivals if window[0] <= at < window[1]))
-    return most
 
 
 def test_a_slow_sevdesk_sees_two_at_once_at_most_and_no_more_than_the_rate_per_second(
@@ -87,18 +54,19 @@ def test_a_slow_sevdesk_sees_two_at_once_at_most_and_no_more_than_the_rate_per_s
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 21
     assert len(log) == 60
     assert most_on_the_wire(log) == 2, "lanes never used the second slot: nothing was tested"
-    assert busiest_overlapped_second(log) <= PER_SECOND
+    assert busiest_second(log, overlapped_only=True) <= PER_SECOND
 
 
 def test_the_log_checks_count_what_they_should() -> None:
-    """The helpers above on a hand-made log: they can fail."""
+    """The log's readings (sevdesk_sandbox/request_log.py) on hand-made logs: they can fail."""
 
     def entry(received: float, seconds: float) -> RequestLogEntry:
         return RequestLogEntry("GET", "/x", {}, None, 200, "a", at=None, received=received, seconds=seconds)  # type: ignore[arg-type]
 
     serial = [entry(i * 0.01, 0.005) for i in range(50)]
-    assert most_on_the_wire(serial) == 1 and busiest_overlapped_second(serial) == 0
+    assert most_on_the_wire(serial) == 1 and busiest_second(serial, overlapped_only=True) == 0
     crowded = [entry(i / 16, 1 / 8) for i in range(40)]  # binary fractions: no rounding at the edges
-    assert most_on_the_wire(crowded) == 2 and busiest_overlapped_second(crowded) == 16
+    assert most_on_the_wire(crowded) == 2 and busiest_second(crowded, overlapped_only=True) == 16
+    assert busiest_second(serial) == 50  # 50 in half a second, one after the other
     three = [entry(0, 1), entry(0.1, 1), entry(0.2, 1)]
     assert most_on_the_wire(three) == 3
