@@ -120,6 +120,17 @@ def test_after_a_429_with_retry_after_no_slot_of_that_tenant_is_used_until_it_pa
     assert gate.try_enter("a") is None
 
 
+def test_a_request_ending_after_its_tenant_was_forgotten_frees_nothing_twice(clock: Clock) -> None:
+    gate = gate_on(clock, in_flight=1)
+    assert gate.try_enter("a") is None
+    gate.configure(1, 5)  # new limits: tenants are forgotten, this request is still on the wire
+    assert gate.try_enter("a") is None
+    gate.leave("a")
+    gate.leave("a")  # the one from before the change: no slot to free, and none goes negative
+    assert gate.try_enter("a") is None
+    assert gate.try_enter("a") == math.inf
+
+
 def test_a_429_without_retry_after_does_not_quiet_the_tenant(clock: Clock) -> None:
     gate = gate_on(clock)
     gate.quiet("a", None)

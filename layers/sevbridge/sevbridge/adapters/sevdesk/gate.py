@@ -19,7 +19,9 @@ So any second in which sevDesk sees two requests of a tenant at once holds at mo
 (its last start was counted against the trailing second: everything it could share a second with
 was), and a second with more is a serial stream. The window is a little longer than a second
 (`WINDOW`): requests reach sevDesk with varying delay, and sevDesk counts what arrives, not what we
-sent. With `in_flight` 1 the gate is a plain serial stream, as before the overlap existed.
+sent; 50 ms of that delay are absorbed, a request held up longer than that on its way (a CPU-starved
+process, a slow network path) can make sevDesk count one more. With `in_flight` 1 the gate is a plain
+serial stream, as before the overlap existed.
 
 After a 429 with Retry-After no request of that tenant goes until it has passed, from any slot. A
 request that would have to wait out such a hint is refused here like the 429 itself, without being
@@ -107,7 +109,9 @@ class RequestGate:
 
     def leave(self, tenant_key: str) -> None:
         with self._changed:
-            tenant = self._tenant(tenant_key)
+            tenant = self._tenants.get(tenant_key)
+            if tenant is None or tenant.on_wire == 0:  # forgotten (configure, reset) while on the wire
+                return
             if tenant.on_wire >= 2:  # an overlap ends now: a second more of counted starts
                 tenant.paced_until = self._clock() + WINDOW
             tenant.on_wire -= 1
