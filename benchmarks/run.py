@@ -228,8 +228,8 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
             "invoices/s",
             "> 5 /s",
             drained / worker_s > 5,
-            "includes the sandbox's own work; a tenant's batch runs in lanes, one sevDesk request of it "
-            "in flight at a time",
+            "includes the sandbox's own work; a tenant's batch runs in lanes, its sevDesk requests through "
+            "the tenant's request gate (at 0 ms a serial stream)",
         ),
         Result(
             "sevDesk calls per transferred sent invoice (incl. contact lookups)",
