@@ -55,20 +55,32 @@ def test_a_further_request_waits_until_the_first_has_waited_its_patience(clock: 
 
 def test_the_extra_slot_is_refused_at_the_rate_and_freed_as_the_window_slides(clock: Clock) -> None:
     gate = gate_on(clock, per_second=4)
-    starts = []
-    for _ in range(3):  # three serial requests: fewer than 4 in the window
+    answers = []
+    for _ in range(3):  # three serial requests: fewer than 4 count in the window
         assert gate.try_enter("a") is None
-        starts.append(clock.now)
         clock.now += 0.1
         gate.leave("a")
+        answers.append(clock.now)
     assert gate.try_enter("a") is None  # the 4th, serial
-    starts.append(clock.now)
     clock.now += gate.patience
-    wait = gate.try_enter("a")  # a 5th beside it: 4 started within the window
-    assert wait == pytest.approx(starts[0] + WINDOW - clock.now)
+    wait = gate.try_enter("a")  # a 5th beside it: 4 count within the window
+    assert wait == pytest.approx(answers[0] + WINDOW - clock.now)
     assert wait is not None
     clock.now += wait
-    assert gate.try_enter("a") is None  # the first start left the window
+    assert gate.try_enter("a") is None  # the first answer left the window
+
+
+def test_a_request_counts_until_a_second_after_its_answer_wherever_it_reached_sevdesk(clock: Clock) -> None:
+    gate = gate_on(clock, per_second=2)
+    assert gate.try_enter("a") is None  # a slow one: started at 100, answered at 100.9
+    clock.now += 0.9
+    gate.leave("a")
+    clock.now += 0.7  # its start is 1.6 s ago, its answer 0.7 s: it may have arrived 0.7 s ago
+    assert gate.try_enter("a") is None  # serial: not paced
+    clock.now += gate.patience
+    assert gate.try_enter("a") is not None  # paced: the slow one and this one count, 2 of 2
+    clock.now = 100.9 + WINDOW
+    assert gate.try_enter("a") is None
 
 
 def test_after_an_overlap_even_the_serial_slot_counts_for_a_second(clock: Clock) -> None:
