@@ -8,13 +8,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sevbridge.adapters.sevdesk import SevdeskClient
 from sevbridge.adapters.sevdesk.gate import WINDOW, RequestGate
 from sevbridge.config import ConfigError, get_settings, reset_settings
 from sevbridge.domain.sevdesk_errors import SevdeskRateLimited
+from sevdesk_sandbox.request_log import RequestLogEntry, busiest_second, most_on_the_wire
 from tests.unit.sevdesk_client.fakes import FakeSevdesk, sevdesk_error
 
 
@@ -242,3 +246,56 @@ def test_the_client_quiets_the_tenant_on_a_long_retry_after(
         make_client().get("/Unity")  # another lane of the same tenant
     assert len(fake.requests) == sent  # not sent
     assert refused.value.retry_after is not None and refused.value.retry_after > 29
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    requests=st.lists(
+        st.tuples(
+            st.floats(0.001, 0.3),  # how long sevDesk takes
+            st.floats(0.0, 1.0),  # where between start and answer it arrived (network, our scheduling)
+            st.floats(0.0, 0.03),  # our own work before the lane's next request
+        ),
+        min_size=20,
+        max_size=80,
+    ),
+    lanes=st.integers(1, 4),
+    per_second=st.integers(2, 12),
+)
+def test_whatever_the_delays_sevdesk_never_sees_more_than_the_rate_in_a_second_with_an_overlap(
+    requests: list[tuple[float, float, float]], lanes: int, per_second: int
+) -> None:
+    """Lanes sending through the gate on a fake clock, each request arriving anywhere between its start
+    and its answer: the sevDesk view (arrivals, answers) holds the promise for any timing."""
+    clock = Clock()
+    gate = gate_on(clock, per_second=per_second)
+    queues = [requests[i::lanes] for i in range(lanes)]
+    ready = [clock.now] * lanes  # when each lane next asks the gate
+    ends: dict[int, float] = {}  # lane -> its request's answer
+    log = []
+    while any(queues) or ends:
+        for lane in range(lanes):
+            if lane in ends or not queues[lane] or ready[lane] > clock.now:
+                continue
+            wait = gate.try_enter("t")
+            if wait is None:
+                duration, arrival, work = queues[lane].pop(0)
+                arrived = clock.now + arrival * duration
+                ends[lane] = clock.now + duration
+                log.append(entry(arrived, ends[lane] - arrived))
+                ready[lane] = ends[lane] + work
+            else:
+                ready[lane] = clock.now + wait  # inf: until an answer
+        upcoming = list(ends.values()) + [r for lane, r in enumerate(ready) if queues[lane] and lane not in ends]
+        clock.now = max(clock.now, min(upcoming))
+        for lane, end in list(ends.items()):
+            if end <= clock.now:
+                del ends[lane]
+                gate.leave("t")
+                ready = [min(r, clock.now) if math.isinf(r) else r for r in ready]
+    assert most_on_the_wire(log) <= 2
+    assert busiest_second(log, overlapped_only=True) <= per_second
+
+
+def entry(received: float, seconds: float) -> RequestLogEntry:
+    return RequestLogEntry("GET", "/x", {}, None, 200, "t", at=datetime.now(UTC), received=received, seconds=seconds)
