@@ -1,8 +1,11 @@
 """Backfill figures for `make bench`: push backfill documents per second for 1 and 10 tenants, with the
-sandbox answering at once and with 100 ms per request, next to the politeness ceiling (at most
-min(BACKFILL_CHUNK_LANES, SEVDESK_TENANT_REQUESTS_IN_FLIGHT) requests of a tenant on the wire: at most that many
-/ (calls per document × latency) documents per second), and the
-sevDesk request rate one tenant's backfill sustains.
+sandbox answering at once and with 100 ms per request, next to the politeness ceiling, and the sevDesk
+request rate one tenant's backfill sustains. The ceiling is the request gate's (adapters/sevdesk/gate.py),
+per backfill container, which FIFO gives one chunk of a tenant at a time: sevDesk sees a serial stream (at
+latency L at most 1/L requests/s) or, when the chunk's lanes put a second request on the wire, at most
+SEVDESK_TENANT_REQUESTS_PER_SECOND (R) in any second; so at most max(R, 1/L) requests/s, and
+max(R, 1/L) / calls per document documents/s. The transfer worker has its own gate: a tenant whose live
+events arrive during its backfill sees the two streams side by side (up to twice that).
 
 Workers: like the backfill queue's event source, up to 5 concurrent invocations (MaximumConcurrency),
 batch size 1; FIFO groups keep one chunk per tenant in flight. Sizes are smaller than a production history to keep
@@ -125,6 +128,7 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
     from sevbridge.domain.backfill.jobs import Direction, JobState, PushKind
     from sevbridge.domain.platforms import create_platform
     from sevdesk_sandbox.faults import Fault
+    from sevdesk_sandbox.request_log import busiest_second, most_on_the_wire
 
     brake.default_brake.reset()
     reference_cache.default_reference_cache.reset()
@@ -171,11 +175,17 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
     # Overlap: tenants' backfills ran in parallel if each one's span covers most of the whole run.
     spans = [((j.finished_at - j.started_at).total_seconds()) for j in done if j and j.finished_at and j.started_at]
     settings = get_settings()
-    # A chunk's lanes overlap our own work; on the wire the tenant's request gate allows at most
-    # SEVDESK_TENANT_REQUESTS_IN_FLIGHT requests at once, so the streams toward sevDesk are the smaller of the two.
-    lanes = min(settings.backfill_chunk_lanes, settings.sevdesk_tenant_requests_in_flight)
+    # On the wire, the tenant's request gate: a chunk's lanes can put up to `on_wire` requests there at once,
+    # and while more than one is, no more than R start in any second; a serial stream is bounded by latency.
+    on_wire = min(settings.backfill_chunk_lanes, settings.sevdesk_tenant_requests_in_flight)
+    rate_cap = settings.sevdesk_tenant_requests_per_second
+    ceiling_requests = (max(rate_cap, 1 / latency) if on_wire > 1 else 1 / latency) if latency else float("inf")
+    shape = f"serial, or ≤ {rate_cap}/s with up to {on_wire} on the wire" if on_wire > 1 else "serial"
     rate = transferred / elapsed
     per_tenant_requests = calls / tenants / elapsed
+    logs = [state.requests(a.account_id) for a in accounts]
+    most_at_once = max(most_on_the_wire(log) for log in logs)
+    busiest_overlapped = max(busiest_second(log, overlapped_only=True) for log in logs)
     results = [
         Result(
             f"push backfill, {tenants} tenant(s) × {docs} invoices, sandbox {label}: documents/s",
@@ -189,17 +199,21 @@ def _scenario(stack: Any, state: Any, *, tenants: int, docs: int, latency: float
             f"  … sevDesk requests/s one tenant's backfill sustains ({label})",
             per_tenant_requests,
             "req/s",
-            f"≤ ceiling {lanes / latency:.0f} req/s ({lanes} request(s) in flight per tenant)"
+            f"≤ ceiling {ceiling_requests:.0f} req/s ({shape})"
             if latency
-            else f"{lanes} request(s) in flight per tenant: bounded by sevDesk's answers",
-            per_tenant_requests <= (lanes / latency if latency else float("inf")),
+            else f"{shape}: a serial stream bounded by sevDesk's answers",
+            per_tenant_requests <= ceiling_requests and most_at_once <= on_wire and busiest_overlapped <= rate_cap,
+            f"sevDesk saw at most {most_at_once} of a tenant at once, {busiest_overlapped} in its busiest second "
+            f"with two on the wire (sandbox log; ≤ {rate_cap} by the gate's rule); live events during a backfill "
+            "come through the transfer worker's own gate, a second such stream",
         ),
     ]
     if latency:
-        ceiling = lanes / (per_doc * latency)
+        ceiling = ceiling_requests / per_doc
         results.append(
             Result(
-                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, {lanes} in flight)",
+                f"  … politeness ceiling per tenant at {label} ({per_doc:.1f} calls per invoice, "
+                f"max({rate_cap}, 1/{label}) req/s)",
                 ceiling,
                 "docs/s",
                 f"{tenants} tenant(s): at most {ceiling * min(tenants, CONCURRENCY):.1f} docs/s "

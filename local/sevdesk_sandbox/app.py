@@ -122,6 +122,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
     def authenticate_and_inject_faults() -> Response | None:
         if not _is_api():
             return None
+        g.received = time.time()
         g.body = _read_body()
         g.delay_after = 0.0
         g.answer_after = None
@@ -173,6 +174,8 @@ def create_app(state: SandboxState | None = None) -> Flask:
                 account_id=account.account_id if account else None,
                 at=state.now(),
                 fault=fault,
+                received=g.get("received", 0.0),
+                seconds=time.time() - g.get("received", time.time()),
             )
         )
         if g.get("drop"):

@@ -404,3 +404,15 @@ def test_outputs_name_what_tests_and_operators_need(template: dict[str, Any]) ->
 def test_transfer_worker_may_hold_failed_messages_back(template: dict[str, Any]) -> None:
     worker = next(fn for fn in functions(template) if fn.logical_id == "TransferWorkerFunction")
     assert ("SQSPollerPolicy", "TransferQueue") in policy_grants(worker)  # sqs:ChangeMessageVisibility
+
+
+def test_the_request_gate_is_a_stack_parameter_with_the_settings_defaults(template: dict[str, Any]) -> None:
+    """Politeness towards sevDesk is a deployment's choice; the template's defaults are the code's."""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for variable, parameter in [
+        ("SEVDESK_TENANT_REQUESTS_IN_FLIGHT", "SevdeskTenantRequestsInFlight"),
+        ("SEVDESK_TENANT_REQUESTS_PER_SECOND", "SevdeskTenantRequestsPerSecond"),
+    ]:
+        assert variables[variable] == ref(parameter)
+        field = next(f for f in Settings.model_fields.values() if f.alias == variable)
+        assert template["Parameters"][parameter]["Default"] == field.default

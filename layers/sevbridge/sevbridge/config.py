@@ -42,9 +42,13 @@ class Settings(Model):
     # The longest a 429 is waited for inside an invocation; a longer Retry-After pauses the tenant's
     # work in its queue instead, so one throttled tenant does not hold up the others.
     sevdesk_max_throttle_wait_seconds: float = Field(default=1.0, alias="SEVDESK_MAX_THROTTLE_WAIT_SECONDS", ge=0)
-    # sevDesk requests of one tenant in flight at once in this process: 1 sends no more at a time than a
-    # serial worker (at 100 ms per answer ≤ 10 requests/s), however many lanes run (docs/architecture.md).
-    sevdesk_tenant_requests_in_flight: int = Field(default=1, alias="SEVDESK_TENANT_REQUESTS_IN_FLIGHT", ge=1, le=10)
+    # The per-tenant request gate (adapters/sevdesk/gate.py, docs/architecture.md): sevDesk sees a serial
+    # stream, or — while a further request is on the wire, up to IN_FLIGHT at once — at most PER_SECOND
+    # request starts in any second. IN_FLIGHT 1 is a plain serial stream.
+    sevdesk_tenant_requests_in_flight: int = Field(default=2, alias="SEVDESK_TENANT_REQUESTS_IN_FLIGHT", ge=1, le=10)
+    sevdesk_tenant_requests_per_second: int = Field(
+        default=10, alias="SEVDESK_TENANT_REQUESTS_PER_SECOND", ge=1, le=100
+    )
     # Lanes of one tenant's batch the transfer worker runs side by side (domain/lanes.py); 1 = serial.
     transfer_lanes_per_tenant: int = Field(default=3, alias="TRANSFER_LANES_PER_TENANT", ge=1, le=10)
     # Real attempts per transfer (pauses don't count) and the waits after failed ones, in seconds.

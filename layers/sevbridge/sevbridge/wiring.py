@@ -94,7 +94,7 @@ def sevdesk_client(connection: Connection, token: str, time_left: Callable[[], f
 
     _trace_httpx()
     settings = get_settings()
-    default_gate.configure(settings.sevdesk_tenant_requests_in_flight)
+    default_gate.configure(settings.sevdesk_tenant_requests_in_flight, settings.sevdesk_tenant_requests_per_second)
     return SevdeskClient(
         token,
         base_url=settings.sevdesk_base_url,

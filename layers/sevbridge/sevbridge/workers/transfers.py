@@ -12,9 +12,10 @@ too — up to TRANSFER_LANES_PER_TENANT lanes per tenant. A transfer spends its 
 and FIFO order matters per document and per contact, not per batch. Each lane's records run one after
 the other, in order; a failed record fails the rest of its lane, unprocessed, so nothing overtakes it;
 other lanes go on. A pause (sevDesk's 429, our brake) or the end of the invocation's time stops every
-lane of that tenant before its next record: the whole group waits. The sevDesk client lets one request
-per tenant be in flight at a time (SEVDESK_TENANT_REQUESTS_IN_FLIGHT), so lanes overlap our own work
-with sevDesk's answers without sending sevDesk more at once than a serial worker did.
+lane of that tenant before its next record: the whole group waits. The sevDesk client's request gate
+(adapters/sevdesk/gate.py) decides what sevDesk sees of a tenant, however many lanes run: a serial
+stream, or a second request on the wire only while fewer than SEVDESK_TENANT_REQUESTS_PER_SECOND started
+in the trailing second.
 
 The invocation's remaining time is watched: a transfer is not started without time for it, and the
 sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays

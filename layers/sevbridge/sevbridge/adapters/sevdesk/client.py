@@ -197,7 +197,7 @@ class SevdeskClient:
     ) -> httpx.Response:
         state.attempts += 1
         try:
-            # The tenant's slot: its requests from every lane of the worker go to sevDesk one at a time.
+            # The tenant's request gate (gate.py): what sevDesk sees of all its lanes — serial, or paced to a rate.
             with self._gate.slot(self.tenant_key):
                 self._before_send(state)  # after the wait for the slot: the brake or the time may have run out
                 return self._send(state, url, query, content)
