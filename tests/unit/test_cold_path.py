@@ -148,3 +148,39 @@ def test_with_tracing_on_the_api_imports_httpx_only_when_it_builds_a_client_and_
         [sys.executable, "-c", _TRACED_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
     )
     assert out.stdout.split()[-2:] == ["False", "_InstrumentedClient"]
+
+
+_FIRST_422_PROBE = """
+import json, sys
+import functions.api.app
+from sevbridge.api.errors import validation_response
+answer = validation_response(
+    [{"type": "float_parsing", "loc": ("body", "data", "positions", 0, "quantity"), "msg": "not a number"},
+     {"type": "extra_forbidden", "loc": ("body", "data", "made_up"), "msg": "extra"}]
+)
+print(json.dumps({"body": json.loads(answer.body), "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_422_names_documented_fields_without_building_the_openapi_document() -> None:
+    """The first 422 of a container used to build the whole OpenAPI document (every route module and
+    Powertools' OpenAPI models) to learn which field names it may show; now it reads them from
+    sevbridge/api/field_names.py, generated with the document."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_422_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    result = json.loads(out.stdout.splitlines()[-1])
+    fields = [detail["field"] for detail in result["body"]["error"]["details"]]
+    assert fields == ["data.positions.0.quantity", "data.*"]  # documented names kept, a made-up key masked
+    built_the_document = [
+        m
+        for m in result["modules"]
+        if m.startswith(("aws_lambda_powertools.event_handler.openapi.models", "sevbridge.api.routes_"))
+        or m in {"sevbridge.api.app", "sevbridge.api.openapi_webhooks"}
+    ]
+    assert built_the_document == []
