@@ -83,7 +83,20 @@ NOT_ON_COLD_PATH = {
         "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
         "sevbridge.domain.ports",  # the gate authenticates with the platform store only
     ],
-    "transfer_worker": ["sevbridge.api", "sevbridge.domain.pull.runner", "sevbridge.workers.imports"],
+    # The push engine (sevDesk client, httpx, the push and pull domains) loads with the first transfer
+    # that goes to sevDesk (workers/transfers.py); `make bench` measures import + first message.
+    "transfer_worker": [
+        "httpx",
+        "tenacity",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.adapters.dynamo_mappings",
+        "sevbridge.domain.push.service",
+        "sevbridge.domain.push.contacts",
+        "sevbridge.domain.pull",
+        "sevbridge.domain.intake",
+        "sevbridge.api",
+        "sevbridge.workers.imports",
+    ],
     "import_worker": ["sevbridge.api", "sevbridge.domain.push.service", "sevbridge.workers.transfers"],
     "import_scheduler": ["httpx", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.push.service"],
     "webhook_dispatcher": [
