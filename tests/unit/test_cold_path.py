@@ -105,8 +105,16 @@ NOT_ON_COLD_PATH = {
         "sevbridge.domain.push",
         "sevbridge.domain.pull",
     ],
-    # The console answers with the API's backfill view; the HTTP app and its routes stay out.
-    "backfill": ["sevbridge.api.app", "sevbridge.api.routes", "sevbridge.workers.imports"],
+    # The console (operator actions, with the API's backfill view) loads with the first console event; the
+    # push engine with the first chunk that goes to sevDesk.
+    "backfill": [
+        "sevbridge.api",
+        "sevbridge.workers.backfill_console",
+        "sevbridge.workers.imports",
+        "httpx",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.domain.push.service",
+    ],
 }
 
 

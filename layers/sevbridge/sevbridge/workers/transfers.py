@@ -124,7 +124,8 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
     return build
 
 
-def _load_push_engine() -> None:
+def load_push_engine() -> None:
+    """Imports what sending a transfer to sevDesk needs, before threads that send transfers start."""
     import sevbridge.adapters.sevdesk.gateway
     import sevbridge.domain.intake
     import sevbridge.domain.push.service  # noqa: F401
@@ -182,7 +183,7 @@ def _run_lanes(lanes: list[list[dict[str, Any]]]) -> set[str]:
     # Created here, not first in the threads: creating boto3 clients is not thread-safe. The push engine
     # is imported here too, so that lanes never import the same modules side by side for the first time.
     aws_clients.dynamodb(), aws_clients.kms(), aws_clients.sqs()
-    _load_push_engine()
+    load_push_engine()
     with ThreadPoolExecutor(max_workers=min(LANE_THREADS, len(lanes)), thread_name_prefix="lane") as pool:
         # Each thread sees this invocation (its deadline, its per-group delays) through a context copy.
         futures = [pool.submit(contextvars.copy_context().run, _run_lane, records) for records in lanes]
