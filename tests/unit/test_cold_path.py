@@ -18,8 +18,9 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 import functions.{function}.app
+collector = {{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
 from sevbridge.common.model import Model
 
 def subclasses(cls):
@@ -32,6 +33,7 @@ print(json.dumps({{
     "modules": sorted(sys.modules),
     "models": len(models),
     "built": sorted(m.__qualname__ for m in models if m.__pydantic_complete__),
+    "collector": collector,
 }}))
 """
 
@@ -97,7 +99,14 @@ NOT_ON_COLD_PATH = {
         "sevbridge.api",
         "sevbridge.workers.imports",
     ],
-    "import_worker": ["sevbridge.api", "sevbridge.domain.push.service", "sevbridge.workers.transfers"],
+    # The sevDesk reader (with httpx) loads with the first step that reads sevDesk.
+    "import_worker": [
+        "httpx",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.api",
+        "sevbridge.domain.push.service",
+        "sevbridge.workers.transfers",
+    ],
     "import_scheduler": ["httpx", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.push.service"],
     "webhook_dispatcher": [
         "sevbridge.api",
@@ -130,6 +139,15 @@ def test_no_model_is_built_on_import(function: str) -> None:
     """Every sevbridge model defers its validator build to first use (sevbridge.common.model)."""
     result = _cold_import(function)
     assert result["built"] == []
+
+
+@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
+def test_the_import_ends_with_the_garbage_collector_running_and_its_objects_frozen(function: str) -> None:
+    """app.py pauses the cyclic collector while it imports and resumes it after (common/cold_start.py): a
+    function that forgot `cold_start.done()` would run without cycle collection for its whole life."""
+    collector = _cold_import(function)["collector"]
+    assert collector["enabled"] is True
+    assert collector["frozen"] > 10_000  # the import's objects, never walked by a collection again
 
 
 def test_the_probe_sees_models() -> None:
