@@ -738,10 +738,15 @@ def cold_imports(runs: int) -> list[Result]:
         "on this shared machine it mostly measures the neighbours. Biggest contributors by `-X importtime` self time. "
         "The api's cold start imports only its gate (auth, body rule, 405); Powertools request validation (kept: "
         "every route's 422 naming the field rests on it) and a route's module load with the first request for that "
-        "route, so the import alone would flatter it: *import + first request* (a fresh process importing the "
-        "handler and answering one typical request against a moto server: the api POST /v1/tenants/{id}/events "
-        "with one valid invoice event, `api_app` GET /items/{id}, `api_validated_app` POST /items) is measured "
-        "next to it (docs/architecture.md, Cold start).",
+        "route; the transfer worker loads its push engine (sevDesk client, httpx, push domain) with the first "
+        "transfer that goes to sevDesk. So the import alone would flatter both: *import + first request/message* "
+        "(a fresh process importing the handler and answering one typical request or message against a moto "
+        "server and the sevDesk sandbox: the api POST /v1/tenants/{id}/events with one valid invoice event and "
+        "with an invalid one (its first 422), `api_app` GET /items/{id}, `api_validated_app` POST /items; the "
+        "transfer worker the SQS message of one sent invoice of a known customer, `worker_app` one SQS record "
+        "written to DynamoDB) is measured next to it. Every function pauses the cyclic garbage collector while it "
+        "imports and freezes what the import built (sevbridge/common/cold_start.py; docs/architecture.md, "
+        "Cold start). `python -m benchmarks.coldstart [runs]` measures this part alone.",
         "",
         "| function | import (CPU) | baseline | ratio | no .pyc: import | baseline | ratio | wall "
         "| top contributors (ms) |",
