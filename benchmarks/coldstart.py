@@ -213,13 +213,21 @@ def _run(paths: dict[str, Path], task: str, layer: str, *flags: str) -> subproce
     )
 
 
-def _timed_ms(paths: dict[str, Path], task: str, layer: str, runs: int) -> tuple[float, float]:
-    """(CPU best of `runs`, wall median) in ms: neighbours on a shared machine only ever add time."""
-    samples = [_run(paths, task, layer).stdout.split()[-2:] for _ in range(runs)]
-    return (
-        min(float(cpu) * 1000 for cpu, _ in samples),
-        statistics.median(float(wall) * 1000 for _, wall in samples),
-    )
+def _timed_ms(paths: dict[str, Path], tasks: tuple[str, ...], layer: str, runs: int) -> dict[str, tuple[float, float]]:
+    """Per task (CPU best of `runs`, wall median) in ms: neighbours on a shared machine only ever add time.
+    The tasks take turns, run after run, so a function and its baseline see the same neighbours (measured
+    one after the other, minutes apart, their ratio moved by ±0.2 with the machine's load)."""
+    samples: dict[str, list[list[str]]] = defaultdict(list)
+    for _ in range(runs):
+        for task in tasks:
+            samples[task].append(_run(paths, task, layer).stdout.split()[-2:])
+    return {
+        task: (
+            min(float(cpu) * 1000 for cpu, _ in taken),
+            statistics.median(float(wall) * 1000 for _, wall in taken),
+        )
+        for task, taken in samples.items()
+    }
 
 
 def contributors(paths: dict[str, Path], task: str, limit: int = 6) -> list[tuple[str, float]]:
@@ -495,28 +503,22 @@ def measure(runs: int = 7) -> list[ColdImport]:
     paths = prepare()
     for task in (*FUNCTIONS, *BASELINES):  # warm the page cache, not the interpreter
         _run(paths, task, "layer-pyc")
-    baseline: dict[tuple[str, str], tuple[float, float]] = {}
-    for module in BASELINES:
-        for layer in ("layer-pyc", "layer-src"):
-            baseline[module, layer] = _timed_ms(paths, module, layer, runs)
+    timed = {layer: _timed_ms(paths, (*BASELINES, *FUNCTIONS), layer, runs) for layer in ("layer-pyc", "layer-src")}
+    compiled, source = timed["layer-pyc"], timed["layer-src"]
     results = []
     for function in FUNCTIONS:
         module = BASELINE_OF.get(function, "worker_app")
-        compiled, source = (
-            _timed_ms(paths, function, "layer-pyc", runs),
-            _timed_ms(paths, function, "layer-src", runs),
-        )
         results.append(
             ColdImport(
                 function=function,
                 baseline=module,
-                ms=compiled[0],
-                baseline_ms=baseline[module, "layer-pyc"][0],
-                nopyc_ms=source[0],
-                baseline_nopyc_ms=baseline[module, "layer-src"][0],
-                wall_ms=compiled[1],
-                baseline_wall_ms=baseline[module, "layer-pyc"][1],
-                validated_baseline_ms=baseline["api_validated_app", "layer-pyc"][0],
+                ms=compiled[function][0],
+                baseline_ms=compiled[module][0],
+                nopyc_ms=source[function][0],
+                baseline_nopyc_ms=source[module][0],
+                wall_ms=compiled[function][1],
+                baseline_wall_ms=compiled[module][1],
+                validated_baseline_ms=compiled["api_validated_app"][0],
                 top=contributors(paths, function),
             )
         )
