@@ -104,7 +104,7 @@ build-SevbridgeLayer:
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
 	$(LAYER_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 
-openapi: $(STAMP)  ## regenerate docs/openapi.json from the code
+openapi: $(STAMP)  ## regenerate docs/openapi.json (and sevbridge/api/field_names.py, the names error details may show) from the code
 	$(BIN)/python -m sevbridge.api.openapi_export docs/openapi.json
 
 fuzz: $(STAMP)  ## long schemathesis run on the real api handler: make fuzz [FUZZ_SECONDS=300] [FUZZ_SEED=n]

@@ -10,10 +10,13 @@ before the layer was compiled: /opt is read-only, so every cold start compiled e
 `python -X importtime` names the packages the import spends its time in.
 
 Import alone would reward moving work from the import into the first request, which a cold start pays
-all the same. So the api and its baselines are also measured as *import + first request*: the fresh
-process imports the handler and answers one typical request against a moto server (the api: POST
-/v1/tenants/{id}/events with one valid invoice event; `api_app`: GET /items/{id}; `api_validated_app`:
-POST /items), CPU time of the function's process only (moto's work is in another process).
+all the same. So the api, the transfer worker and their baselines are also measured as *import + first
+request/message*: the fresh process imports the handler and answers one typical request or message against
+a moto server and the sevDesk sandbox (the api: POST /v1/tenants/{id}/events with one valid invoice event,
+and the same with an invalid one, its first 422; `api_app`: GET /items/{id}; `api_validated_app`: POST
+/items; the transfer worker: the SQS message of one sent invoice of a known customer, sent to sevDesk;
+`worker_app`: one SQS record written to DynamoDB), CPU time of the function's process only (moto's and
+the sandbox's work is in other threads and processes).
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ BASELINE_OF = {"api": "api_app"}  # every other function is compared to the SQS 
 BASELINES = ("api_app", "api_validated_app", "worker_app")
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 API_TARGET = 1.2
-FIRST_REQUEST_TASKS = ("api", "api_app", "api_validated_app")
+WORKER_TARGET = 1.5  # every other function
+FIRST_REQUEST_TASKS = ("api", "api_422", "api_app", "api_validated_app", "transfer_worker", "worker_app")
+# Which code a first-request task runs: the api's 422 is the api's handler with an invalid event.
+_CODE_OF = {"api_422": "api"}
 
 # CPU time of the import is the figure compared: on a shared machine (2 cores, load often > 4) wall time
 # mostly measures the neighbours; wall time is reported next to it.
@@ -64,7 +70,7 @@ class ColdImport:
     baseline_wall_ms: float
     validated_baseline_ms: float  # the api baseline with Powertools validation on (pydantic)
     top: list[tuple[str, float]] = field(default_factory=list)
-    first_request: FirstRequest | None = None  # the api only
+    first_request: FirstRequest | None = None  # the api (and, measured in the same run, the transfer worker)
 
     @property
     def ratio(self) -> float:
@@ -77,7 +83,8 @@ class ColdImport:
 
 @dataclass
 class FirstRequest:
-    """CPU ms of import + one typical request in a fresh process, best of N, for the api and its baselines."""
+    """CPU ms of import + one typical request or message in a fresh process, best of N, for the api, the
+    transfer worker and their baselines (FIRST_REQUEST_TASKS)."""
 
     ms: dict[str, float]
 
@@ -88,6 +95,15 @@ class FirstRequest:
     @property
     def validated_ratio(self) -> float:
         return self.ms["api"] / self.ms["api_validated_app"]
+
+    @property
+    def invalid_ratio(self) -> float:
+        """The api's first 422 ÷ the validating baseline's first (valid) request."""
+        return self.ms["api_422"] / self.ms["api_validated_app"]
+
+    @property
+    def worker_ratio(self) -> float:
+        return self.ms["transfer_worker"] / self.ms["worker_app"]
 
 
 def _pip(*args: str) -> None:
@@ -197,13 +213,21 @@ def _run(paths: dict[str, Path], task: str, layer: str, *flags: str) -> subproce
     )
 
 
-def _timed_ms(paths: dict[str, Path], task: str, layer: str, runs: int) -> tuple[float, float]:
-    """(CPU best of `runs`, wall median) in ms: neighbours on a shared machine only ever add time."""
-    samples = [_run(paths, task, layer).stdout.split()[-2:] for _ in range(runs)]
-    return (
-        min(float(cpu) * 1000 for cpu, _ in samples),
-        statistics.median(float(wall) * 1000 for _, wall in samples),
-    )
+def _timed_ms(paths: dict[str, Path], tasks: tuple[str, ...], layer: str, runs: int) -> dict[str, tuple[float, float]]:
+    """Per task (CPU best of `runs`, wall median) in ms: neighbours on a shared machine only ever add time.
+    The tasks take turns, run after run, so a function and its baseline see the same neighbours (measured
+    one after the other, minutes apart, their ratio moved by ±0.2 with the machine's load)."""
+    samples: dict[str, list[list[str]]] = defaultdict(list)
+    for _ in range(runs):
+        for task in tasks:
+            samples[task].append(_run(paths, task, layer).stdout.split()[-2:])
+    return {
+        task: (
+            min(float(cpu) * 1000 for cpu, _ in taken),
+            statistics.median(float(wall) * 1000 for _, wall in taken),
+        )
+        for task, taken in samples.items()
+    }
 
 
 def contributors(paths: dict[str, Path], task: str, limit: int = 6) -> list[tuple[str, float]]:
@@ -221,29 +245,48 @@ def contributors(paths: dict[str, Path], task: str, limit: int = 6) -> list[tupl
 _FIRST_REQUEST = """
 import sys, json, time
 sys.path[:0] = sys.argv[1].split('|')
-event = json.loads(sys.argv[2])
+event, remaining_ms = json.loads(sys.argv[2]), int(sys.argv[3])
 
 class Context:
     function_name, function_version, memory_limit_in_mb = "bench", "$LATEST", 512
     invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:bench"
     aws_request_id, log_group_name, log_stream_name = "c0ffee00-0000-4000-8000-000000000001", "bench", "bench"
-    def get_remaining_time_in_millis(self): return 29000
+    def get_remaining_time_in_millis(self): return remaining_ms
 
 started = time.process_time()
 import app
 imported = time.process_time() - started
 answer = app.lambda_handler(event, Context())
-print(answer["statusCode"], imported, time.process_time() - started)
+total = time.process_time() - started
+# An API answer's status, or for an SQS batch "ok" when no record failed.
+status = answer["statusCode"] if "statusCode" in answer else ("failed" if answer["batchItemFailures"] else "ok")
+print(status, imported, total)
 """
 
-_EXPECTED_STATUS = {"api": 202, "api_app": 200, "api_validated_app": 200}
+_EXPECTED_STATUS = {
+    "api": "202",
+    "api_422": "422",
+    "api_app": "200",
+    "api_validated_app": "200",
+    "transfer_worker": "ok",
+    "worker_app": "ok",
+}
 BASELINE_TABLE = "bench-baseline"
+# A fresh invocation's remaining time: the function's timeout in template.yaml (the api's 29 s otherwise).
+_TIMEOUT_MS = {"transfer_worker": 180_000, "worker_app": 180_000}
+
+
+@dataclass
+class World:
+    env: dict[str, str]  # what points a function's process at the moto server and the sandbox
+    sandbox: Any  # sevdesk_sandbox.SandboxState
+    account: Any  # the bench tenant's sandbox account
+    transfer_queue: str  # its URL
 
 
 @contextlib.contextmanager
-def _world() -> Iterator[dict[str, str]]:
-    """A moto server with the stack provisioned and the baseline's table, and the sevDesk sandbox; yields
-    the environment that points a function's process at them."""
+def _world() -> Iterator[World]:
+    """A moto server with the stack provisioned and the baseline's table, and the sevDesk sandbox."""
     import boto3
 
     from local_stack.aws import FAKE_CREDENTIALS, MotoService
@@ -263,14 +306,16 @@ def _world() -> Iterator[dict[str, str]]:
                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
             )
-        yield {
+        account = state.create_account(name="Bench GmbH")
+        env = {
             **stack.environment(),
             **FAKE_CREDENTIALS,
             "AWS_ENDPOINT_URL": url,
             "SEVDESK_BASE_URL": sandbox.url,
             "TABLE_NAME": BASELINE_TABLE,
-            "SANDBOX_TOKEN": state.create_account(name="Bench GmbH").token,
+            "SANDBOX_TOKEN": account.token,
         }
+        yield World(env, state, account, stack.queues["TransferQueue"].url)
     finally:
         moto.stop()
         sandbox.shutdown()
@@ -303,8 +348,10 @@ def _baseline_event(task: str) -> dict[str, Any]:
     return event
 
 
-def _answer(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str]) -> list[str]:
-    """`task`'s handler answering `event` in a fresh Lambda-like process: [status, import s, total s]."""
+def _answer(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str], expect: str) -> list[str]:
+    """`task`'s handler answering `event` in a fresh Lambda-like process: [status, import s, total s]; an
+    answer other than `expect` (a status code, or "ok" for a batch without failed records) raises."""
+    code = _CODE_OF.get(task, task)
     out = subprocess.run(
         [
             sys.executable,
@@ -314,24 +361,26 @@ def _answer(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[
             "-B",
             "-c",
             _FIRST_REQUEST,
-            _sys_path(paths, task, "layer-pyc"),
+            _sys_path(paths, code, "layer-pyc"),
             json.dumps(event),
+            str(_TIMEOUT_MS.get(code, 29_000)),
         ],
         capture_output=True,
         text=True,
-        env={**_environment(paths[task]), **env},
+        env={**_environment(paths[code]), **env},
         check=True,
     )
     answer = out.stdout.split()[-3:]
     if not answer:
         raise RuntimeError(f"{task}: no answer: {out.stdout[-500:]}")
+    if answer[0] != expect:
+        # The function's log lines (Powertools logs to stdout) say why.
+        raise RuntimeError(f"{task} answered {answer[0]}, not {expect}:\n{out.stdout[-3000:]}")
     return answer
 
 
 def _first(paths: dict[str, Path], task: str, event: dict[str, Any], env: dict[str, str]) -> tuple[float, float]:
-    status, imported, total = _answer(paths, task, event, env)
-    if int(status) != _EXPECTED_STATUS[task]:
-        raise RuntimeError(f"{task}: first request answered {status}, not {_EXPECTED_STATUS[task]}")
+    _, imported, total = _answer(paths, task, event, env, _EXPECTED_STATUS[task])
     return float(imported) * 1000, float(total) * 1000
 
 
@@ -353,21 +402,99 @@ def _platform_key(paths: dict[str, Path], env: dict[str, str]) -> str:
         "api-put-connection.json",
         {"sbk_REPLACE_WITH_A_PLATFORM_KEY": key, "REPLACE_WITH_32_HEX_SEVDESK_TOKEN": env["SANDBOX_TOKEN"]},
     )
-    status = _answer(paths, "api", connect, env)[0]
-    if status != "201":
-        raise RuntimeError(f"could not connect the bench tenant: the api answered {status}")
+    _answer(paths, "api", connect, env, "201")  # the bench tenant is connected
     return key
 
 
+def _invalid_invoice_event(key: str, run: int) -> dict[str, Any]:
+    """An invoice event with a quantity that is no number: the api's 422 naming `data.positions.0.quantity`."""
+    event = _invoice_event(key, run)
+    body = json.loads(event["body"])
+    body["id"] = f"bench-bad-e{run}"
+    body["data"]["positions"][0]["quantity"] = "ten"
+    event["body"] = json.dumps(body)
+    return event
+
+
+def _queued_transfers(world: World) -> dict[str, Any]:
+    """The transfer messages the api queued, as the SQS event source hands them to the worker (taken off
+    the queue: in Lambda the event source mapping deletes what the worker did not report failed)."""
+    import boto3
+
+    from local_stack.pollers import sqs_event
+
+    sqs = boto3.client(
+        "sqs", endpoint_url=world.env["AWS_ENDPOINT_URL"], region_name="eu-central-1", **_credentials(world)
+    )
+    messages = sqs.receive_message(
+        QueueUrl=world.transfer_queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+    ).get("Messages", [])
+    if not messages:
+        raise RuntimeError("the api queued no transfer")
+    for message in messages:
+        sqs.delete_message(QueueUrl=world.transfer_queue, ReceiptHandle=message["ReceiptHandle"])
+    arn = sqs.get_queue_attributes(QueueUrl=world.transfer_queue, AttributeNames=["QueueArn"])["Attributes"]
+    return sqs_event(messages, queue_arn=arn["QueueArn"], region="eu-central-1")
+
+
+def _credentials(world: World) -> dict[str, str]:
+    return {
+        "aws_access_key_id": world.env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": world.env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+def _invoices_in_sevdesk(world: World) -> int:
+    with world.sandbox.locked():
+        return len(world.account.table("Invoice"))
+
+
+def _worker_record(run: int) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"bench-m{run}",
+                "receiptHandle": f"bench-r{run}",
+                "body": json.dumps({"n": run}),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:bench",
+                "awsRegion": "eu-central-1",
+            }
+        ]
+    }
+
+
+def _first_event(task: str, run: int, key: str, world: World) -> dict[str, Any]:
+    if task == "api":
+        return _invoice_event(key, run)
+    if task == "api_422":
+        return _invalid_invoice_event(key, run)
+    if task == "transfer_worker":
+        return _queued_transfers(world)  # the transfer the api queued in this run
+    if task == "worker_app":
+        return _worker_record(run)
+    return _baseline_event(task)
+
+
 def first_requests(paths: dict[str, Path], runs: int) -> FirstRequest:
-    """Import + first request, best of `runs` fresh processes, for the api and its baselines."""
-    with _world() as env:
-        key = _platform_key(paths, env)
+    """Import + first request or message, best of `runs` fresh processes, for the api, the transfer worker
+    and their baselines. Each run's api request queues a new invoice's transfer, which that run's transfer
+    worker sends to the sandbox (checked: one more invoice there each run). The customer is known from a
+    first, unmeasured event, so every measured message is "one sent invoice, known customer"."""
+    with _world() as world:
+        key = _platform_key(paths, world.env)
+        _answer(paths, "api", _invoice_event(key, -1), world.env, "202")
+        _answer(paths, "transfer_worker", _queued_transfers(world), world.env, "ok")
         best: dict[str, float] = {}
         for run in range(runs):
             for task in FIRST_REQUEST_TASKS:
-                event = _invoice_event(key, run) if task == "api" else _baseline_event(task)
-                _, total = _first(paths, task, event, env)
+                before = _invoices_in_sevdesk(world)
+                event = _first_event(task, run, key, world)
+                _, total = _first(paths, task, event, world.env)
+                if task == "transfer_worker" and _invoices_in_sevdesk(world) != before + 1:
+                    raise RuntimeError("the transfer worker's first message did not send its invoice to sevDesk")
                 best[task] = min(best.get(task, total), total)
     return FirstRequest(ms=best)
 
@@ -376,28 +503,22 @@ def measure(runs: int = 7) -> list[ColdImport]:
     paths = prepare()
     for task in (*FUNCTIONS, *BASELINES):  # warm the page cache, not the interpreter
         _run(paths, task, "layer-pyc")
-    baseline: dict[tuple[str, str], tuple[float, float]] = {}
-    for module in BASELINES:
-        for layer in ("layer-pyc", "layer-src"):
-            baseline[module, layer] = _timed_ms(paths, module, layer, runs)
+    timed = {layer: _timed_ms(paths, (*BASELINES, *FUNCTIONS), layer, runs) for layer in ("layer-pyc", "layer-src")}
+    compiled, source = timed["layer-pyc"], timed["layer-src"]
     results = []
     for function in FUNCTIONS:
         module = BASELINE_OF.get(function, "worker_app")
-        compiled, source = (
-            _timed_ms(paths, function, "layer-pyc", runs),
-            _timed_ms(paths, function, "layer-src", runs),
-        )
         results.append(
             ColdImport(
                 function=function,
                 baseline=module,
-                ms=compiled[0],
-                baseline_ms=baseline[module, "layer-pyc"][0],
-                nopyc_ms=source[0],
-                baseline_nopyc_ms=baseline[module, "layer-src"][0],
-                wall_ms=compiled[1],
-                baseline_wall_ms=baseline[module, "layer-pyc"][1],
-                validated_baseline_ms=baseline["api_validated_app", "layer-pyc"][0],
+                ms=compiled[function][0],
+                baseline_ms=compiled[module][0],
+                nopyc_ms=source[function][0],
+                baseline_nopyc_ms=source[module][0],
+                wall_ms=compiled[function][1],
+                baseline_wall_ms=compiled[module][1],
+                validated_baseline_ms=compiled["api_validated_app"][0],
                 top=contributors(paths, function),
             )
         )
@@ -409,7 +530,8 @@ def measure(runs: int = 7) -> list[ColdImport]:
 def main() -> None:
     if sys.argv[1:2] == ["first"]:  # only import + first request: python -m benchmarks.coldstart first [runs]
         first = first_requests(prepare(), int(sys.argv[2]) if len(sys.argv) > 2 else 7)
-        print(", ".join(f"{task} {ms:.1f} ms" for task, ms in first.ms.items()), f"= {first.ratio:.2f}x")
+        print(", ".join(f"{task} {ms:.1f} ms" for task, ms in first.ms.items()))
+        print(summary(first))
         return
     for result in measure(int(sys.argv[1]) if len(sys.argv) > 1 else 7):
         top = ", ".join(f"{name} {ms:.0f}" for name, ms in result.top)
@@ -419,12 +541,18 @@ def main() -> None:
             f"{result.ratio_nopyc:.2f}x | wall {result.wall_ms:7.1f} vs {result.baseline_wall_ms:7.1f} | {top}"
         )
         if result.first_request:
-            ms = result.first_request.ms
-            print(
-                f"{'':20} import + first request: api {ms['api']:.1f} ms vs api_app {ms['api_app']:.1f} ms = "
-                f"{result.first_request.ratio:.2f}x, vs api_validated_app {ms['api_validated_app']:.1f} ms = "
-                f"{result.first_request.validated_ratio:.2f}x"
-            )
+            print(summary(result.first_request))
+
+
+def summary(first: FirstRequest) -> str:
+    ms = first.ms
+    return (
+        f"import + first request: api {ms['api']:.1f} ms vs api_app {ms['api_app']:.1f} ms = {first.ratio:.2f}x, "
+        f"vs api_validated_app {ms['api_validated_app']:.1f} ms = {first.validated_ratio:.2f}x; "
+        f"api's first 422 {ms['api_422']:.1f} ms = {first.invalid_ratio:.2f}x api_validated_app; "
+        f"import + first message: transfer_worker {ms['transfer_worker']:.1f} ms vs worker_app "
+        f"{ms['worker_app']:.1f} ms = {first.worker_ratio:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First: the collector pauses while the function's modules load (sevbridge/common/cold_start.py).
+from sevbridge.common import cold_start  # isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,3 +19,6 @@ from sevbridge.common.observability import logger, metrics, tracer
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context)
+
+
+cold_start.done()

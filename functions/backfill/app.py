@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First: the collector pauses while the function's modules load (sevbridge/common/cold_start.py).
+from sevbridge.common import cold_start  # isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,3 +20,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if backfills.is_console_event(event):
         return backfills.handle_console(event)
     return backfills.process_batch(event, context)
+
+
+cold_start.done()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First: the collector pauses while the function's modules load (sevbridge/common/cold_start.py).
+from sevbridge.common import cold_start  # isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -19,3 +22,6 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+
+
+cold_start.done()

@@ -3,6 +3,9 @@ each failed tenant group held back for its own retry delay."""
 
 from __future__ import annotations
 
+# First: the collector pauses while the function's modules load (sevbridge/common/cold_start.py).
+from sevbridge.common import cold_start  # isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,3 +19,6 @@ from sevbridge.workers.transfers import process_batch
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_batch(event, context))
+
+
+cold_start.done()

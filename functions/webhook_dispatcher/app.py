@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First: the collector pauses while the function's modules load (sevbridge/common/cold_start.py).
+from sevbridge.common import cold_start  # isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,3 +21,6 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+
+
+cold_start.done()

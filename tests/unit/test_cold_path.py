@@ -18,8 +18,9 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 import functions.{function}.app
+collector = {{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
 from sevbridge.common.model import Model
 
 def subclasses(cls):
@@ -32,6 +33,7 @@ print(json.dumps({{
     "modules": sorted(sys.modules),
     "models": len(models),
     "built": sorted(m.__qualname__ for m in models if m.__pydantic_complete__),
+    "collector": collector,
 }}))
 """
 
@@ -83,8 +85,28 @@ NOT_ON_COLD_PATH = {
         "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
         "sevbridge.domain.ports",  # the gate authenticates with the platform store only
     ],
-    "transfer_worker": ["sevbridge.api", "sevbridge.domain.pull.runner", "sevbridge.workers.imports"],
-    "import_worker": ["sevbridge.api", "sevbridge.domain.push.service", "sevbridge.workers.transfers"],
+    # The push engine (sevDesk client, httpx, the push and pull domains) loads with the first transfer
+    # that goes to sevDesk (workers/transfers.py); `make bench` measures import + first message.
+    "transfer_worker": [
+        "httpx",
+        "tenacity",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.adapters.dynamo_mappings",
+        "sevbridge.domain.push.service",
+        "sevbridge.domain.push.contacts",
+        "sevbridge.domain.pull",
+        "sevbridge.domain.intake",
+        "sevbridge.api",
+        "sevbridge.workers.imports",
+    ],
+    # The sevDesk reader (with httpx) loads with the first step that reads sevDesk.
+    "import_worker": [
+        "httpx",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.api",
+        "sevbridge.domain.push.service",
+        "sevbridge.workers.transfers",
+    ],
     "import_scheduler": ["httpx", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.push.service"],
     "webhook_dispatcher": [
         "sevbridge.api",
@@ -92,8 +114,16 @@ NOT_ON_COLD_PATH = {
         "sevbridge.domain.push",
         "sevbridge.domain.pull",
     ],
-    # The console answers with the API's backfill view; the HTTP app and its routes stay out.
-    "backfill": ["sevbridge.api.app", "sevbridge.api.routes", "sevbridge.workers.imports"],
+    # The console (operator actions, with the API's backfill view) loads with the first console event; the
+    # push engine with the first chunk that goes to sevDesk.
+    "backfill": [
+        "sevbridge.api",
+        "sevbridge.workers.backfill_console",
+        "sevbridge.workers.imports",
+        "httpx",
+        "sevbridge.adapters.sevdesk",
+        "sevbridge.domain.push.service",
+    ],
 }
 
 
@@ -109,6 +139,15 @@ def test_no_model_is_built_on_import(function: str) -> None:
     """Every sevbridge model defers its validator build to first use (sevbridge.common.model)."""
     result = _cold_import(function)
     assert result["built"] == []
+
+
+@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
+def test_the_import_ends_with_the_garbage_collector_running_and_its_objects_frozen(function: str) -> None:
+    """app.py pauses the cyclic collector while it imports and resumes it after (common/cold_start.py): a
+    function that forgot `cold_start.done()` would run without cycle collection for its whole life."""
+    collector = _cold_import(function)["collector"]
+    assert collector["enabled"] is True
+    assert collector["frozen"] > 10_000  # the import's objects, never walked by a collection again
 
 
 def test_the_probe_sees_models() -> None:
@@ -148,3 +187,39 @@ def test_with_tracing_on_the_api_imports_httpx_only_when_it_builds_a_client_and_
         [sys.executable, "-c", _TRACED_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
     )
     assert out.stdout.split()[-2:] == ["False", "_InstrumentedClient"]
+
+
+_FIRST_422_PROBE = """
+import json, sys
+import functions.api.app
+from sevbridge.api.errors import validation_response
+answer = validation_response(
+    [{"type": "float_parsing", "loc": ("body", "data", "positions", 0, "quantity"), "msg": "not a number"},
+     {"type": "extra_forbidden", "loc": ("body", "data", "made_up"), "msg": "extra"}]
+)
+print(json.dumps({"body": json.loads(answer.body), "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_422_names_documented_fields_without_building_the_openapi_document() -> None:
+    """The first 422 of a container used to build the whole OpenAPI document (every route module and
+    Powertools' OpenAPI models) to learn which field names it may show; now it reads them from
+    sevbridge/api/field_names.py, generated with the document."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_422_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    result = json.loads(out.stdout.splitlines()[-1])
+    fields = [detail["field"] for detail in result["body"]["error"]["details"]]
+    assert fields == ["data.positions.0.quantity", "data.*"]  # documented names kept, a made-up key masked
+    built_the_document = [
+        m
+        for m in result["modules"]
+        if m.startswith(("aws_lambda_powertools.event_handler.openapi.models", "sevbridge.api.routes_"))
+        or m in {"sevbridge.api.app", "sevbridge.api.openapi_webhooks"}
+    ]
+    assert built_the_document == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sevbridge.api.openapi_export import render
+from sevbridge.api.openapi_export import FIELD_NAMES, names_in, render, render_field_names
 from sevbridge.api.responses import ERROR_DESCRIPTIONS, WRITE_METHODS
 
 pytestmark = pytest.mark.unit
@@ -19,6 +19,21 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 def test_committed_openapi_is_current() -> None:
     assert COMMITTED.exists(), "docs/openapi.json is missing: run `make openapi`"
     assert COMMITTED.read_text(encoding="utf-8") == render(), "docs/openapi.json is stale: run `make openapi`"
+
+
+def test_committed_field_names_are_current() -> None:
+    # Error details name only these (sevbridge.api.errors); generated so that a 422 needs no document.
+    assert FIELD_NAMES.read_text(encoding="utf-8") == render_field_names(), (
+        "sevbridge/api/field_names.py is stale: run `make openapi`"
+    )
+
+
+def test_field_names_are_the_documents_properties_and_parameters() -> None:
+    document = {
+        "paths": {"/x/{a}": {"get": {"parameters": [{"in": "path", "name": "a"}, {"in": "cookie", "name": "c"}]}}},
+        "components": {"schemas": {"B": {"properties": {"b": {"type": "object", "properties": {"d": {}}}}}}},
+    }
+    assert names_in(document) == {"a", "b", "d"}
 
 
 def test_document_covers_the_http_contract() -> None:

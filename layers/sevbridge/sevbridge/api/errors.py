@@ -7,8 +7,6 @@ the schema, never from the value, and as a last line of defence anything secret-
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
@@ -16,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from sevbridge.api.field_names import NAMES
 from sevbridge.api.schemas_errors import ErrorBody, ErrorResponse
 from sevbridge.common.observability import redact
 from sevbridge.domain import errors as domain
@@ -36,6 +35,10 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], HTTPStatus] = {
 # Where a problem is, before any field name: parameters and headers, the body as a whole.
 _LOCATIONS = frozenset({"body", "path", "query", "header", "Content-Type", "Authorization", "*", ""})
 UNNAMED = "*"
+# Every property and parameter name of the OpenAPI document (the API's own vocabulary, so routes added
+# later need no list of their own), generated with the document by `make openapi`: built from the document
+# here, a container's first 422 built the whole document and imported every route module (issue 10 §4).
+_VOCABULARY = NAMES | _LOCATIONS
 
 
 class ApiError(Exception):
@@ -87,35 +90,9 @@ def safe_field(path: str) -> str:
 
 
 def _safe_part(part: str | int) -> str:
-    if isinstance(part, int) or part.isdigit() or part in _known_names():
+    if isinstance(part, int) or part.isdigit() or part in _VOCABULARY:
         return str(part)
     return UNNAMED
-
-
-@functools.cache
-def _known_names() -> frozenset[str]:
-    """Every property and parameter name of the OpenAPI document: the API's own vocabulary, so routes
-    added later need no list of their own."""
-    from sevbridge.api.app import openapi_document
-
-    document = json.loads(openapi_document())
-    names: set[str] = set(_LOCATIONS)
-
-    def collect(node: Any) -> None:
-        if isinstance(node, dict):
-            properties = node.get("properties")
-            if isinstance(properties, dict):
-                names.update(properties)
-            if node.get("in") in {"path", "query", "header"} and isinstance(node.get("name"), str):
-                names.add(node["name"])
-            for value in node.values():
-                collect(value)
-        elif isinstance(node, list):
-            for value in node:
-                collect(value)
-
-    collect(document)
-    return frozenset(names)
 
 
 def _field_path(loc: Sequence[Any]) -> str:

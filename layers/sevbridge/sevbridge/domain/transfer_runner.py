@@ -28,7 +28,7 @@ from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
-from sevbridge.domain.push.service import PushOutcome
+from sevbridge.domain.push.outcome import PushOutcome
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskOutOfTime
 
 # The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).

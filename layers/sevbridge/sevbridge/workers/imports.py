@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sevbridge import wiring
-from sevbridge.adapters.sevdesk.reader import SevdeskImportReader
 from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
@@ -23,7 +22,10 @@ RESERVE_MS = 60_000
 
 
 def _reader(connection: Connection, token: str) -> SevdeskReader:
-    # The same per-tenant client (brake, backoff, 401 handling) as transfers.
+    # The same per-tenant client (brake, backoff, 401 handling) as transfers. Imported with the first step
+    # that reads sevDesk (with httpx), not on the cold start: a dropped or handed-on message reads nothing.
+    from sevbridge.adapters.sevdesk.reader import SevdeskImportReader
+
     return SevdeskImportReader(wiring.sevdesk_client(connection, token))
 
 

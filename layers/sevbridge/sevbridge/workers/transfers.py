@@ -40,18 +40,15 @@ from pydantic import ValidationError
 
 from sevbridge import wiring
 from sevbridge.adapters import aws_clients
-from sevbridge.adapters.sevdesk.gateway import build_push_service, shared_reference_cache
 from sevbridge.adapters.sqs_visibility import SqsVisibility
 from sevbridge.common.model import Model
 from sevbridge.common.observability import logger, metrics
 from sevbridge.config import get_settings
 from sevbridge.domain.connection import Connection
 from sevbridge.domain.connection_reuse import ReusedConnections
-from sevbridge.domain.intake import business_day
 from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.lanes import LaneKeys, plan_lanes
 from sevbridge.domain.ledger import TransferKind
-from sevbridge.domain.push.service import Patience
 from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
 
 # Kept for the ledger write and the visibility change after the last transfer of an invocation.
@@ -103,6 +100,13 @@ _invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar
 
 def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
     def build(connection: Connection, token: str) -> PushServicePort:
+        # The push engine (sevDesk client, httpx, the push domain) loads with the first transfer that goes
+        # to sevDesk, not on the cold start: a message of a transfer that is done, parked or paused never
+        # needs it. `make bench` measures import + first message, so the move shows (issue 10 §4).
+        from sevbridge.adapters.sevdesk.gateway import build_push_service, shared_reference_cache
+        from sevbridge.domain.intake import business_day
+        from sevbridge.domain.push.service import Patience
+
         settings = get_settings()
         client = wiring.sevdesk_client(connection, token, time_left)
         today = business_day(wiring.clock().now())
@@ -123,6 +127,13 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
         return service
 
     return build
+
+
+def load_push_engine() -> None:
+    """Imports what sending a transfer to sevDesk needs, before threads that send transfers start."""
+    import sevbridge.adapters.sevdesk.gateway
+    import sevbridge.domain.intake
+    import sevbridge.domain.push.service  # noqa: F401
 
 
 def runner(
@@ -181,8 +192,10 @@ def _run_lanes(lanes: list[list[dict[str, Any]]]) -> set[str]:
     """The message ids that failed (or were not run because an earlier one of their lane failed)."""
     if len(lanes) <= 1:
         return set().union(*(_run_lane(records) for records in lanes))
-    # Created here, not first in the threads: creating boto3 clients is not thread-safe.
+    # Created here, not first in the threads: creating boto3 clients is not thread-safe. The push engine
+    # is imported here too, so that lanes never import the same modules side by side for the first time.
     aws_clients.dynamodb(), aws_clients.kms(), aws_clients.sqs()
+    load_push_engine()
     with ThreadPoolExecutor(max_workers=min(LANE_THREADS, len(lanes)), thread_name_prefix="lane") as pool:
         # Each thread sees this invocation (its deadline, its per-group delays) through a context copy.
         futures = [pool.submit(contextvars.copy_context().run, _run_lane, records) for records in lanes]

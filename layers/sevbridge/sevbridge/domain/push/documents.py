@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sevbridge.domain.events import Contact, Invoice, InvoiceStatus
-from sevbridge.domain.push.ports import DRAFT, OPEN, PAID
+from sevbridge.domain.push.statuses import DRAFT, OPEN, PAID
 
 
 @dataclass(frozen=True)

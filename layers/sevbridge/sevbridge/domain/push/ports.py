@@ -15,13 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
-MappingKind = Literal["contact", "invoice", "project"]
+# sevDesk invoice statuses, where the port's users have always found them.
+from sevbridge.domain.push.statuses import DRAFT as DRAFT
+from sevbridge.domain.push.statuses import OPEN as OPEN
+from sevbridge.domain.push.statuses import PAID as PAID
+from sevbridge.domain.push.statuses import PARTIALLY_PAID as PARTIALLY_PAID
 
-# sevDesk invoice statuses (api-facts §5).
-DRAFT = 100
-OPEN = 200
-PARTIALLY_PAID = 750
-PAID = 1000
+MappingKind = Literal["contact", "invoice", "project"]
 
 
 @dataclass(frozen=True)
