@@ -119,13 +119,16 @@ def connection_store() -> DynamoConnectionStore:
 @functools.cache
 def tenant_eraser() -> TenantEraserWithBackfills:
     """C5: every tenant-scoped table, and the tenant's backfill documents in S3."""
+    from sevbridge.adapters.dynamo_connections import SK as CONNECTION_SK
     from sevbridge.adapters.tenant_eraser import TenantEraserWithBackfills
 
     s = get_settings()
+    # The connection first, then the ledger, then the rest (adapters/dynamo_eraser.py says why).
     return TenantEraserWithBackfills(
-        [s.tenants_table, s.ledger_table, s.jobs_table, s.changes_table, s.outbox_table],
+        [s.ledger_table, s.tenants_table, s.jobs_table, s.changes_table, s.outbox_table],
         jobs_table=s.jobs_table,
         backfill_bucket=s.backfill_bucket,
+        first=[(s.tenants_table, CONNECTION_SK)],
     )
 
 

@@ -17,8 +17,15 @@ JOBS_PAGE = 100
 class TenantEraserWithBackfills:
     """Implements sevbridge.domain.ports.TenantEraser."""
 
-    def __init__(self, tables: Sequence[str], *, jobs_table: str, backfill_bucket: str) -> None:
-        self._tables = DynamoTenantEraser(tables)
+    def __init__(
+        self,
+        tables: Sequence[str],
+        *,
+        jobs_table: str,
+        backfill_bucket: str,
+        first: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self._tables = DynamoTenantEraser(tables, first=first)
         self._jobs_table, self._bucket = jobs_table, backfill_bucket
 
     def erase(self, platform_id: str, tenant_id: str) -> int:

@@ -8,7 +8,11 @@ change or a disable made meanwhile reaches the batch's remaining transfers up to
 later than it reaches a push already running. A token replaced meanwhile is safe too: sevDesk rejects
 the old one (401), the flag is conditional on the token version the transfer used, and the transfer is
 parked and resumed. A transfer that finds the token rejected forgets the read (`forget`), so the
-batch's next transfer reads the connection again and parks without calling sevDesk, as before.
+batch's next transfer reads the connection again and parks without calling sevDesk, as before. Only a
+usable connection (connected, enabled) is reused: a rejected or disabled one is read again by each
+transfer, so a token stored or a tenant enabled meanwhile reaches the batch at once. Offboarding deletes
+the connection first and the ledger before the tenants table (adapters/dynamo_eraser.py): a transfer
+that starts on a reused connection after its ledger rows are gone stops at its claim.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sevbridge.domain.connection import Connection
+from sevbridge.domain.connection import Connection, ConnectionStatus
 from sevbridge.domain.ports import ConnectionStore
 
 MAX_AGE_SECONDS = 10.0
@@ -39,7 +43,13 @@ class ReusedConnections:
             if seen is not None and self.monotonic() - seen[0] < self.max_age:
                 return seen[1]
             connection = self.store.get(platform_id, tenant_id)
-            if connection is not None:  # a missing connection is read again (it may be stored meanwhile)
+            # Only a usable connection is reused: a missing, disabled or rejected one is read again by the
+            # next transfer, so a token stored or a tenant enabled meanwhile reaches it at once.
+            if (
+                connection is not None
+                and connection.status is ConnectionStatus.CONNECTED
+                and connection.settings.enabled
+            ):
                 self._seen[(platform_id, tenant_id)] = (self.monotonic(), connection)
             return connection
 

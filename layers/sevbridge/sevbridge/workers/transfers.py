@@ -14,8 +14,8 @@ the other, in order; a failed record fails the rest of its lane, unprocessed, so
 other lanes go on. A pause (sevDesk's 429, our brake) or the end of the invocation's time stops every
 lane of that tenant before its next record: the whole group waits. The sevDesk client's request gate
 (adapters/sevdesk/gate.py) decides what sevDesk sees of a tenant, however many lanes run: a serial
-stream, or a second request on the wire only while fewer than SEVDESK_TENANT_REQUESTS_PER_SECOND started
-in the trailing second.
+stream, or a second request on the wire only while fewer than SEVDESK_TENANT_REQUESTS_PER_SECOND of the
+tenant's requests count (each from its start until a second after its answer).
 
 The invocation's remaining time is watched: a transfer is not started without time for it, and the
 sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays

@@ -110,6 +110,7 @@ class RequestGate:
         with self._changed:
             tenant = self._tenants.get(tenant_key)
             if tenant is None or tenant.on_wire == 0:  # forgotten (configure, reset) while on the wire
+                self._changed.notify_all()  # a request waiting for this slot asks again (as a new tenant)
                 return
             now = self._clock()
             if tenant.on_wire >= 2:  # an overlap ends now: a second more of paced starts
