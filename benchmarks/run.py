@@ -638,7 +638,7 @@ def _throughput_notes(measured: dict[str, Any]) -> str:
             f"gives CPU in proportion to memory (1 vCPU at 1769 MB): at {memory} MB ≈ "
             f"{cpu_ms * 1769 / memory:.0f} ms of wall time per invoice, at 256 MB ≈ {cpu_ms * 1769 / 256:.0f} ms — "
             "at 256 MB a batch of several tenants (their lanes share the CPU) would wait for the CPU instead of "
-            "sevDesk, and the cold import (~350 ms CPU, table above) would take ~2.4 s. RSS after the cold "
+            "sevDesk, and the cold import and first message (~0.5 s CPU, table above) would take ~3.4 s. RSS after the cold "
             f"import is {measured['worker_import_rss_mib']} MiB, and the whole bench process (moto, sandbox, "
             f"api and worker) peaks at {measured['peak_rss_mib']} MiB, so memory alone would allow 256 MB; CPU "
             f"does not. The worker stays at {memory} MB (template.yaml), arm64 (the layer is built for "
