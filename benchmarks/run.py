@@ -639,9 +639,9 @@ def _throughput_notes(measured: dict[str, Any]) -> str:
             f"{cpu_ms * 1769 / memory:.0f} ms of wall time per invoice, at 256 MB ≈ {cpu_ms * 1769 / 256:.0f} ms — "
             "at 256 MB a batch of several tenants (their lanes share the CPU) would wait for the CPU instead of "
             "sevDesk, and the cold import and first message (~0.5 s CPU, table above) would take ~3.4 s. "
-            f"RSS after the cold import is {measured['worker_import_rss_mib']} MiB, and the whole bench process (moto, sandbox, "
-            f"api and worker) peaks at {measured['peak_rss_mib']} MiB, so memory alone would allow 256 MB; CPU "
-            f"does not. The worker stays at {memory} MB (template.yaml), arm64 (the layer is built for "
+            f"RSS after the cold import is {measured['worker_import_rss_mib']} MiB, and the whole bench process "
+            f"(moto, sandbox, api and worker) peaks at {measured['peak_rss_mib']} MiB, so memory alone would allow "
+            f"256 MB; CPU does not. The worker stays at {memory} MB (template.yaml), arm64 (the layer is built for "
             "manylinux2014_aarch64; Graviton's GB-s price is in benchmarks/cost.py). GB-s per invoice = worker "
             "wall time per invoice × MemorySize, measured with four tenants (a batch runs tenants and lanes "
             "side by side).",
