@@ -90,6 +90,19 @@ def load_function(name: str) -> ModuleType:
     return importlib.import_module(f"functions.{name}.app")
 
 
+def run_schedule_tick() -> dict[str, int]:
+    """One run of the 15-minute schedule tick's real Lambda handler (the import scheduler)."""
+    from local_stack.lambda_context import LocalLambdaContext
+
+    context = LocalLambdaContext(
+        function_name="s",
+        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
+        memory_limit_in_mb=256,
+        timeout_seconds=60,
+    )
+    return load_function("import_scheduler").lambda_handler({}, context)  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def api_handler(aws: ProvisionedStack) -> Any:
     return load_function("api").lambda_handler

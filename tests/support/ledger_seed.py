@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
 
 
 def transfer_id_at(moment_ms: int, n: int = 0) -> str:
@@ -29,3 +29,21 @@ def settled_copies(template: Transfer, count: int, *, created_ms: int, prefix: s
         )
         for i in range(count)
     ]
+
+
+def queued_invoice(platform_id: str, source_id: str, event_id: str, *, version: datetime, at: datetime) -> Transfer:
+    """A queued transfer of an invoice of tenant school-42 (payload empty: for tests of the ledger itself)."""
+    return Transfer(
+        transfer_id=new_transfer_id(),
+        platform_id=platform_id,
+        tenant_id="school-42",
+        kind=TransferKind.INVOICE,
+        source_id=source_id,
+        event_id=event_id,
+        event_type="invoice.upserted",
+        status=TransferStatus.QUEUED,
+        source_version=version,
+        payload={},
+        created_at=at,
+        updated_at=at,
+    )

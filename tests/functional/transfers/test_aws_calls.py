@@ -11,6 +11,7 @@ import pytest
 from benchmarks.aws_calls import counting
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.ledger_seed import queued_invoice
 from tests.support.worker import drain
 
 pytestmark = pytest.mark.functional
@@ -111,26 +112,13 @@ def test_a_stale_pointer_read_never_puts_an_older_state_back(connected: Any) -> 
     from sevbridge import wiring
     from sevbridge.adapters.dynamo_items import tenant_pk
     from sevbridge.domain.intake_models import DocumentKey
-    from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
+    from sevbridge.domain.ledger import TransferKind, TransferStatus
 
     ledger = wiring.ledger()
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     start = datetime(2026, 11, 21, 13, tzinfo=UTC)
     t1, t2, t3 = (
-        Transfer(
-            transfer_id=new_transfer_id(),
-            platform_id=platform_id,
-            tenant_id="school-42",
-            kind=TransferKind.INVOICE,
-            source_id="inv-race",
-            event_id=f"evt-{n}",
-            event_type="invoice.upserted",
-            status=TransferStatus.QUEUED,
-            source_version=start + timedelta(minutes=n),
-            payload={},
-            created_at=start,
-            updated_at=start,
-        )
+        queued_invoice(platform_id, "inv-race", f"evt-{n}", version=start + timedelta(minutes=n), at=start)
         for n in (1, 2, 3)
     )
     ledger.record_transfers([t1])
@@ -184,25 +172,12 @@ def test_a_message_naming_another_document_still_gets_the_transfers_own_state(co
 
     from sevbridge import wiring
     from sevbridge.domain.intake_models import DocumentKey
-    from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus, new_transfer_id
+    from sevbridge.domain.ledger import TransferKind, TransferStatus
 
     ledger = wiring.ledger()
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     now = datetime(2026, 11, 21, 13, tzinfo=UTC)
-    transfer = Transfer(
-        transfer_id=new_transfer_id(),
-        platform_id=platform_id,
-        tenant_id="school-42",
-        kind=TransferKind.INVOICE,
-        source_id="inv-hint",
-        event_id="evt-hint",
-        event_type="invoice.upserted",
-        status=TransferStatus.QUEUED,
-        source_version=now,
-        payload={},
-        created_at=now,
-        updated_at=now,
-    )
+    transfer = queued_invoice(platform_id, "inv-hint", "evt-hint", version=now, at=now)
     ledger.record_transfers([transfer])
     ledger.save(transfer.moved_to(TransferStatus.SENDING, now, "attempt 1", attempts=1))  # on the pointer only
     for hint in (DocumentKey(kind=TransferKind.INVOICE, source_id="inv-hint"), None):

@@ -6,6 +6,7 @@ Lambda handler, the API, moto's DynamoDB and SQS, the sevDesk sandbox."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -15,18 +16,17 @@ import boto3
 import pytest
 
 from benchmarks.aws_calls import counting
-from local_stack.lambda_context import LocalLambdaContext
 from sevbridge import wiring
 from sevbridge.adapters import aws_clients, dynamo_open_mark
 from sevbridge.adapters.dynamo_open_mark import MARK_SK, WRITE_GAP, DynamoOpenMark, id_ms
 from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 from sevbridge.config import get_settings, reset_settings
 from sevbridge.domain.ledger import Transfer, TransferStatus
-from tests.functional.conftest import load_function
+from tests.functional.conftest import run_schedule_tick
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.ledger_seed import settled_copies, transfer_id_at
-from tests.support.worker import drain
+from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
 TENANT = "school-42"
@@ -54,14 +54,7 @@ def tick(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Callable[[], dict[str, in
 
     monkeypatch.setattr(schedule, "STRANDED_AFTER", timedelta(0))
     monkeypatch.setattr(schedule, "STUCK_SENDING_AFTER", timedelta(0))
-    handler = load_function("import_scheduler").lambda_handler
-    context = LocalLambdaContext(
-        function_name="s",
-        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
-        memory_limit_in_mb=256,
-        timeout_seconds=60,
-    )
-    return lambda: handler({}, context)  # type: ignore[no-any-return]
+    return run_schedule_tick
 
 
 def platform_id() -> str:
@@ -134,16 +127,10 @@ def test_an_old_failed_transfer_retried_whose_enqueue_fails_is_found_by_the_next
     assert int(mark_item(aws)["mark"]["N"]) > id_ms(failed.transfer_id)  # settled history: passed
 
     # The retry writes the ledger, then its enqueue fails (the queue is unreachable).
-    queue_url = aws.environment()["TRANSFER_QUEUE_URL"]
-    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url + "-unreachable")
-    reset_settings()
-    wiring.reset()
-    assert api.post(f"{TRANSFERS}/{failed.transfer_id}/retry").status >= 500
-    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url)
-    reset_settings()
-    wiring.reset()
+    with transfer_queue_unreachable(aws, monkeypatch):
+        assert api.post(f"{TRANSFERS}/{failed.transfer_id}/retry").status >= 500
     assert only_transfer(api).status is TransferStatus.QUEUED
-    assert queue_depth_is_zero(aws)
+    assert queue_depth(aws, "TransferQueue") == 0
 
     later(HOUR + 60_000)  # the next tick: the retry's hold puts the transfer back into what it reads
     assert tick()["requeued"] == 1
@@ -179,14 +166,8 @@ def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
 
     # The platform retries an hour later: the transfers are stored under the receipt's (old) ids, and
     # this time the enqueue fails.
-    queue_url = aws.environment()["TRANSFER_QUEUE_URL"]
-    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url + "-unreachable")
-    reset_settings()
-    wiring.reset()
-    assert api.post(EVENTS, json_body=event).status >= 500
-    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url)
-    reset_settings()
-    wiring.reset()
+    with transfer_queue_unreachable(aws, monkeypatch):
+        assert api.post(EVENTS, json_body=event).status >= 500
     assert only_transfer(api).status is TransferStatus.QUEUED
 
     later(HOUR + 60_000)
@@ -195,11 +176,19 @@ def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
     assert only_transfer(api).status is TransferStatus.TRANSFERRED
 
 
-def queue_depth_is_zero(aws: Any) -> bool:
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
-    )["Attributes"]
-    return attributes["ApproximateNumberOfMessages"] == "0"
+@contextlib.contextmanager
+def transfer_queue_unreachable(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Inside the block every enqueue fails (the ledger writes go through)."""
+    queue_url = aws.environment()["TRANSFER_QUEUE_URL"]
+    monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url + "-unreachable")
+    reset_settings()
+    wiring.reset()
+    try:
+        yield
+    finally:
+        monkeypatch.setenv("TRANSFER_QUEUE_URL", queue_url)
+        reset_settings()
+        wiring.reset()
 
 
 def test_a_transfer_stored_after_a_pass_under_an_earlier_id_is_found_by_the_next_pass(

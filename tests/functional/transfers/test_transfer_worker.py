@@ -257,25 +257,14 @@ def test_schedule_requeues_transfers_stranded_in_queued(
 
     from sevbridge import wiring
     from sevbridge.workers import schedule
-    from tests.functional.conftest import load_function
+    from tests.functional.conftest import run_schedule_tick
 
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     # The message is lost (as if the enqueue had failed and the platform never retried).
     boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])
     assert queue_depth(aws, "TransferQueue") == 0
 
-    from local_stack.lambda_context import LocalLambdaContext
-
-    handler = load_function("import_scheduler").lambda_handler
-    context = LocalLambdaContext(
-        function_name="s",
-        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
-        memory_limit_in_mb=256,
-        timeout_seconds=60,
-    )
-
-    def tick() -> dict[str, int]:
-        return handler({}, context)  # type: ignore[no-any-return]
+    tick = run_schedule_tick
 
     assert tick()["requeued"] == 0  # too recent: it may still be on its way
     monkeypatch.setattr(schedule, "STRANDED_AFTER", schedule.STRANDED_AFTER * 0)
@@ -295,10 +284,9 @@ def test_a_failing_webhook_sweep_does_not_cost_the_tenants_their_visit(
     import boto3
     from botocore.exceptions import ClientError
 
-    from local_stack.lambda_context import LocalLambdaContext
     from sevbridge import wiring
     from sevbridge.workers import schedule
-    from tests.functional.conftest import load_function
+    from tests.functional.conftest import run_schedule_tick
 
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])  # the message is lost
@@ -306,15 +294,8 @@ def test_a_failing_webhook_sweep_does_not_cost_the_tenants_their_visit(
     # The sweep reads due deliveries from the outbox table: without it, the sweep fails.
     boto3.client("dynamodb").delete_table(TableName=aws.environment()["OUTBOX_TABLE"])
     wiring.reset()
-    handler = load_function("import_scheduler").lambda_handler
-    context = LocalLambdaContext(
-        function_name="s",
-        invoked_function_arn="arn:aws:lambda:eu-central-1:1:function:s",
-        memory_limit_in_mb=256,
-        timeout_seconds=60,
-    )
     with pytest.raises(ClientError):
-        handler({}, context)  # the tick still fails, so the error alarm sees the broken sweep
+        run_schedule_tick()  # the tick still fails, so the error alarm sees the broken sweep
     assert queue_depth(aws, "TransferQueue") == 1  # but the stranded transfer was re-queued first
     assert any("re-queued" in (h["note"] or "") for h in only_transfer(api)["history"])
 

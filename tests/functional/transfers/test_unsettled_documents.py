@@ -20,6 +20,7 @@ from sevbridge.domain.push.ports import MappingRow
 from sevbridge.workers.transfers import runner
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.ledger_seed import queued_invoice
 from tests.support.worker import drain
 
 pytestmark = pytest.mark.functional
@@ -172,25 +173,10 @@ def test_claiming_a_document_left_unsure_makes_the_transfer_uncertain(connected:
 def _two_transfers_of_one_document(ledger: Any) -> list[Any]:
     from datetime import UTC, datetime, timedelta
 
-    from sevbridge.domain.ledger import Transfer, TransferKind, new_transfer_id
-
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     start = datetime(2026, 11, 21, 13, tzinfo=UTC)
     transfers = [
-        Transfer(
-            transfer_id=new_transfer_id(),
-            platform_id=platform_id,
-            tenant_id="school-42",
-            kind=TransferKind.INVOICE,
-            source_id="inv-77",
-            event_id=f"evt-{n}",
-            event_type="invoice.upserted",
-            status=TransferStatus.QUEUED,
-            source_version=start + timedelta(minutes=n),
-            payload={},
-            created_at=start,
-            updated_at=start,
-        )
+        queued_invoice(platform_id, "inv-77", f"evt-{n}", version=start + timedelta(minutes=n), at=start)
         for n in (1, 2)
     ]
     ledger.record_transfers(transfers[:1])
