@@ -71,6 +71,12 @@ WRITE_RETRIES = 8
 # tenant's low-water mark of open transfers (adapters/dynamo_open_mark.py).
 OPEN_WINDOW = timedelta(days=14)
 OPEN = frozenset({TransferStatus.QUEUED, TransferStatus.SENDING})
+# A live transfer is no longer pending once it reached one of these: its settling outcome clears `live`.
+SETTLES_LIVE = frozenset(
+    {TransferStatus.TRANSFERRED, TransferStatus.SKIPPED, TransferStatus.FAILED, TransferStatus.WAITING_FOR_CREDENTIALS}
+)
+# How soon a backfill's transfer looks again while a live transfer of its document is pending.
+LIVE_PENDING_RETRY = 120.0
 
 
 def _status_key(pk: str, status: TransferStatus) -> str:
@@ -100,6 +106,7 @@ def _state(transfer: Transfer) -> dict[str, Any]:
         "i": transfer.sevdesk_id,
         "n": transfer.sevdesk_number,
         "q": transfer.requeues,
+        "d": transfer.delivery,
         "t": transfer.updated_at.isoformat(),
         "h": [[h.at.isoformat(), h.status.value, h.note] for h in transfer.history],
     }
@@ -116,6 +123,7 @@ def _apply_state(base: dict[str, Any], st: dict[str, Any]) -> dict[str, Any]:
         "sevdesk_id": st.get("i"),
         "sevdesk_number": st.get("n"),
         "requeues": st.get("q", 0),
+        "delivery": st.get("d"),
         "updated_at": st["t"],
         "history": [HistoryEntry(at=at, status=status, note=note) for at, status, note in st.get("h", [])],
     }
@@ -130,6 +138,8 @@ class _Pointer:
     claim_until: int
     unsure: int = 0  # µs version of the newest attempt with an unknown outcome; 0: settled
     claim_version: int = 0  # µs version of the claim holder
+    live: str | None = None  # the newest transfer pending on the transfer queue (a backfill claim waits)
+    version: str | None = None  # the current transfer's source version (ISO)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> _Pointer:
@@ -141,6 +151,8 @@ class _Pointer:
             claim_until=int(values.get("claim_until", 0)),
             unsure=int(values.get("unsure", 0)),
             claim_version=int(values.get("claimv", 0)),
+            live=values.get("live"),
+            version=values.get("version"),
         )
 
     def unsettled_for(self, transfer_id: str) -> int:
@@ -295,6 +307,8 @@ class DynamoLedgerStore:
         }
         if transfer.status in INDEXED:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
+        if transfer.live and transfer.status is TransferStatus.QUEUED:
+            values["live"] = transfer.transfer_id  # in the write that makes it `queued`: no extra unit
         return values
 
     def _seen_at_or_after(self, transfer: Transfer) -> bool:
@@ -316,7 +330,7 @@ class DynamoLedgerStore:
                 return  # already there, or a newer transfer of the document is current
             if pointer is not None:
                 self._archive(pk, pointer)
-            update = self._update(key, self._pointer_values(transfer), pointer, keep_claim=True)
+            update = self._update(key, self._pointer_values(transfer), pointer, keep_claim=True, claim=_left(pointer))
             try:
                 client.update_item(**update)
                 return
@@ -367,13 +381,16 @@ class DynamoLedgerStore:
         keep_claim: bool,
         claim: tuple[str, int, int] | None = None,
         unsure: int | None = None,
+        clear_live: bool = False,
     ) -> dict[str, Any]:
         """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
         attribute goes through a name placeholder, so no DynamoDB reserved word can break it.
         `claim`: (transfer id, until, its version µs). `unsure`: the document's unsettled mark (0 removes
-        it); None leaves it."""
+        it); None leaves it. `clear_live`: the pending live transfer settled."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
+        if clear_live:
+            removes.append("#live")
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
         if claim is not None:
             sets += ["#claim = :claim", "#claim_until = :claim_until", "#claimv = :claimv"]
@@ -408,12 +425,14 @@ class DynamoLedgerStore:
 
     def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
         """Records a transfer's new state where it belongs: on its document's pointer while it is the
-        current transfer, else on its own item. Moving to `sending` claims the document (raises
-        DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim
-        and marks the document unsettled or settled (`transfer.uncertain`). Claiming an unsettled
-        document makes the transfer uncertain: the transfer as stored is returned. Notices go into the
-        Outbox table in the same transaction. Raises TransferGone when the tenant was offboarded
-        meanwhile."""
+        current transfer, else on its own item. Moving to `sending` (a backfill's transfer) claims the
+        document: raises DocumentBusy while another transfer holds an unexpired claim or a live transfer
+        of it is still pending (`live`). Leaving `sending`, or ending a live attempt (`live_attempt`,
+        which wrote no claim), releases the claim and marks the document unsettled or settled
+        (`transfer.uncertain`). A live transfer's settling outcome clears `live`; a state change that
+        puts a transfer on the transfer queue (`transfer.live`) sets it. Claiming an unsettled document
+        makes the transfer uncertain: the transfer as stored is returned. Notices go into the Outbox
+        table in the same transaction. Raises TransferGone when the tenant was offboarded meanwhile."""
         original = transfer
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
@@ -438,32 +457,65 @@ class DynamoLedgerStore:
             if unsettled:
                 seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
                 transfer = transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
-            if sending and holder not in (None, transfer.transfer_id):
+            live_elsewhere = pointer.live not in (None, transfer.transfer_id)
+            if sending and (holder not in (None, transfer.transfer_id) or live_elsewhere):
                 if (fresh := self._pointer(key)) != pointer:
                     cached = fresh  # what we remembered is out of date: decide on what is there now
                     continue
+                if holder not in (None, transfer.transfer_id):
+                    raise DocumentBusy(
+                        f"another transfer of {transfer.kind.value} {transfer.source_id} is being sent",
+                        retry_after=float(min(pointer.claim_until - now, 60)),
+                    )
                 raise DocumentBusy(
-                    f"another transfer of {transfer.kind.value} {transfer.source_id} is being sent",
-                    retry_after=float(min(pointer.claim_until - now, 60)),
+                    f"a live transfer of {transfer.kind.value} {transfer.source_id} is still pending",
+                    retry_after=LIVE_PENDING_RETRY,
+                    live_pending=pointer.live,
                 )
             current = pointer.transfer_id == transfer.transfer_id
             mine = _micros(transfer.source_version)
             claim = (transfer.transfer_id, now + CLAIM_SECONDS, mine) if sending else None
-            releases = not sending and pointer.claim == transfer.transfer_id
+            releases = not sending and (pointer.claim == transfer.transfer_id or transfer.live_attempt)
+            drops_claim = not sending and pointer.claim == transfer.transfer_id
+            dead_claim = 0
+            if transfer.live_attempt and pointer.claim not in (None, transfer.transfer_id) and holder is None:
+                # A live attempt made no claim: an expired one of a transfer that died (it counted as
+                # unsettled when the attempt began) is settled by this outcome like its own would be.
+                dead_claim, drops_claim = pointer.claim_version or 1, True
+            sets_live = transfer.live and transfer.status is TransferStatus.QUEUED and pointer.live != original.transfer_id
+            clears_live = pointer.live == transfer.transfer_id and transfer.status in SETTLES_LIVE
             # Leaving `sending` says whether the attempt settled; an expired claim of a transfer that
             # died is taken over by the claim and stays in `unsure` until a transfer settles it.
             unsure: int | None = None
             if claim is not None and unsettled:
                 unsure = max(pointer.unsure, unsettled)
             elif releases:
-                unsure = _released(pointer, transfer, mine)
+                unsure = _released(max(pointer.unsure, dead_claim), transfer, mine)
+            changes_pointer = bool(
+                current
+                or claim
+                or drops_claim
+                or sets_live
+                or clears_live
+                or (unsure is not None and unsure != pointer.unsure)
+            )
             items: list[dict[str, Any]] = []
-            if current or claim or releases:
+            if changes_pointer:
                 values = self._pointer_values(transfer) if current else {}
                 if not current:
-                    # Keep the pointer's own index entry: only the claim changes here.
+                    # Keep the pointer's own index entry: only the claim or the marks change here.
                     values |= self._index_of(pointer, pk)
-                update = self._update(key, values, pointer, keep_claim=not releases, claim=claim, unsure=unsure)
+                    if sets_live:
+                        values["live"] = transfer.transfer_id
+                update = self._update(
+                    key,
+                    values,
+                    pointer,
+                    keep_claim=not drops_claim,
+                    claim=claim,
+                    unsure=unsure,
+                    clear_live=clears_live,
+                )
                 items.append({"Update": update})
             if not current:
                 items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
@@ -471,13 +523,41 @@ class DynamoLedgerStore:
                 self._write(items, notices)
                 if items and items[0]["Update"]["Key"]["sk"]["S"] == key["sk"]:
                     written = self._written(
-                        pointer, transfer, current=current, claim=claim, releases=releases, unsure=unsure
+                        pointer,
+                        transfer,
+                        current=current,
+                        claim=claim,
+                        drops_claim=drops_claim,
+                        unsure=unsure,
+                        live=transfer.transfer_id if sets_live else None if clears_live else pointer.live,
                     )
                     self._seen[(pk, key["sk"])] = written
                 return transfer
             except StateConditionFailed:
                 continue  # the pointer moved meanwhile: re-read and write where the state now belongs
         raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
+
+    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer:
+        """A live attempt's claim, made of the consistent read `get` just did (no write): FIFO already
+        keeps a document's live transfers serial, and a backfill's claim fails while `live` names one.
+        Raises DocumentBusy while a backfill's claim is unexpired; returns the transfer uncertain (with
+        `unsettled_version`) when another attempt of the document may have reached sevDesk unrecorded."""
+        pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
+        key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
+        pointer = self._seen.get((pk, key["sk"])) or self._pointer(key)
+        if pointer is None:
+            return transfer  # intake stopped before the pointer: nothing else can hold the document
+        at = int(now.timestamp())
+        if pointer.claim not in (None, transfer.transfer_id) and pointer.claim_until > at:
+            raise DocumentBusy(
+                f"another transfer of {transfer.kind.value} {transfer.source_id} is being sent",
+                retry_after=float(min(pointer.claim_until - at, 60)),
+            )
+        unsettled = pointer.unsettled_for(transfer.transfer_id)
+        if not unsettled:
+            return transfer
+        seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
+        return transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
 
     @staticmethod
     def _written(
@@ -486,13 +566,14 @@ class DynamoLedgerStore:
         *,
         current: bool,
         claim: tuple[str, int, int] | None,
-        releases: bool,
+        drops_claim: bool,
         unsure: int | None,
+        live: str | None,
     ) -> _Pointer:
         """The pointer as our write left it (same revision arithmetic as `_update`)."""
         if claim:
             holder, until, version = claim
-        elif releases:
+        elif drops_claim:
             holder, until, version = None, 0, 0
         else:
             holder, until, version = pointer.claim, pointer.claim_until, pointer.claim_version
@@ -504,6 +585,7 @@ class DynamoLedgerStore:
             claim_until=until,
             unsure=pointer.unsure if unsure is None else unsure,
             claim_version=version,
+            live=live,
         )
 
     def _index_of(self, pointer: _Pointer, pk: str) -> dict[str, Any]:
@@ -814,14 +896,27 @@ def _matches(transfer: Transfer, query: TransferQuery) -> bool:
     )
 
 
-def _released(pointer: _Pointer, transfer: Transfer, mine: int) -> int:
-    """The unsettled mark after `transfer` leaves `sending`: raised to its version if its outcome is
-    unknown; cleared if it settled and reconciled every attempt it was told about; else left as it is
-    (an older version that stood back for a newer unsettled attempt has not settled that one)."""
+def _left(pointer: _Pointer | None) -> tuple[str, int, int] | None:
+    """The claim a pointer moving on leaves for its transfer, if that one is still pending on the transfer
+    queue: a live attempt writes nothing before it calls sevDesk, so it may be mid-attempt (or have died
+    in one) without a trace. Left as an expired claim (it never holds anyone back), it makes the next
+    transfer to attempt the document reconcile, unless the replaced transfer's own outcome (it runs
+    first: FIFO) settles the document before."""
+    if pointer is None or pointer.claim is not None or pointer.live != pointer.transfer_id:
+        return None
+    if TransferStatus(pointer.st["s"]) not in OPEN or pointer.version is None:
+        return None
+    return (pointer.transfer_id, 0, _micros(datetime.fromisoformat(pointer.version)))
+
+
+def _released(unsure: int, transfer: Transfer, mine: int) -> int:
+    """The unsettled mark (`unsure` before) after `transfer`'s attempt ends: raised to its version if its
+    outcome is unknown; cleared if it settled and reconciled every attempt it was told about; else left
+    as it is (an older version that stood back for a newer unsettled attempt has not settled that one)."""
     if transfer.uncertain:
-        return max(pointer.unsure, mine)
+        return max(unsure, mine)
     seen = _micros(transfer.unsettled_version) if transfer.unsettled_version else 0
-    return 0 if seen <= mine else pointer.unsure
+    return 0 if seen <= mine else unsure
 
 
 _CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")

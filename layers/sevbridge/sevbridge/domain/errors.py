@@ -68,10 +68,15 @@ class TemporarilyUnavailable(DomainError):
 
 
 class DocumentBusy(TemporarilyUnavailable):
-    """Another transfer of the same document is `sending` (its claim has not expired): this one waits
-    and comes back after `retry_after` seconds. Not a failure and not an attempt."""
+    """Another transfer of the same document is being sent — a backfill's unexpired claim, or (for a
+    backfill's claim) a live transfer still pending on the transfer queue, `live_pending` = its id: this
+    one waits and comes back after `retry_after` seconds. Not a failure and not an attempt."""
 
     code = "document_busy"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, live_pending: str | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.live_pending = live_pending
 
 
 class TransferGone(NotFound):

@@ -86,6 +86,9 @@ class Intake:
     ledger: LedgerStore
     queue: TransferQueue
     clock: Clock
+    # Its transfers go to the transfer queue (live): their documents' pointers name them as pending, so a
+    # backfill's claim waits for them. False for the backfill's intake (its chunks run their transfers).
+    live: bool = True
 
     def accept(self, connection: Connection, raws: list[Any], *, only_missing: bool = False) -> list[EventResult]:
         """Accepts a request's events: each is validated and recorded on its own (receipt, then its
@@ -278,7 +281,9 @@ class Intake:
             self.ledger.record_transfers(list(redo.values()))
         # If it stopped after the transfers but before their documents' pointers, the status column
         # would not see them: point them now (a no-op where it or a newer transfer is current).
-        present = [tr for tid, tr in stored.items() if tr is not None and tid not in redo]
+        present = [
+            tr.model_copy(update={"live": self.live}) for tid, tr in stored.items() if tr is not None and tid not in redo
+        ]
         if present:
             self.ledger.point_documents(present)
         stored |= redo
@@ -310,6 +315,7 @@ class Intake:
                 payload=payload.model_dump(mode="json"),
                 created_at=now,
                 updated_at=now,
+                live=self.live,
             )
             if skipped:
                 return transfer.moved_to(status, now, skipped, reason=skipped)

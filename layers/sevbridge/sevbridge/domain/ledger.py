@@ -1,10 +1,15 @@
 """The ledger: the durable record of every transfer and its state machine (design.md I6, I8, C3).
 
 queued ──> sending ──> transferred
-   ^          │──────> failed ──(retry)──> queued
-   │          │──────> skipped
-   │          └──────> waiting_for_credentials ──(new token)──> queued
+   ^  │       │──────> failed ──(retry)──> queued
+   │  │       │──────> skipped
+   │  │       └──────> waiting_for_credentials ──(new token)──> queued
+   │  └──(live: no `sending` write)──> transferred / failed / skipped / waiting_for_credentials
    └──────────(retryable error: back to queued, SQS redelivers)
+
+A transfer run from the transfer queue (live) is never written `sending`: its claim is the consistent
+read before the attempt (docs/ledger.md, "Exclusivity per document"); only a backfill's transfer, run
+from the backfill queue, claims its document with a `sending` write.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
         {
             TransferStatus.QUEUED,  # re-sent because its message went missing
             TransferStatus.SENDING,
+            TransferStatus.TRANSFERRED,  # a live attempt: the outcome is its only write
             TransferStatus.WAITING_FOR_CREDENTIALS,
             TransferStatus.SKIPPED,
             TransferStatus.FAILED,
@@ -91,6 +97,21 @@ class Transfer(Model):
         default=None,
         description="Set on a claim (not stored): the newest version of this document whose attempt may have "
         "reached sevDesk unrecorded; an older version stands back",
+    )
+    live: bool = Field(
+        default=False,
+        description="Set on a state change (not stored) that puts the transfer on the transfer queue: its "
+        "document's pointer remembers it as the pending live transfer, which a backfill's claim waits for",
+    )
+    live_attempt: bool = Field(
+        default=False,
+        description="Set (not stored) while a live attempt runs without a `sending` write: its outcome "
+        "settles or marks the document's unsettled attempts as a released claim would",
+    )
+    delivery: str | None = Field(
+        default=None,
+        description="`<message id>:<receive count>` of the queue delivery that wrote this state: the next "
+        "receive of that message knows the attempt before it ended with a recorded outcome",
     )
     created_at: datetime
     updated_at: datetime

@@ -93,6 +93,12 @@ class LedgerStore(Protocol):
         unsettled — another transfer of it may have reached sevDesk unrecorded — comes back `uncertain`."""
         ...
 
+    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer:
+        """A live attempt's claim without a write (the read `get` just did): raises DocumentBusy while a
+        backfill's claim holds the document; returns the transfer `uncertain` when another attempt of
+        the document may have reached sevDesk unrecorded."""
+        ...
+
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage: ...
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
         """All the tenant's transfers in a status, oldest first."""

@@ -18,6 +18,9 @@ class TransferOps:
     ledger: LedgerStore
     queue: TransferQueue
     clock: Clock
+    # Re-queued transfers go to the transfer queue (live): their pointers name them as pending (a backfill's
+    # claim waits). False for the backfill's retry-failed, which runs them itself.
+    live: bool = True
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
@@ -82,7 +85,11 @@ class TransferOps:
                 note,
                 requeues=t.requeues + 1,
                 last_error=t.last_error,
-                uncertain=t.uncertain or t.status is TransferStatus.SENDING,
+                # An open transfer re-sent (stranded): a delivery of it may have died mid-attempt, and a live
+                # attempt writes nothing before it calls sevDesk. A new message starts a new delivery record.
+                uncertain=t.uncertain or t.status in OPEN,
+                delivery=None,
+                live=self.live,
             )
             for t in sorted(transfers, key=lambda t: t.transfer_id)
         ]

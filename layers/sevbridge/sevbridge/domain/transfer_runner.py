@@ -5,6 +5,12 @@ waiting_for_credentials (token rejected: parked until a new token is stored), or
 message comes back after `delay` seconds; the ledger remembers whether the attempt may have reached
 sevDesk so the next one reconciles instead of creating a duplicate).
 
+Two ways to run: a live transfer (from the transfer queue, `delivery` given) writes nothing before it
+calls sevDesk — FIFO keeps a document's live transfers serial, and its consistent read of the transfer
+and its document's pointer is the claim (docs/ledger.md, "Exclusivity per document"); its outcome write
+counts the attempt. A backfill's transfer (no `delivery`) claims its document with a `sending` write,
+which fails while a live transfer of the document is pending.
+
 Real attempts are counted in the ledger (`attempts`), not by the queue's receive count: after a
 transient failure the transfer waits per RetrySchedule (10 s, 30 s, 2 min, 5 min, 15 min, …) and is
 recorded as failed after `max_attempts`. A pause — our brake, or sevDesk's Retry-After — delays the
@@ -16,7 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
@@ -33,6 +39,17 @@ from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, Sevd
 
 # The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).
 LONGEST_DELAY = 900.0
+# A message sent this long after its transfer's last recorded state change was re-sent (intake's redelivery
+# path, a DLQ redrive: a new message, receive count 1): an earlier message may have died mid-attempt.
+RESENT_AFTER = timedelta(seconds=60)
+# A backfill's transfer waits at most this long (since its last state change) for a pending live transfer of
+# its document; then it is recorded failed instead of pushed (LIVE_PENDING below). Longer than a live
+# transfer's retries take (8 attempts, ~53 minutes of delays) with room for pauses.
+LIVE_WAIT = timedelta(hours=2)
+LIVE_PENDING = (
+    "not sent: a live transfer of this document ({live}) has been pending for over {hours} hours (it may be in "
+    "the dead-letter queue); retry this transfer once that one has settled"
+)
 STANDS_BACK = (
     "stale: a newer version of this document was being transferred when its attempt was interrupted, and "
     "may already be in sevDesk; this older version is not applied over it"
@@ -64,6 +81,32 @@ class RetrySchedule:
         return min(LONGEST_DELAY, base * (1 + self.rng.uniform(-self.jitter, self.jitter)))
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """The transfer-queue delivery that runs a live transfer: its SQS record's message id,
+    ApproximateReceiveCount and SentTimestamp."""
+
+    message_id: str
+    receives: int
+    sent_at: datetime | None = None
+
+    @property
+    def mark(self) -> str:
+        return f"{self.message_id}:{self.receives}"
+
+    def may_follow_a_lost_attempt(self, transfer: Transfer) -> bool:
+        """True when an earlier delivery may have died mid-attempt without recording its outcome. Every
+        outcome (and pause) a live delivery writes records its `mark`: a message received again right
+        after such a write (receive count n, record `<id>:n-1`) is certain — the common retry after a
+        recorded failure — and so is a first receive of a message sent with the state it runs on, unless
+        another delivery wrote that state. Any other receive (the rest of a failed lane, a stand-back, no
+        time left, a worker that died; a re-sent or redriven message) is uncertain: it costs a reconcile
+        look-up, never a duplicate."""
+        if self.receives > 1:
+            return transfer.delivery != f"{self.message_id}:{self.receives - 1}"
+        return transfer.delivery is not None or self.sent_at is None or self.sent_at > transfer.updated_at + RESENT_AFTER
+
+
 class PushServicePort(Protocol):
     def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome: ...
     def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome: ...
@@ -87,15 +130,30 @@ class TransferRunner:
     reused: ReusedConnections | None = None
 
     def run(
-        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        *,
+        document: DocumentKey | None = None,
+        delivery: Delivery | None = None,
     ) -> Transfer | None:
-        """`document`: what the transfer's queue message says it is about (one ledger read call less)."""
+        """`document`: what the transfer's queue message says it is about (one ledger read call less).
+        `delivery`: the transfer queue's delivery (a live transfer: no `sending` write); None: a backfill's
+        transfer, which claims its document."""
         try:
-            return self._run(platform_id, tenant_id, transfer_id, document)
+            return self._run(platform_id, tenant_id, transfer_id, document, delivery)
         except TransferGone:
             return None  # the tenant was offboarded while this transfer ran: nothing to record
 
-    def _run(self, platform_id: str, tenant_id: str, transfer_id: str, document: DocumentKey | None) -> Transfer | None:
+    def _run(
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        document: DocumentKey | None,
+        delivery: Delivery | None,
+    ) -> Transfer | None:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id, document=document)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
@@ -125,18 +183,36 @@ class TransferRunner:
         # Still `sending` means the previous attempt ended without recording its outcome.
         uncertain = transfer.uncertain or transfer.status is TransferStatus.SENDING
         try:
-            # The claim: only one transfer of a document is `sending` at a time (a live transfer and a
-            # backfill copy of the same document never push it side by side).
-            transfer = self._save(
-                transfer.moved_to(
-                    TransferStatus.SENDING,
-                    now,
-                    f"attempt {transfer.attempts + 1}",
-                    attempts=transfer.attempts + 1,
-                    uncertain=uncertain,
+            if delivery is not None:
+                # Live: the read above is the claim; nothing is written before sevDesk is called. The
+                # attempt is counted by its outcome write, which also records this delivery.
+                uncertain = uncertain or delivery.may_follow_a_lost_attempt(transfer)
+                attempt = transfer.model_copy(
+                    update={
+                        "attempts": transfer.attempts + 1,
+                        "uncertain": uncertain,
+                        "live_attempt": True,
+                        "delivery": delivery.mark,
+                    }
                 )
-            )
+                transfer = self.ledger.begin_attempt(attempt, now)
+            else:
+                # A backfill's claim: only one transfer of a document is `sending` at a time, and not while
+                # a live transfer of it is pending (the backfill runs from its own queue and containers).
+                transfer = self._save(
+                    transfer.moved_to(
+                        TransferStatus.SENDING,
+                        now,
+                        f"attempt {transfer.attempts + 1}",
+                        attempts=transfer.attempts + 1,
+                        uncertain=uncertain,
+                    )
+                )
         except DocumentBusy as exc:
+            if exc.live_pending is not None and now - transfer.updated_at > LIVE_WAIT:
+                # Bounded: a live transfer stuck for good (dead-letter queue) must not hold a backfill forever.
+                reason = LIVE_PENDING.format(live=exc.live_pending, hours=int(LIVE_WAIT.total_seconds() // 3600))
+                return self._fail(transfer, reason, uncertain=transfer.uncertain, retryable=True)
             # Nothing was written: not an attempt, not a failure; the transfer comes back later.
             raise RetryLater(exc.message, delay=max(1.0, exc.retry_after or 0.0)) from None
         # Another transfer of this document may have reached sevDesk unrecorded (it died `sending`, or

@@ -18,8 +18,12 @@ stream, or a second request on the wire only while fewer than SEVDESK_TENANT_REQ
 tenant's requests count (each from its start until a second after its answer).
 
 The invocation's remaining time is watched: a transfer is not started without time for it, and the
-sevDesk client starts no call it could not finish, so nothing is cut off mid-call and nothing stays
-`sending`: the transfer is handed back and comes again at once.
+sevDesk client starts no call it could not finish, so nothing is cut off mid-call: the transfer is handed
+back and comes again at once.
+
+A live transfer writes no claim before it calls sevDesk (domain/transfer_runner.py): each record's
+receive count, message id and send time tell the runner whether an earlier delivery may have died
+mid-attempt, so that it reconciles before creating.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -49,7 +54,13 @@ from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.lanes import LaneKeys, plan_lanes
 from sevbridge.domain.ledger import TransferKind
-from sevbridge.domain.transfer_runner import PushServiceFactory, PushServicePort, RetryLater, TransferRunner
+from sevbridge.domain.transfer_runner import (
+    Delivery,
+    PushServiceFactory,
+    PushServicePort,
+    RetryLater,
+    TransferRunner,
+)
 
 # Kept for the ledger write and the visibility change after the last transfer of an invocation.
 RESERVE_SECONDS = 5.0
@@ -244,7 +255,11 @@ def handle_record(record: SQSRecord) -> None:
         raise NoTimeToStart("too little time left in this invocation; the transfer comes back at once")
     try:
         transfer = runner(time_left, invocation.connections).run(
-            message.platform_id, message.tenant_id, message.transfer_id, document=_document_of(message)
+            message.platform_id,
+            message.tenant_id,
+            message.transfer_id,
+            document=_document_of(message),
+            delivery=_delivery_of(record),
         )
     except RetryLater as exc:
         # A pause (429, our brake) is the tenant's, not the document's: every lane of it waits.
@@ -267,6 +282,17 @@ def handle_record(record: SQSRecord) -> None:
             },
         )
         metrics.add_metric(name=f"Transfer_{transfer.status.value}", unit="Count", value=1)
+
+
+def _delivery_of(record: SQSRecord) -> Delivery:
+    """What the runner needs to know whether an earlier delivery may have died mid-attempt (no claim is
+    written before a live attempt): the message, how often it was received, when it was sent."""
+    sent = record.attributes.sent_timestamp
+    return Delivery(
+        message_id=record.message_id,
+        receives=int(record.attributes.approximate_receive_count or 1),
+        sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+    )
 
 
 def _document_of(message: TransferMessage) -> DocumentKey | None:
