@@ -482,7 +482,9 @@ class DynamoLedgerStore:
                 # A live attempt made no claim: an expired one of a transfer that died (it counted as
                 # unsettled when the attempt began) is settled by this outcome like its own would be.
                 dead_claim, drops_claim = pointer.claim_version or 1, True
-            sets_live = transfer.live and transfer.status is TransferStatus.QUEUED and pointer.live != original.transfer_id
+            sets_live = (
+                transfer.live and transfer.status is TransferStatus.QUEUED and pointer.live != original.transfer_id
+            )
             clears_live = pointer.live == transfer.transfer_id and transfer.status in SETTLES_LIVE
             # Leaving `sending` says whether the attempt settled; an expired claim of a transfer that
             # died is taken over by the claim and stays in `unsure` until a transfer settles it.

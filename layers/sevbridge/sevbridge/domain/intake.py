@@ -282,7 +282,9 @@ class Intake:
         # If it stopped after the transfers but before their documents' pointers, the status column
         # would not see them: point them now (a no-op where it or a newer transfer is current).
         present = [
-            tr.model_copy(update={"live": self.live}) for tid, tr in stored.items() if tr is not None and tid not in redo
+            tr.model_copy(update={"live": self.live})
+            for tid, tr in stored.items()
+            if tr is not None and tid not in redo
         ]
         if present:
             self.ledger.point_documents(present)

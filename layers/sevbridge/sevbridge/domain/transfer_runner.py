@@ -104,7 +104,9 @@ class Delivery:
         look-up, never a duplicate."""
         if self.receives > 1:
             return transfer.delivery != f"{self.message_id}:{self.receives - 1}"
-        return transfer.delivery is not None or self.sent_at is None or self.sent_at > transfer.updated_at + RESENT_AFTER
+        return (
+            transfer.delivery is not None or self.sent_at is None or self.sent_at > transfer.updated_at + RESENT_AFTER
+        )
 
 
 class PushServicePort(Protocol):
