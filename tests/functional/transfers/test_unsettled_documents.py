@@ -1,15 +1,20 @@
 """The push writes an invoice's mapping row once, after the fact (issue 10 §2): no "create in flight" row
-before saveInvoice. The window in which a create may have landed unrecorded is covered by the ledger
-instead: a transfer still `sending` reconciles (I8), and so does *any* transfer of the same document whose
-last attempt is unsettled (it died holding the claim, or ended with an unknown outcome). The invoices here
-have no number, so our marker is the only way to find them again: a duplicate would show."""
+before saveInvoice, and a live transfer writes no `sending` claim either. The window in which a create
+may have landed unrecorded is covered by what the worker knows without a write: a redelivered message
+(receive count > 1) whose previous receive recorded no outcome, a re-sent or redriven message (sent well
+after the state it runs on), a transfer the schedule tick re-sent — each reconciles (I8); and so does
+*any* transfer of the same document whose last attempt is unsettled (`unsure`, or a claim left by a
+transfer that may have died mid-attempt). The invoices here have no number, so our marker is the only
+way to find them again: a duplicate would show, and a marker search is a reconcile look-up."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from sevbridge import wiring
 from sevbridge.adapters.dynamo_items import tenant_pk
@@ -17,11 +22,12 @@ from sevbridge.adapters.dynamo_mappings import DynamoMappingStore
 from sevbridge.config import get_settings
 from sevbridge.domain.ledger import TransferStatus
 from sevbridge.domain.push.ports import MappingRow
+from sevbridge.domain.transfer_runner import Delivery
 from sevbridge.workers.transfers import runner
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.ledger_seed import queued_invoice
-from tests.support.worker import drain
+from tests.support.worker import drain, source_for
 
 pytestmark = pytest.mark.functional
 EVENTS = "/v1/tenants/school-42/events"
@@ -50,6 +56,12 @@ def die_at_the_invoice_row(monkeypatch: pytest.MonkeyPatch) -> list[MappingRow]:
     return died
 
 
+def marker_searches(state: Any, account: Any) -> int:
+    return len(
+        [r for r in state.requests(account.account_id) if r.path == "/Invoice" and "customerInternalNote" in r.query]
+    )
+
+
 def invoice_row(platform_id: str) -> MappingRow | None:
     return DynamoMappingStore(get_settings().tenants_table).get(platform_id, "school-42", "invoice", "inv-2026-020")
 
@@ -64,21 +76,93 @@ def test_a_redelivered_transfer_that_died_after_save_adopts_the_invoice(
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     assert died and invoice_row(platform_id) is None  # nothing recorded before or after the create
     [created] = invoices(sandbox_state, connected)
+    assert marker_searches(sandbox_state, connected) == 0  # the first receive was certain
 
-    drain(aws)  # redelivery: still `sending` → uncertain → found by our marker, adopted
+    drain(aws)  # redelivery: receive count 2, receive 1 recorded nothing → uncertain → found by our marker
 
     [transfer] = api.get("/v1/tenants/school-42/transfers").json["items"]
     assert transfer["status"] == "transferred" and transfer["sevdesk_id"] == str(created["id"]), transfer
     assert len(invoices(sandbox_state, connected)) == 1
+    assert marker_searches(sandbox_state, connected) == 1
     row = invoice_row(platform_id)
     assert row is not None and row.sevdesk_id == str(created["id"])
+
+
+def test_a_receive_right_after_a_recorded_outcome_is_certain(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    """The common redelivery — the previous receive of the same message failed with a known outcome and
+    recorded it — costs no reconcile look-up: the outcome write records `<message id>:<receive count>`."""
+    from sevbridge.adapters import aws_clients
+
+    throttles = {"left": 1}
+
+    def throttle_once(**_: Any) -> None:
+        if throttles["left"]:
+            throttles["left"] -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Decrypt")
+
+    wiring.token_vault().forget()
+    aws_clients.kms().meta.events.register("before-call.kms.Decrypt", throttle_once)
+    api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00"))
+    assert drain(aws) == 2  # receive 1: KMS throttled, retry recorded; receive 2: transferred
+
+    [transfer] = api.get("/v1/tenants/school-42/transfers").json["items"]
+    assert (transfer["status"], transfer["attempts"]) == ("transferred", 2), transfer
+    assert len(invoices(sandbox_state, connected)) == 1
+    assert marker_searches(sandbox_state, connected) == 0
+
+
+def test_a_redriven_message_of_a_transfer_that_died_mid_attempt_reconciles(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DLQ redrive (or intake re-sending a still-queued transfer) is a new message: receive count 1.
+    Sent long after the transfer's last recorded state, it may follow an attempt that died: uncertain."""
+    die_at_the_invoice_row(monkeypatch)
+    first = api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00")).json
+    a = first["results"][0]["transfers"][0]["transfer_id"]
+    with pytest.raises(SystemExit):
+        drain(aws)
+    [created] = invoices(sandbox_state, connected)
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    redriven = Delivery(message_id="redriven", receives=1, sent_at=wiring.clock().now() + timedelta(minutes=20))
+
+    done = runner().run(platform_id, "school-42", a, delivery=redriven)
+
+    assert done is not None and done.status is TransferStatus.TRANSFERRED and done.sevdesk_id == str(created["id"])
+    assert len(invoices(sandbox_state, connected)) == 1
+
+
+def test_a_transfer_the_schedule_tick_re_sends_reconciles(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker died mid-attempt and its message is gone (dead-letter queue); the tick re-sends the
+    stranded `queued` transfer. The new message is sent right after the tick's write (receive count 1):
+    the tick's write itself marks the transfer uncertain."""
+    die_at_the_invoice_row(monkeypatch)
+    api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00"))
+    with pytest.raises(SystemExit):
+        drain(aws)
+    boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+
+    resent = wiring.transfer_ops().requeue_stranded(
+        platform_id, "school-42", queued_for=timedelta(0), sending_for=timedelta(0)
+    )
+    assert resent == 1
+    assert drain(aws) == 1
+
+    [transfer] = api.get("/v1/tenants/school-42/transfers").json["items"]
+    assert transfer["status"] == "transferred", transfer
+    assert len(invoices(sandbox_state, connected)) == 1
 
 
 def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Transfer A dies after saveInvoice and never comes back; B (a newer version of the same invoice)
-    claims the document once A's claim expired. B is not `sending` itself, yet it must reconcile."""
+    """Transfer A dies mid-attempt after saveInvoice (a live attempt: nothing written) and never comes
+    back; B, a newer version of the same invoice, takes the pointer over while A is still pending: the
+    pointer keeps A as an expired claim, so B reconciles although nothing of A's attempt was recorded."""
     die_at_the_invoice_row(monkeypatch)
     first = api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00")).json
     a = first["results"][0]["transfers"][0]["transfer_id"]
@@ -88,9 +172,11 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     second = api.post(EVENTS, json_body=unnumbered("evt-2", "2026-11-21T15:00:00+01:00")).json
     b = second["results"][0]["transfers"][0]["transfer_id"]
-    _expire_claim(platform_id)  # A's worker is gone for good
+    pointer = _pointer(platform_id)
+    assert (pointer["claim"]["S"], pointer["claim_until"]["N"]) == (a, "0")  # left by intake for A
+    boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)  # A's message is gone
 
-    done = runner().run(platform_id, "school-42", b)
+    done = runner().run(platform_id, "school-42", b, delivery=Delivery(message_id="m-b", receives=1))
 
     assert done is not None and done.status is TransferStatus.TRANSFERRED, done
     assert done.sevdesk_id == str(created["id"])
@@ -101,10 +187,10 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
 def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The newer version's transfer dies after saveInvoice (no row); an older copy of the same invoice
-    (e.g. from a backfill) claims after the claim ran out. It must not write its older content over what
-    the newer attempt may have written: it is skipped as stale, and the newer transfer, redelivered,
-    adopts the invoice and settles the document."""
+    """The newer version's live transfer dies after saveInvoice (nothing recorded); an older copy of the
+    same invoice (e.g. from a backfill) arrives. It must not write its older content over what the newer
+    attempt may have written: it is skipped as stale, and the newer transfer, redelivered, adopts the
+    invoice and settles the document."""
     die_at_the_invoice_row(monkeypatch)
     newer = api.post(EVENTS, json_body=unnumbered("evt-new", "2026-11-21T15:00:00+01:00")).json
     b = newer["results"][0]["transfers"][0]["transfer_id"]
@@ -114,7 +200,6 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     older = api.post(EVENTS, json_body=unnumbered("evt-old", "2026-11-21T14:00:00+01:00")).json
     a = older["results"][0]["transfers"][0]["transfer_id"]
-    _expire_claim(platform_id)
     saves = len([r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"])
 
     stood_back = runner().run(platform_id, "school-42", a)
@@ -123,11 +208,11 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     assert stood_back.reason is not None and stood_back.reason.startswith("stale: a newer version")
     after = [r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"]
     assert len(after) == saves  # nothing written to sevDesk
-    done = runner().run(platform_id, "school-42", b)  # B's message comes back: still `sending`
+    done = runner().run(platform_id, "school-42", b, delivery=Delivery(message_id="m-b", receives=2))
     assert done is not None and done.status is TransferStatus.TRANSFERRED and done.sevdesk_id == str(created["id"])
     assert len(invoices(sandbox_state, connected)) == 1
     pointer = _pointer(platform_id)
-    assert "unsure" not in pointer and "claim" not in pointer, pointer  # settled by B
+    assert "unsure" not in pointer and "claim" not in pointer and "live" not in pointer, pointer  # settled by B
 
 
 def _pointer(platform_id: str) -> dict[str, Any]:
@@ -135,16 +220,6 @@ def _pointer(platform_id: str) -> dict[str, Any]:
         TableName=get_settings().ledger_table,
         Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-2026-020"}},
     )["Item"]
-
-
-def _expire_claim(platform_id: str) -> None:
-    """The dead worker's claim runs out: what 16 minutes would do."""
-    boto3.client("dynamodb").update_item(
-        TableName=get_settings().ledger_table,
-        Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-2026-020"}},
-        UpdateExpression="SET claim_until = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
-    )
 
 
 def test_claiming_a_document_left_unsure_makes_the_transfer_uncertain(connected: Any, aws: Any) -> None:
