@@ -9,6 +9,7 @@ LIVE_WAIT; then it records its copy failed instead of pushing it."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 from typing import Any
@@ -48,25 +49,15 @@ def backfill_copy(event_id: str, **changes: Any) -> str:
     return str(result.answer["transfers"][0]["transfer_id"])
 
 
-def live_event(event_id: str, **changes: Any) -> str:
-    answer = api_post(load_event("platform-invoice-upserted.json", id=event_id, **changes))
-    return str(answer["results"][0]["transfers"][0]["transfer_id"])
-
-
-_api: list[HandlerApiClient] = []
-
-
-def api_post(body: dict[str, Any]) -> dict[str, Any]:
-    result = _api[0].post(EVENTS, json_body=body)
+def live_event(api: HandlerApiClient, event: dict[str, Any]) -> str:
+    """The invoice as the platform sends it (events route → transfer queue). Returns the transfer id."""
+    result = api.post(EVENTS, json_body=event)
     assert result.status == 202, result.body
-    return dict(result.json)
+    return str(result.json["results"][0]["transfers"][0]["transfer_id"])
 
 
-@pytest.fixture(autouse=True)
-def _keep_api(api: HandlerApiClient) -> Any:
-    _api.append(api)
-    yield
-    _api.clear()
+def invoice_event(event_id: str, **changes: Any) -> dict[str, Any]:
+    return load_event("platform-invoice-upserted.json", id=event_id, **changes)
 
 
 def pointer() -> dict[str, Any]:
@@ -87,7 +78,7 @@ def test_a_live_and_a_backfill_transfer_racing_create_the_invoice_once(
     """The live transfer is pending (its event was accepted) when a backfill copy of the same invoice is
     recorded and run: whichever thread gets there first, the backfill's claim fails while the live one is
     pending, even though the backfill copy is the document's newer transfer; afterwards it adopts."""
-    live = live_event("evt-live")
+    live = live_event(api, invoice_event("evt-live"))
     copy = backfill_copy("job-1.1")
     assert pointer()["live"]["S"] == live and pointer()["tid"]["S"] == copy
     sandbox_state.add_fault(Fault(kind="latency", path_pattern=rf"^{SAVE}$", delay_seconds=1.0))
@@ -142,7 +133,7 @@ def test_a_backfill_claim_makes_the_live_transfer_stand_back_without_a_write(
         if pointer().get("claim", {}).get("S") == copy:
             break
         threading.Event().wait(0.02)
-    live = live_event("evt-live", occurred_at="2026-11-21T15:00:00+01:00")
+    live = live_event(api, invoice_event("evt-live", occurred_at="2026-11-21T15:00:00+01:00"))
     rev = pointer()["rev"]["N"]
 
     with pytest.raises(RetryLater) as waited:
@@ -169,8 +160,9 @@ def test_two_live_transfers_of_one_document_in_one_batch_run_one_after_the_other
     """No claim is written on the live path: what keeps two live transfers of one document apart is the
     lane (one document, one lane, batch order) and FIFO (one batch of a tenant at a time)."""
     sandbox_state.add_fault(Fault(kind="latency", path_pattern=rf"^{SAVE}$", delay_seconds=0.5))
-    first = live_event("evt-1", occurred_at="2026-11-21T14:00:00+01:00")
-    second = live_event("evt-2", occurred_at="2026-11-21T15:00:00+01:00")  # a newer version, same content
+    first = live_event(api, invoice_event("evt-1", occurred_at="2026-11-21T14:00:00+01:00"))
+    # A newer version, same content.
+    second = live_event(api, invoice_event("evt-2", occurred_at="2026-11-21T15:00:00+01:00"))
 
     assert process_batches(aws, batches=1) == 2  # both in one batch
     assert queue_depth(aws, "TransferQueue") == 0
@@ -180,7 +172,7 @@ def test_two_live_transfers_of_one_document_in_one_batch_run_one_after_the_other
     (invoice,) = sandbox_state.objects(connected.account_id, "Invoice")
     assert {s["sevdesk_id"] for s in states} == {str(invoice["id"])}
     requests = sorted(sandbox_state.requests(connected.account_id), key=lambda r: r.received)
-    for earlier, later in zip(requests, requests[1:], strict=False):
+    for earlier, later in itertools.pairwise(requests):
         assert later.received >= earlier.received + earlier.seconds - 0.01, (earlier.path, later.path)
 
 
@@ -189,7 +181,7 @@ def test_a_backfill_waits_for_a_pending_live_transfer_at_most_live_wait(
 ) -> None:
     """A live transfer that never settles (its message went to the dead-letter queue) holds the backfill's
     copy back for LIVE_WAIT, not for ever: then the copy is recorded failed, with why, and nothing sent."""
-    live = live_event("evt-live")
+    live = live_event(api, invoice_event("evt-live"))
     boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)  # gone for good
     copy = backfill_copy("job-1.1")
 
@@ -210,9 +202,9 @@ def test_a_live_transfer_that_failed_no_longer_holds_the_backfill(
 ) -> None:
     """Failed (sevDesk refused: an unknown unit) is a settling outcome: `live` goes with it, so a backfill
     copy of the document claims at once."""
-    event = load_event("platform-invoice-upserted.json", id="evt-live")
+    event = invoice_event("evt-live")
     event["data"]["positions"][0]["unit"] = "Fass"
-    api_post(event)
+    live_event(api, event)
     drain(aws)
     assert "live" not in pointer()
     copy = backfill_copy("job-1.1")
