@@ -58,9 +58,11 @@ def test_live_and_backfill_copy_of_one_document_at_the_same_time_create_it_once(
     create_push: Callable[..., dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The copy that finds the other one sending is held back until the claim ends, at most 60 s; a
-    # 15-second claim still outlasts a send through slow sevDesk answers, and the test does not wait a minute.
+    # The copy that finds the other one sending is held back until the claim ends, at most 60 s, or (the
+    # backfill's, while the live transfer is pending) for LIVE_PENDING_RETRY; a 15-second claim still
+    # outlasts a send through slow sevDesk answers, and the test does not wait a minute.
     monkeypatch.setattr("sevbridge.adapters.dynamo_ledger.CLAIM_SECONDS", 15)
+    monkeypatch.setattr("sevbridge.adapters.dynamo_ledger.LIVE_PENDING_RETRY", 5.0)
     bf = create_push()["backfill_id"]
     api.post(f"{BASE}/{bf}/items", json_body={"documents": [invoice_line(7)]})
     api.post(f"{BASE}/{bf}/start")

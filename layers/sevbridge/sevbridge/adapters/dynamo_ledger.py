@@ -8,20 +8,24 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
             transfer of the same document took the pointer over; `arev`: the pointer revision archived).
 - pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
-            small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
-            exclusive per document. Read by key for the status column (lookup).
+            small write here — `live` (the newest transfer pending on the transfer queue: a backfill's
+            claim waits for it), and a backfill's claim (`claim` = transfer id, `claim_until`) that
+            makes `sending` exclusive per document; a live transfer writes no claim, its consistent
+            read is the claim. Read by key for the status column (lookup).
 - open mark sk = OPENMARK: where the tenant's oldest possibly open (`queued`/`sending`) transfer sits, so
             finding open transfers reads only the tail from there (adapters/dynamo_open_mark.py).
 gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
 (waiting_for_credentials) carry gsi1pk = <pk>#STATUS#<status>, gsi1sk = transfer id — on the pointer for
 a document's current transfer, on the transfer's own item for an older one. A transfer that goes
-queued → sending → transferred never touches it.
+queued → transferred never touches it.
 
 The pointer also says whether the document's last attempt is unsettled: `unsure` (the newest source
 version, in µs, of an attempt that may have written to sevDesk unrecorded) is set when a transfer leaves
-`sending` with an unknown outcome and removed when one leaves it having reconciled; a claim left behind
-by a transfer that died while `sending` says the same (`claimv` = its version). A transfer that claims a
-document in that state comes back from save() `uncertain`, with `unsettled_version`: it reconciles with
+`sending` (or ends a live attempt) with an unknown outcome and removed when one ends having reconciled; a
+claim left behind by a transfer that died while `sending` says the same (`claimv` = its version), and so
+does the expired claim intake leaves for a replaced live transfer still pending (it may be mid-attempt).
+A transfer that attempts a document in that state comes back from save() (a claim) or begin_attempt()
+(live) `uncertain`, with `unsettled_version`: it reconciles with
 sevDesk (marker, number) before creating anything — whichever transfer of the document it is — and an
 older version does not overwrite what the newer attempt may have written. That is what lets the push
 write its mapping row once, after the fact, instead of before every create.
@@ -75,8 +79,9 @@ OPEN = frozenset({TransferStatus.QUEUED, TransferStatus.SENDING})
 SETTLES_LIVE = frozenset(
     {TransferStatus.TRANSFERRED, TransferStatus.SKIPPED, TransferStatus.FAILED, TransferStatus.WAITING_FOR_CREDENTIALS}
 )
-# How soon a backfill's transfer looks again while a live transfer of its document is pending.
-LIVE_PENDING_RETRY = 120.0
+# How soon a backfill's transfer looks again while a live transfer of its document is pending (a live
+# transfer usually settles within seconds; each look re-runs the backfill's chunk from its receipts).
+LIVE_PENDING_RETRY = 30.0
 
 
 def _status_key(pk: str, status: TransferStatus) -> str:
@@ -157,8 +162,8 @@ class _Pointer:
 
     def unsettled_for(self, transfer_id: str) -> int:
         """The version (µs) of the newest attempt of another transfer of this document that may have
-        written to sevDesk unrecorded — it left `sending` with an unknown outcome, or died holding the
-        claim — or 0."""
+        written to sevDesk unrecorded — an attempt of it ended with an unknown outcome, it died holding
+        the claim, or it was replaced while pending live (the claim intake left for it) — or 0."""
         dead_claim = (self.claim_version or 1) if self.claim not in (None, transfer_id) else 0
         return max(self.unsure, dead_claim)
 

@@ -275,9 +275,10 @@ def retry_all_failed(tenant_id: TenantId) -> Response[RetryResult]:
     "/v1/tenants/<tenant_id>/transfers/lookup",
     operation_id="lookup_documents",
     summary=f"The transfer state of up to {MAX_LOOKUP} documents in one call (a status column)",
-    description="Answers each document's latest transfer in the order asked: not_transferred, queued, sending, "
+    description="Answers each document's latest transfer in the order asked: not_transferred, queued, "
     "transferred (with the sevDesk id and number), failed or skipped (with the reason), or "
-    "waiting_for_credentials. Read by key: the cost does not grow with the tenant's history.",
+    "waiting_for_credentials; sending only while a backfill sends its copy of the document. Read by key: "
+    "the cost does not grow with the tenant's history.",
     tags=["transfers"],
     responses=ok(200, "One answer per document, in request order", LookupResult),
 )

@@ -47,7 +47,8 @@ class TransferView(Model):
     event_id: str
     event_type: str
     status: TransferStatus = Field(
-        description="queued · sending · transferred · failed · skipped · waiting_for_credentials"
+        description="queued · sending · transferred · failed · skipped · waiting_for_credentials. A transfer of "
+        "an event goes from queued straight to its outcome; sending is shown only while a backfill sends its copy"
     )
     reason: str | None = Field(default=None, description="Human-readable outcome, or why it failed/was skipped")
     last_error: str | None = Field(default=None, description="sevDesk's message or ours; never a secret")
@@ -188,7 +189,8 @@ class DocumentStateView(Model):
     source_id: str
     status: DocumentStatus = Field(
         description="The document's latest transfer: not_transferred (nothing accepted for it) · queued · "
-        "sending · transferred · failed · skipped · waiting_for_credentials (parked until a new sevDesk token)"
+        "sending (only while a backfill sends its copy) · transferred · failed · skipped · waiting_for_credentials "
+        "(parked until a new sevDesk token)"
     )
     transfer_id: str | None = Field(default=None, description="The latest transfer (null: not_transferred)")
     sevdesk_id: str | None = None

@@ -2,8 +2,8 @@
 
 The mapping row is written once per push, at its end (or, when a step fails, with what the push reached
 so far, so a retry continues from there): no row before a create. The window in which a create may have
-landed unrecorded is covered by the ledger instead — the transfer's `sending` claim; a transfer that
-finds its document's last attempt unsettled runs `uncertain` (dynamo_ledger.py). When an earlier
+landed unrecorded is covered by the runner instead — a redelivery that may follow a lost attempt runs
+`uncertain`, and so does a transfer that finds its document's last attempt unsettled (dynamo_ledger.py). When an earlier
 attempt may have created the document (the runner says `uncertain`, or a row written by an older
 version shows a create in flight), our marker (customerInternalNote) is looked up before a create:
 such a document is adopted, never made twice. Otherwise nothing of ours
@@ -306,9 +306,9 @@ class DocumentSync:
             self._ref.check_account()  # refuse before creating anything if payment can't be booked
         parts = self._prepare(job)  # units etc. first (I4): a refusal leaves nothing behind
         contact_id = self._contacts.resolve(job.spec.customer, version=version, uncertain=uncertain)
-        # No row before the create: should the worker die after saveInvoice, its transfer is still
-        # `sending` and the next attempt (of it or of any transfer of this document) is uncertain and
-        # finds the invoice by its marker. A step that fails records the saved invoice (_push).
+        # No row before the create: should the worker die after saveInvoice, its message comes back
+        # without a recorded outcome and the next attempt (of it or of any transfer of this document) is
+        # uncertain and finds the invoice by its marker. A step that fails records the saved invoice (_push).
         saved, contact_id = self._save(job, parts, contact_id, version=version, uncertain=uncertain)
         state = self._reached(
             MappingRow(

@@ -7,7 +7,8 @@ contact create also holds the tenant's `new contact` lock: a contact the platfor
 customer number gets sevDesk's next free one, and two creates side by side would take the same.
 
 Only one batch of a tenant is in flight at a time (SQS FIFO), so in-process locks are enough for the
-transfer worker; backfills run elsewhere and the ledger's per-document claim covers them.
+transfer worker; backfills run elsewhere and the ledger's per-document claim (which waits for a pending
+live transfer) covers them.
 """
 
 from __future__ import annotations
