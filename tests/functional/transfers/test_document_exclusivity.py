@@ -213,3 +213,22 @@ def test_a_live_transfer_that_failed_no_longer_holds_the_backfill(
 
     assert done is not None and done.status is TransferStatus.TRANSFERRED, done
     assert saves(sandbox_state, connected) == 1
+
+
+def test_a_live_transfer_no_pending_mark_protects_claims_with_a_write(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    """A pointer that names no pending live transfer (written before `live` existed, or a message redriven
+    after its document settled) holds no backfill back: such a live transfer claims with a `sending`
+    write, as before, instead of relying on the read."""
+    copy = backfill_copy("job-1.1")  # recorded without the mark, as before `live`
+    assert "live" not in pointer()
+    transfer = wiring.ledger().get(platform(), "school-42", copy)
+    assert transfer is not None
+    wiring.transfer_queue().enqueue([transfer])  # now on the transfer queue
+
+    assert drain(aws) == 1
+
+    done = api.get(f"/v1/tenants/school-42/transfers/{copy}").json
+    assert [h["status"] for h in done["history"]] == ["queued", "sending", "transferred"], done["history"]
+    assert "claim" not in pointer() and saves(sandbox_state, connected) == 1

@@ -544,16 +544,18 @@ class DynamoLedgerStore:
                 continue  # the pointer moved meanwhile: re-read and write where the state now belongs
         raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
 
-    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer:
+    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer | None:
         """A live attempt's claim, made of the consistent read `get` just did (no write): FIFO already
         keeps a document's live transfers serial, and a backfill's claim fails while `live` names one.
         Raises DocumentBusy while a backfill's claim is unexpired; returns the transfer uncertain (with
-        `unsettled_version`) when another attempt of the document may have reached sevDesk unrecorded."""
+        `unsettled_version`) when another attempt of the document may have reached sevDesk unrecorded.
+        None: no pending live transfer is named (a pointer from before `live`, a message redriven after
+        its document settled, no pointer yet), so nothing holds a backfill back: claim with a write."""
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         pointer = self._seen.get((pk, key["sk"])) or self._pointer(key)
-        if pointer is None:
-            return transfer  # intake stopped before the pointer: nothing else can hold the document
+        if pointer is None or pointer.live is None:
+            return None
         at = int(now.timestamp())
         if pointer.claim not in (None, transfer.transfer_id) and pointer.claim_until > at:
             raise DocumentBusy(
@@ -661,6 +663,8 @@ class DynamoLedgerStore:
             if len(self._seen) > 1000:
                 self._seen.clear()  # a cache, not a copy of the table
             self._seen[(values["pk"], doc_sk)] = pointer
+        else:
+            self._seen.pop((values["pk"], doc_sk), None)  # read absent: forget what an earlier write left
         return self._transfer(platform_id, tenant_id, values, pointer)
 
     def _transfer(self, platform_id: str, tenant_id: str, values: dict[str, Any], pointer: _Pointer | None) -> Transfer:

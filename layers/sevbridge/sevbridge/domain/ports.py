@@ -93,10 +93,11 @@ class LedgerStore(Protocol):
         unsettled — another transfer of it may have reached sevDesk unrecorded — comes back `uncertain`."""
         ...
 
-    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer:
+    def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer | None:
         """A live attempt's claim without a write (the read `get` just did): raises DocumentBusy while a
         backfill's claim holds the document; returns the transfer `uncertain` when another attempt of
-        the document may have reached sevDesk unrecorded."""
+        the document may have reached sevDesk unrecorded; None when no pending live transfer is named
+        on the document (nothing holds a backfill back): the caller claims with a `sending` write."""
         ...
 
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage: ...

@@ -185,6 +185,7 @@ class TransferRunner:
         # Still `sending` means the previous attempt ended without recording its outcome.
         uncertain = transfer.uncertain or transfer.status is TransferStatus.SENDING
         try:
+            begun: Transfer | None = None
             if delivery is not None:
                 # Live: the read above is the claim; nothing is written before sevDesk is called. The
                 # attempt is counted by its outcome write, which also records this delivery.
@@ -197,10 +198,13 @@ class TransferRunner:
                         "delivery": delivery.mark,
                     }
                 )
-                transfer = self.ledger.begin_attempt(attempt, now)
+                begun = self.ledger.begin_attempt(attempt, now)
+            if begun is not None:
+                transfer = begun
             else:
-                # A backfill's claim: only one transfer of a document is `sending` at a time, and not while
-                # a live transfer of it is pending (the backfill runs from its own queue and containers).
+                # A backfill's claim (or a live transfer's that no pending mark protects): only one transfer
+                # of a document is `sending` at a time, and a backfill's not while a live transfer of it is
+                # pending (the backfill runs from its own queue and containers).
                 transfer = self._save(
                     transfer.moved_to(
                         TransferStatus.SENDING,
@@ -211,7 +215,7 @@ class TransferRunner:
                     )
                 )
         except DocumentBusy as exc:
-            if exc.live_pending is not None and now - transfer.updated_at > LIVE_WAIT:
+            if exc.live_pending is not None and delivery is None and now - transfer.updated_at > LIVE_WAIT:
                 # Bounded: a live transfer stuck for good (dead-letter queue) must not hold a backfill forever.
                 reason = LIVE_PENDING.format(live=exc.live_pending, hours=int(LIVE_WAIT.total_seconds() // 3600))
                 return self._fail(transfer, reason, uncertain=transfer.uncertain, retryable=True)
