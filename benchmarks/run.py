@@ -700,12 +700,13 @@ def _memory_gb(logical_id: str) -> float:
 
 
 # What the writes and reads could come down to (docs/ledger.md, "The floor, and the cost target"): one item per
-# document, written at intake and at the outcome, the claim checked by a read on the live path. Not built.
+# document, written at intake and at the outcome (the claim as a read on the live path is built; the one item
+# per document is not).
 FLOOR_WCU = 2.0  # intake (receipt, pointer → queued) and the outcome with the mapping, both on the document's item
 FLOOR_RRU = 2.0  # the document's item (strongly consistent) and the customer's mapping
 COST_FLOOR = (
     "with one item per document (2 WCU: intake and outcome; 2 RRU; the same Lambda time) ≈ ${floor:.1f} — a ledger "
-    "redesign that keeps the claim as a read, not built (docs/ledger.md)"
+    "redesign (one item per document; the claim as a read is built), not built (docs/ledger.md)"
 )
 
 

@@ -119,7 +119,8 @@ def bench(stack: Any, state: Any) -> list[Result]:
             "WCU",
             "unchanged by webhooks",
             True,
-            "claim, outcome and mapping row, plus the customer's and reference data's first writes spread over 20 "
+            "outcome and mapping row (the live claim is a read), plus the customer's and reference data's first "
+            "writes spread over 20 "
             "invoices; nothing is recorded when nobody wants the event (end to end with intake: docs/ledger.md)",
         ),
         Result(
