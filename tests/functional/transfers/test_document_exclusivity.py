@@ -232,3 +232,24 @@ def test_a_live_transfer_no_pending_mark_protects_claims_with_a_write(
     done = api.get(f"/v1/tenants/school-42/transfers/{copy}").json
     assert [h["status"] for h in done["history"]] == ["queued", "sending", "transferred"], done["history"]
     assert "claim" not in pointer() and saves(sandbox_state, connected) == 1
+
+
+def test_a_backfill_transfer_retried_through_the_api_is_not_also_claimed_by_its_chunk(
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+) -> None:
+    """A backfill's failed transfer retried through the API goes to the transfer queue: it is then the
+    pending live transfer of its document, and the backfill's chunk running the same transfer does not
+    claim it (the live attempt writes no claim that would hold the chunk back)."""
+    copy = backfill_copy("job-1.1")
+    transfer = wiring.ledger().get(platform(), "school-42", copy)
+    assert transfer is not None
+    wiring.ledger().save(transfer.moved_to(TransferStatus.FAILED, transfer.updated_at, "failed", reason="x"))
+    wiring.transfer_ops().retry(platform(), "school-42", copy)  # POST …/retry: back on the transfer queue
+    assert pointer()["live"]["S"] == copy
+
+    with pytest.raises(RetryLater):
+        runner().run(platform(), "school-42", copy)  # the backfill's chunk, from its own queue
+
+    assert saves(sandbox_state, connected) == 0
+    assert drain(aws) == 1  # the live worker sends it
+    assert saves(sandbox_state, connected) == 1 and "live" not in pointer()

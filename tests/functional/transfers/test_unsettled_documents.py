@@ -202,7 +202,7 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     a = older["results"][0]["transfers"][0]["transfer_id"]
     saves = len([r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"])
 
-    stood_back = runner().run(platform_id, "school-42", a)
+    stood_back = runner().run(platform_id, "school-42", a, delivery=Delivery(message_id="m-a", receives=1))
 
     assert stood_back is not None and stood_back.status is TransferStatus.SKIPPED, stood_back
     assert stood_back.reason is not None and stood_back.reason.startswith("stale: a newer version")

@@ -462,8 +462,10 @@ class DynamoLedgerStore:
             if unsettled:
                 seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
                 transfer = transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
-            live_elsewhere = pointer.live not in (None, transfer.transfer_id)
-            if sending and (holder not in (None, transfer.transfer_id) or live_elsewhere):
+            # Any pending live transfer, even this one: a live attempt of it may run without a claim (e.g. a
+            # backfill's transfer retried through the API is also on the transfer queue).
+            live_pending = pointer.live is not None
+            if sending and (holder not in (None, transfer.transfer_id) or live_pending):
                 if (fresh := self._pointer(key)) != pointer:
                     cached = fresh  # what we remembered is out of date: decide on what is there now
                     continue
