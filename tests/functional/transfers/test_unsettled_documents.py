@@ -176,7 +176,8 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     assert (pointer["claim"]["S"], pointer["claim_until"]["N"]) == (a, "0")  # left by intake for A
     boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)  # A's message is gone
 
-    done = runner().run(platform_id, "school-42", b, delivery=Delivery(message_id="m-b", receives=1))
+    fresh = Delivery(message_id="m-b", receives=1, sent_at=wiring.clock().now())  # B's first message, just sent
+    done = runner().run(platform_id, "school-42", b, delivery=fresh)
 
     assert done is not None and done.status is TransferStatus.TRANSFERRED, done
     assert done.sevdesk_id == str(created["id"])
@@ -202,7 +203,8 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     a = older["results"][0]["transfers"][0]["transfer_id"]
     saves = len([r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"])
 
-    stood_back = runner().run(platform_id, "school-42", a, delivery=Delivery(message_id="m-a", receives=1))
+    fresh = Delivery(message_id="m-a", receives=1, sent_at=wiring.clock().now())
+    stood_back = runner().run(platform_id, "school-42", a, delivery=fresh)
 
     assert stood_back is not None and stood_back.status is TransferStatus.SKIPPED, stood_back
     assert stood_back.reason is not None and stood_back.reason.startswith("stale: a newer version")
