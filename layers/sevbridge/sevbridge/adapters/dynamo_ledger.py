@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -59,6 +59,9 @@ from sevbridge.domain.intake_models import (
 )
 from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notices import Notices
+
+if TYPE_CHECKING:
+    from sevbridge.domain.push.ports import MappingRow
 
 # How long a `sending` claim holds: longer than any invocation of the transfer worker (15 minutes), so
 # a claim that expires belongs to a worker that died; its transfer then reconciles (it is `sending`).
@@ -132,7 +135,11 @@ class _Pointer:
     claim_version: int = 0  # µs version of the claim holder
 
     @classmethod
-    def of(cls, values: dict[str, Any]) -> _Pointer:
+    def of(cls, values: dict[str, Any] | None) -> _Pointer | None:
+        """None for no item, and for an item that only holds a push mapping (`map`, no `tid`): a
+        customer contact that never had a transfer of its own (adapters/dynamo_mappings.py)."""
+        if values is None or "tid" not in values:
+            return None
         return cls(
             transfer_id=values["tid"],
             rev=int(values.get("rev", 0)),
@@ -258,7 +265,7 @@ class DynamoLedgerStore:
             by_pk.setdefault(tenant_pk(t.platform_id, t.tenant_id), set()).add(_doc_sk(t.kind, t.source_id))
         for pk, sort_keys in by_pk.items():
             found = self._batch_get(pk, sort_keys)
-            known |= {(pk, sk): (_Pointer.of(found[sk]) if sk in found else None) for sk in sort_keys}
+            known |= {(pk, sk): _Pointer.of(found.get(sk)) for sk in sort_keys}
         for transfer in transfers:
             key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
             # Read once per request: a second transfer of the same document re-reads what the first wrote.
@@ -387,7 +394,7 @@ class DynamoLedgerStore:
         elif unsure == 0 and before:
             removes.append("#unsure")
         if pointer is None:
-            condition = "attribute_not_exists(#sk)"
+            condition = "attribute_not_exists(#tid)"  # the item may hold a mapping already
         else:
             condition = "#rev = :old"
             attrs[":old"] = pointer.rev
@@ -406,17 +413,22 @@ class DynamoLedgerStore:
             "ExpressionAttributeValues": to_item(attrs),
         }
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
+    def save(
+        self, transfer: Transfer, notices: Notices | None = None, *, mapping: MappingRow | None = None
+    ) -> Transfer:
         """Records a transfer's new state where it belongs: on its document's pointer while it is the
         current transfer, else on its own item. Moving to `sending` claims the document (raises
         DocumentBusy while another transfer holds an unexpired claim); leaving it releases the claim
         and marks the document unsettled or settled (`transfer.uncertain`). Claiming an unsettled
         document makes the transfer uncertain: the transfer as stored is returned. Notices go into the
         Outbox table in the same transaction. Raises TransferGone when the tenant was offboarded
-        meanwhile."""
+        meanwhile. `mapping` (the push's row of this document, adapters/dynamo_mappings.py) is set on
+        the document's item by the same write as the pointer; a transfer that no longer holds the claim
+        nor is current writes it with a write of its own first (a rare path)."""
         original = transfer
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
+        mapped = _mapping_attr(mapping)
         now = int(transfer.updated_at.timestamp())
         cached = self._seen.pop((pk, key["sk"]), None)
         for _ in range(WRITE_RETRIES):
@@ -424,7 +436,8 @@ class DynamoLedgerStore:
             if pointer is None:
                 # Offboarded meanwhile (then the own item is gone too), or intake stopped before the
                 # pointer (the platform's retry adds it). Never create the pointer here: a write racing
-                # an offboarding must not bring a row back (C5).
+                # an offboarding must not bring a row back (C5). Neither the mapping: no claim was
+                # held, so nothing was pushed under one.
                 try:
                     self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
                 except StateConditionFailed:
@@ -463,8 +476,15 @@ class DynamoLedgerStore:
                 if not current:
                     # Keep the pointer's own index entry: only the claim changes here.
                     values |= self._index_of(pointer, pk)
-                update = self._update(key, values, pointer, keep_claim=not releases, claim=claim, unsure=unsure)
+                update = self._update(
+                    key, values | mapped, pointer, keep_claim=not releases, claim=claim, unsure=unsure
+                )
                 items.append({"Update": update})
+            elif mapped:
+                # The mapping is per document, not per transfer: it goes to the document's item even
+                # when the pointer moved on. Before the state, so a crash in between leaves the
+                # transfer `sending` (it reconciles), never a recorded outcome without its mapping.
+                self._set_mapping(key, mapped)
             if not current:
                 items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
             try:
@@ -478,6 +498,20 @@ class DynamoLedgerStore:
             except StateConditionFailed:
                 continue  # the pointer moved meanwhile: re-read and write where the state now belongs
         raise ConcurrentUpdate(f"transfer {transfer.transfer_id}: its document's pointer keeps changing")
+
+    def _set_mapping(self, key: dict[str, Any], mapped: dict[str, Any]) -> None:
+        try:
+            aws_clients.dynamodb().update_item(
+                TableName=self._table,
+                Key=to_item(key),
+                UpdateExpression="SET #map = :map",
+                ConditionExpression="attribute_exists(#tid)",  # never recreate an erased document (C5)
+                ExpressionAttributeNames={"#map": "map", "#tid": "tid"},
+                ExpressionAttributeValues=to_item({":map": mapped["map"]}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     @staticmethod
     def _written(
@@ -565,7 +599,7 @@ class DynamoLedgerStore:
             return None
         doc_sk = _doc_sk(values["kind"], values["source_id"])
         if hinted is not None and document is not None and doc_sk == _doc_sk(document.kind, document.source_id):
-            pointer = _Pointer.of(hinted[doc_sk]) if doc_sk in hinted else None
+            pointer = _Pointer.of(hinted.get(doc_sk))
         else:
             pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
         if pointer is not None:
@@ -592,7 +626,7 @@ class DynamoLedgerStore:
     def _with_pointers(self, platform_id: str, tenant_id: str, raws: list[dict[str, Any]]) -> list[Transfer]:
         pk = tenant_pk(platform_id, tenant_id)
         keys = {_doc_sk(v["kind"], v["source_id"]) for v in raws}
-        pointers = {sk: _Pointer.of(v) for sk, v in self._batch_get(pk, keys).items()}
+        pointers = {sk: p for sk, v in self._batch_get(pk, keys).items() if (p := _Pointer.of(v)) is not None}
         return [
             self._transfer(platform_id, tenant_id, v, pointers.get(_doc_sk(v["kind"], v["source_id"]))) for v in raws
         ]
@@ -627,7 +661,7 @@ class DynamoLedgerStore:
         states: list[DocumentState | None] = []
         for document in documents:
             values = found.get(_doc_sk(document.kind, document.source_id))
-            if values is None:
+            if values is None or "tid" not in values:  # no item, or only a customer's push mapping
                 states.append(None)
                 continue
             st = _unpack(values["st"])
@@ -812,6 +846,16 @@ def _matches(transfer: Transfer, query: TransferQuery) -> bool:
         and (query.since is None or transfer.created_at >= query.since)
         and (query.until is None or transfer.created_at < query.until)
     )
+
+
+def _mapping_attr(mapping: MappingRow | None) -> dict[str, Any]:
+    """The `map` attribute of the document item for `mapping` ({} for none)."""
+    if mapping is None:
+        return {}
+    # Loaded only when a push ran: the ledger is on cold paths that never push.
+    from sevbridge.adapters.dynamo_mappings import MAP_ATTR, mapping_value
+
+    return {MAP_ATTR: mapping_value(mapping)}
 
 
 def _released(pointer: _Pointer, transfer: Transfer, mine: int) -> int:
