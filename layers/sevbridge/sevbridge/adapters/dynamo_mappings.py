@@ -18,6 +18,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
 from sevbridge.domain.push.ports import MappingKind, MappingRow
@@ -111,6 +113,20 @@ class DynamoMappingStore:
             ExpressionAttributeNames={"#m": MAP_ATTR},
             ExpressionAttributeValues=to_item({":m": mapping_value(row)}),
         )
+
+    def forget(self, platform_id: str, tenant_id: str, row: MappingRow) -> None:
+        try:
+            aws_clients.dynamodb().delete_item(
+                TableName=self._table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": mapping_sk(row.kind, row.source_id)}),
+                # Only our own leftover: not an item a transfer points from, not a newer row.
+                ConditionExpression="attribute_not_exists(#tid) AND #m = :m",
+                ExpressionAttributeNames={"#tid": "tid", "#m": MAP_ATTR},
+                ExpressionAttributeValues=to_item({":m": mapping_value(row)}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def marking_setting(self, platform_id: str, tenant_id: str) -> str | None:
         # Eventually consistent (half the read units): written once per connection, and a stale miss

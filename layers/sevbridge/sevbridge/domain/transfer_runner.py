@@ -75,6 +75,10 @@ class PushServicePort(Protocol):
         """The pushed document's mapping row, not written yet: the outcome write carries it."""
         ...
 
+    def forget_written(self) -> None:
+        """Removes the mapping rows the push wrote itself (the tenant was offboarded meanwhile)."""
+        ...
+
 
 class PushServiceFactory(Protocol):
     def __call__(self, connection: Connection, token: str) -> PushServicePort: ...
@@ -96,12 +100,24 @@ class TransferRunner:
         self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
     ) -> Transfer | None:
         """`document`: what the transfer's queue message says it is about (one ledger read call less)."""
+        built: list[PushServicePort] = []
         try:
-            return self._run(platform_id, tenant_id, transfer_id, document)
+            return self._run(platform_id, tenant_id, transfer_id, document, built)
         except TransferGone:
-            return None  # the tenant was offboarded while this transfer ran: nothing to record
+            # The tenant was offboarded while this transfer ran: nothing to record, and the mapping rows
+            # its push wrote on the way (a customer's) must not bring its erased items back (C5).
+            for service in built:
+                service.forget_written()
+            return None
 
-    def _run(self, platform_id: str, tenant_id: str, transfer_id: str, document: DocumentKey | None) -> Transfer | None:
+    def _run(
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        document: DocumentKey | None,
+        built: list[PushServicePort],
+    ) -> Transfer | None:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id, document=document)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
@@ -163,6 +179,7 @@ class TransferRunner:
         try:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             service = self.push_factory(connection, token)
+            built.append(service)
             outcome = self._push(service, transfer, uncertain)
         except SevdeskAuthError as exc:
             self.connections.mark_reconnect_required(

@@ -224,6 +224,11 @@ class MappingRow:
 class MappingStore(Protocol):
     def get(self, platform_id: str, tenant_id: str, kind: MappingKind, source_id: str) -> MappingRow | None: ...
     def put(self, platform_id: str, tenant_id: str, row: MappingRow) -> None: ...
+    def forget(self, platform_id: str, tenant_id: str, row: MappingRow) -> None:
+        """Removes `row`, if it is still the document's row and nothing else is stored with it (used when
+        the tenant was offboarded while a push ran)."""
+        ...
+
     def marking_setting(self, platform_id: str, tenant_id: str) -> str | None:
         """The contact custom-field setting this tenant's connection created in sevDesk, if it did. Then
         no contact carried our marker before, and every contact marked since has a mapping row: a

@@ -23,6 +23,7 @@ class TenantRows:
         self._defer_own = defer_own
         self._own: tuple[str, str] | None = None
         self._held: MappingRow | None = None
+        self._written: dict[tuple[str, str], MappingRow] = {}  # stored at once, the last row per document
 
     def own(self, kind: MappingKind, source_id: str) -> None:
         """The document the current push is about (one push per service: PushService)."""
@@ -47,6 +48,15 @@ class TenantRows:
                 return
             self._held = None  # stored now; a later put holds the newer row again
         self._store.put(self._platform_id, self._tenant_id, row)
+        self._written[(row.kind, row.source_id)] = row
+
+    def forget_written(self) -> None:
+        """The tenant was offboarded while the push ran (C5): the rows it stored at once must not outlive
+        the erase. Each goes only if it is still exactly what this push wrote and no transfer's state sits
+        on its item (MappingStore.forget)."""
+        for row in self._written.values():
+            self._store.forget(self._platform_id, self._tenant_id, row)
+        self._written = {}
 
     def marking_setting(self) -> str | None:
         return self._store.marking_setting(self._platform_id, self._tenant_id)

@@ -76,3 +76,7 @@ class PushService:
         """The pushed document's mapping row as the last push left it (also when it raised), for the
         ledger to write with the outcome; None when it is unchanged or not held (rows.py)."""
         return self._rows.held()
+
+    def forget_written(self) -> None:
+        """The tenant was offboarded while the push ran: the rows it wrote must not outlive the erase."""
+        self._rows.forget_written()
