@@ -135,6 +135,10 @@ class MemoryMappings:
     def record_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
         self._marking[(platform_id, tenant_id)] = setting_id
 
+    def forget_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
+        if self._marking.get((platform_id, tenant_id)) == setting_id:
+            del self._marking[(platform_id, tenant_id)]
+
 
 @dataclass
 class Journey:

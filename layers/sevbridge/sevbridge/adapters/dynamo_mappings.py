@@ -148,6 +148,18 @@ class DynamoMappingStore:
             Item=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": MARKING_SK, "setting_id": setting_id}),
         )
 
+    def forget_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
+        try:
+            aws_clients.dynamodb().delete_item(
+                TableName=self._tenants_table,
+                Key=to_item({"pk": tenant_pk(platform_id, tenant_id), "sk": MARKING_SK}),
+                ConditionExpression="setting_id = :s",
+                ExpressionAttributeValues=to_item({":s": setting_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
 
 def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value else None

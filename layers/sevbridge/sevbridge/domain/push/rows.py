@@ -24,6 +24,7 @@ class TenantRows:
         self._own: tuple[str, str] | None = None
         self._held: MappingRow | None = None
         self._written: dict[tuple[str, str], MappingRow] = {}  # stored at once, the last row per document
+        self._marked: str | None = None  # the marking setting this push recorded
 
     def own(self, kind: MappingKind, source_id: str) -> None:
         """The document the current push is about (one push per service: PushService)."""
@@ -57,9 +58,14 @@ class TenantRows:
         for row in self._written.values():
             self._store.forget(self._platform_id, self._tenant_id, row)
         self._written = {}
+        if self._marked is not None:
+            # The proof outliving the erase would wrongly let a new connection skip the marker search.
+            self._store.forget_marking_setting(self._platform_id, self._tenant_id, self._marked)
+            self._marked = None
 
     def marking_setting(self) -> str | None:
         return self._store.marking_setting(self._platform_id, self._tenant_id)
 
     def record_marking_setting(self, setting_id: str) -> None:
         self._store.record_marking_setting(self._platform_id, self._tenant_id, setting_id)
+        self._marked = setting_id
