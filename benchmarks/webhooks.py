@@ -119,7 +119,7 @@ def bench(stack: Any, state: Any) -> list[Result]:
             "WCU",
             "unchanged by webhooks",
             True,
-            "claim, outcome and mapping row, plus the customer's and reference data's first writes spread over 20 "
+            "claim and outcome (which carries the mapping), plus the customer's and reference data's first writes spread over 20 "
             "invoices; nothing is recorded when nobody wants the event (end to end with intake: docs/ledger.md)",
         ),
         Result(

@@ -9,7 +9,9 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
 - pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
             small write here — and the claim (`claim` = transfer id, `claim_until`) that makes `sending`
-            exclusive per document. Read by key for the status column (lookup).
+            exclusive per document. Read by key for the status column (lookup). The same item holds
+            the push's mapping of the document (`map`, adapters/dynamo_mappings.py), which pointer
+            writes never touch; an item with `map` and no `tid` is a document with no transfer yet.
 - open mark sk = OPENMARK: where the tenant's oldest possibly open (`queued`/`sending`) transfer sits, so
             finding open transfers reads only the tail from there (adapters/dynamo_open_mark.py).
 gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
@@ -24,7 +26,8 @@ by a transfer that died while `sending` says the same (`claimv` = its version). 
 document in that state comes back from save() `uncertain`, with `unsettled_version`: it reconciles with
 sevDesk (marker, number) before creating anything — whichever transfer of the document it is — and an
 older version does not overwrite what the newer attempt may have written. That is what lets the push
-write its mapping row once, after the fact, instead of before every create.
+write its mapping row once, after the fact — with the outcome (`save(…, mapping=…)`) — instead of
+before every create.
 
 Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
 moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite

@@ -1,7 +1,8 @@
 """Invoices in sevDesk (I1-I5, I7, I8): create once, then follow the platform's status and content.
 
 The mapping row is written once per push, at its end (or, when a step fails, with what the push reached
-so far, so a retry continues from there): no row before a create. The window in which a create may have
+so far, so a retry continues from there): no row before a create. In the transfer worker that write is
+the ledger's outcome write itself (rows.py: the row is held for it). The window in which a create may have
 landed unrecorded is covered by the ledger instead — the transfer's `sending` claim; a transfer that
 finds its document's last attempt unsettled runs `uncertain` (dynamo_ledger.py). When an earlier
 attempt may have created the document (the runner says `uncertain`, or a row written by an older
