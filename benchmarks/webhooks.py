@@ -120,7 +120,8 @@ def bench(stack: Any, state: Any) -> list[Result]:
             "unchanged by webhooks",
             True,
             "claim and outcome (which carries the mapping), plus the customer's and reference data's first "
-            "writes spread over 20 invoices; nothing is recorded when nobody wants the event (end to end with intake: docs/ledger.md)",
+            "writes spread over 20 invoices; nothing is recorded when nobody wants the event (end to end with "
+            "intake: docs/ledger.md)",
         ),
         Result(
             "…with one endpoint wanting transfer.succeeded (transfer + notice + delivery)",
