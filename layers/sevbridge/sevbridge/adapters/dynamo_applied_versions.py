@@ -47,4 +47,5 @@ class DynamoAppliedVersions:
                     # Only rows of a push that reached its end: not a create in flight, not a seen-only row.
                     if row.sevdesk_id and row.version and row.complete and not row.seen_only:
                         found[row.source_id] = row.version
+                request = response.get("UnprocessedKeys") or None
         return found
