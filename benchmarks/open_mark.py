@@ -56,7 +56,7 @@ def measure_tick_reads(stack: Any, state: Any, sizes: tuple[int, ...] = SIZES) -
             return calls
 
         first, tick = visit(), visit()
-        side = DynamoPlatformSide(get_settings().tenants_table, ledger, platform.platform_id, tenant)
+        side = DynamoPlatformSide(get_settings().ledger_table, ledger, platform.platform_id, tenant)
         with counting(existing=(aws_clients.dynamodb(),)) as pending:
             side.pending_contact_versions()
         results[n] = {

@@ -196,7 +196,7 @@ def world() -> Iterator[World]:
             )
             cache = ReferenceCache(store=DynamoReferenceStore(TABLE))
             versions = (base + timedelta(minutes=i) for i in range(1, 1_000_000))
-            yield World(state, server, http, DynamoMappingStore(TABLE), cache, versions)
+            yield World(state, server, http, DynamoMappingStore(TABLE, TABLE), cache, versions)
             aws_clients.reset()
     finally:
         server.shutdown()

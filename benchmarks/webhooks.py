@@ -119,9 +119,9 @@ def bench(stack: Any, state: Any) -> list[Result]:
             "WCU",
             "unchanged by webhooks",
             True,
-            "outcome and mapping row (the live claim is a read), plus the customer's and reference data's first "
-            "writes spread over 20 "
-            "invoices; nothing is recorded when nobody wants the event (end to end with intake: docs/ledger.md)",
+            "outcome (which carries the mapping row; the live claim is a read), plus the customer's and reference "
+            "data's first writes spread over 20 invoices; nothing is recorded when nobody wants the event (end to "
+            "end with intake: docs/ledger.md)",
         ),
         Result(
             "…with one endpoint wanting transfer.succeeded (transfer + notice + delivery)",

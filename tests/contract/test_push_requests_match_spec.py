@@ -125,11 +125,19 @@ class MemoryMappings:
     def put(self, platform_id: str, tenant_id: str, row: MappingRow) -> None:
         self._rows[(platform_id, tenant_id, row.kind, row.source_id)] = row
 
+    def forget(self, platform_id: str, tenant_id: str, row: MappingRow) -> None:
+        if self._rows.get((platform_id, tenant_id, row.kind, row.source_id)) == row:
+            del self._rows[(platform_id, tenant_id, row.kind, row.source_id)]
+
     def marking_setting(self, platform_id: str, tenant_id: str) -> str | None:
         return self._marking.get((platform_id, tenant_id))
 
     def record_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
         self._marking[(platform_id, tenant_id)] = setting_id
+
+    def forget_marking_setting(self, platform_id: str, tenant_id: str, setting_id: str) -> None:
+        if self._marking.get((platform_id, tenant_id)) == setting_id:
+            del self._marking[(platform_id, tenant_id)]
 
 
 @dataclass

@@ -282,7 +282,7 @@ def tenant_overview() -> TenantOverview:
 def platform_side(platform_id: str, tenant_id: str) -> DynamoPlatformSide:
     from sevbridge.adapters.dynamo_platform_side import DynamoPlatformSide
 
-    return DynamoPlatformSide(get_settings().tenants_table, ledger(), platform_id, tenant_id)
+    return DynamoPlatformSide(get_settings().ledger_table, ledger(), platform_id, tenant_id)
 
 
 def import_runner(reader_factory: ReaderFactory) -> ImportRunner:
@@ -329,7 +329,7 @@ def backfill_queue() -> SqsBackfillQueue:
 def applied_versions() -> DynamoAppliedVersions:
     from sevbridge.adapters.dynamo_applied_versions import DynamoAppliedVersions
 
-    return DynamoAppliedVersions(get_settings().tenants_table)
+    return DynamoAppliedVersions(get_settings().ledger_table)
 
 
 @functools.cache

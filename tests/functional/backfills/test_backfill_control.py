@@ -140,12 +140,12 @@ def test_a_crash_in_the_middle_of_a_chunk_neither_loses_nor_duplicates(
     original = DynamoLedgerStore.save
     transferred = {"n": 0}
 
-    def dying_save(self: DynamoLedgerStore, transfer: Any, notices: Any = None) -> Any:
+    def dying_save(self: DynamoLedgerStore, transfer: Any, notices: Any = None, **kwargs: Any) -> Any:
         if transfer.status.value == "transferred":
             transferred["n"] += 1
             if transferred["n"] == 5:
                 raise SystemExit("worker killed")  # not an Exception: nothing in our code handles it
-        return original(self, transfer, notices)
+        return original(self, transfer, notices, **kwargs)
 
     monkeypatch.setattr(DynamoLedgerStore, "save", dying_save)
     bf = _started(api, create_push, [invoice_line(n) for n in range(1, 31)])

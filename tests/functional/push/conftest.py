@@ -78,7 +78,8 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def mappings(table: str) -> DynamoMappingStore:
-    return DynamoMappingStore(table)
+    # One table stands for both: the ledger (document items with `map`) and the tenants table (MARKING).
+    return DynamoMappingStore(table, table)
 
 
 @pytest.fixture

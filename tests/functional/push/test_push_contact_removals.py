@@ -5,14 +5,12 @@ stays. Against the sandbox (its DELETE /CommunicationWay and /ContactAddress; 40
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 
-from sevbridge.adapters.dynamo_items import tenant_pk
-from sevbridge.adapters.dynamo_mappings import mapping_sk
 from sevdesk_sandbox import Fault
 from tests.functional.push.builders import organisation
 from tests.functional.push.conftest import PLATFORM, Tenant
@@ -179,12 +177,9 @@ def test_rows_without_a_record_remove_nothing_then_start_one(tenant: Tenant, ver
     """Mapping rows written before the record existed: nothing removed at first; from then on, what
     held the platform's data is taken as sevbridge's."""
     tenant.service().push_contact(FULL, version=version(), uncertain=False)
-    key = {"pk": {"S": tenant_pk(PLATFORM, tenant.tenant_id)}, "sk": {"S": mapping_sk("contact", "org-1")}}
-    boto3.client("dynamodb").update_item(
-        TableName=tenant.mappings._table,
-        Key=key,  # type: ignore[arg-type]
-        UpdateExpression="REMOVE owned_addresses, owned_ways",
-    )
+    row = tenant.mappings.get(PLATFORM, tenant.tenant_id, "contact", "org-1")
+    assert row is not None
+    tenant.mappings.put(PLATFORM, tenant.tenant_id, replace(row, owned_addresses=None, owned_ways=None))
     shorter = organisation(emails=["buchhaltung@muster.example"], phone="+49 30 5550100", delivery_addresses=[LAGER])
 
     tenant.service().push_contact(shorter, version=version(), uncertain=False)

@@ -233,7 +233,7 @@ def test_the_items_a_tick_reads_do_not_grow_with_the_tenants_settled_history(
         return calls.items_read
 
     def pending_versions() -> tuple[int, set[str]]:
-        side = DynamoPlatformSide(get_settings().tenants_table, wiring.ledger(), platform_id(), TENANT)
+        side = DynamoPlatformSide(get_settings().ledger_table, wiring.ledger(), platform_id(), TENANT)
         with counting(existing=(aws_clients.dynamodb(),)) as calls:
             pending = set(side.pending_contact_versions())
         return calls.items_read, pending

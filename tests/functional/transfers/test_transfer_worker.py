@@ -96,12 +96,12 @@ def test_crash_between_sevdesk_call_and_ledger_write_does_not_duplicate(
     real_save = DynamoLedgerStore.save
     crashed: list[str] = []
 
-    def save_or_die(self: DynamoLedgerStore, transfer: Any) -> Any:
+    def save_or_die(self: DynamoLedgerStore, transfer: Any, *args: Any, **kwargs: Any) -> Any:
         # The process dies after sevDesk answered, before the outcome reaches the ledger.
         if transfer.status is TransferStatus.TRANSFERRED and not crashed:
             crashed.append(transfer.transfer_id)
             raise SystemExit("simulated crash")
-        return real_save(self, transfer)
+        return real_save(self, transfer, *args, **kwargs)
 
     monkeypatch.setattr(DynamoLedgerStore, "save", save_or_die)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))

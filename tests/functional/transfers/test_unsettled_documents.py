@@ -18,9 +18,10 @@ from botocore.exceptions import ClientError
 
 from sevbridge import wiring
 from sevbridge.adapters.dynamo_items import tenant_pk
+from sevbridge.adapters.dynamo_ledger import DynamoLedgerStore
 from sevbridge.adapters.dynamo_mappings import DynamoMappingStore
 from sevbridge.config import get_settings
-from sevbridge.domain.ledger import TransferStatus
+from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.push.ports import MappingRow
 from sevbridge.domain.transfer_runner import Delivery
 from sevbridge.workers.transfers import runner
@@ -42,17 +43,20 @@ def invoices(state: Any, account: Any) -> list[dict[str, Any]]:
 
 
 def die_at_the_invoice_row(monkeypatch: pytest.MonkeyPatch) -> list[MappingRow]:
-    """The worker dies right after saveInvoice/sendBy, before the invoice's one mapping-row write."""
-    real_put = DynamoMappingStore.put
+    """The worker dies right after sevDesk answered saveInvoice/sendBy, before the outcome write that
+    carries the invoice's mapping row (the push holds it back for that write: domain/push/rows.py)."""
+    real_save = DynamoLedgerStore.save
     died: list[MappingRow] = []
 
-    def put_or_die(self: DynamoMappingStore, platform_id: str, tenant_id: str, row: MappingRow) -> None:
-        if row.kind == "invoice" and not died:
-            died.append(row)
+    def save_or_die(
+        self: DynamoLedgerStore, transfer: Transfer, notices: Any = None, *, mapping: MappingRow | None = None
+    ) -> Transfer:
+        if mapping is not None and mapping.kind == "invoice" and not died:
+            died.append(mapping)
             raise SystemExit("worker killed")  # not an Exception: nothing in our code handles it
-        real_put(self, platform_id, tenant_id, row)
+        return real_save(self, transfer, notices, mapping=mapping)
 
-    monkeypatch.setattr(DynamoMappingStore, "put", put_or_die)
+    monkeypatch.setattr(DynamoLedgerStore, "save", save_or_die)
     return died
 
 
@@ -63,7 +67,9 @@ def marker_searches(state: Any, account: Any) -> int:
 
 
 def invoice_row(platform_id: str) -> MappingRow | None:
-    return DynamoMappingStore(get_settings().tenants_table).get(platform_id, "school-42", "invoice", "inv-2026-020")
+    settings = get_settings()
+    store = DynamoMappingStore(settings.ledger_table, settings.tenants_table)
+    return store.get(platform_id, "school-42", "invoice", "inv-2026-020")
 
 
 def test_a_redelivered_transfer_that_died_after_save_adopts_the_invoice(
@@ -74,9 +80,13 @@ def test_a_redelivered_transfer_that_died_after_save_adopts_the_invoice(
     with pytest.raises(SystemExit):
         drain(aws)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
-    assert died and invoice_row(platform_id) is None  # nothing recorded before or after the create
+    # Nothing recorded before or after the create: no mapping, and no outcome.
+    assert died and died[0].sevdesk_id is not None and invoice_row(platform_id) is None
     [created] = invoices(sandbox_state, connected)
     assert marker_searches(sandbox_state, connected) == 0  # the first receive was certain
+    # A live attempt writes nothing before sevDesk: the transfer is still `queued`, nothing says it ran.
+    [stuck] = api.get("/v1/tenants/school-42/transfers").json["items"]
+    assert stuck["status"] == "queued", stuck
 
     drain(aws)  # redelivery: receive count 2, receive 1 recorded nothing → uncertain → found by our marker
 

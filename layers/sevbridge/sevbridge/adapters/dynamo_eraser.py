@@ -3,8 +3,9 @@
 Order matters while the tenant's transfers are still running: `first` (the connection item) goes before
 anything else, so no new transfer or intake can read it, then the tables in the order given (the ledger
 before the tenants table: a transfer worker reuses a connection it read for a few seconds, and a
-transfer that starts after its ledger rows are gone stops at its claim instead of pushing and writing a
-mapping row into a tenants table that was already erased)."""
+transfer that starts after its ledger rows are gone stops at its claim instead of pushing). A transfer
+already pushing finds its document gone at its outcome write and removes the mappings it wrote on the
+way (domain/transfer_runner.py: TransferGone)."""
 
 from __future__ import annotations
 

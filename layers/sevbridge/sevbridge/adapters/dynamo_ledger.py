@@ -11,7 +11,9 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
             small write here — `live` (the newest transfer pending on the transfer queue: a backfill's
             claim waits for it), and a backfill's claim (`claim` = transfer id, `claim_until`) that
             makes `sending` exclusive per document; a live transfer writes no claim, its consistent
-            read is the claim. Read by key for the status column (lookup).
+            read is the claim. Read by key for the status column (lookup). The same item holds the
+            push's mapping of the document (`map`, adapters/dynamo_mappings.py), which pointer writes
+            never touch; an item with `map` and no `tid` is a document with no transfer yet.
 - open mark sk = OPENMARK: where the tenant's oldest possibly open (`queued`/`sending`) transfer sits, so
             finding open transfers reads only the tail from there (adapters/dynamo_open_mark.py).
 gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
@@ -28,7 +30,8 @@ A transfer that attempts a document in that state comes back from save() (a clai
 (live) `uncertain`, with `unsettled_version`: it reconciles with
 sevDesk (marker, number) before creating anything — whichever transfer of the document it is — and an
 older version does not overwrite what the newer attempt may have written. That is what lets the push
-write its mapping row once, after the fact, instead of before every create.
+write its mapping row once, after the fact — with the outcome (`save(…, mapping=…)`) — instead of
+before every create.
 
 Every pointer write is conditional on the revision read just before (optimistic concurrency): intake
 moving the pointer to a newer transfer and a worker recording the older one's outcome never overwrite
@@ -44,7 +47,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -63,6 +66,9 @@ from sevbridge.domain.intake_models import (
 )
 from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notices import Notices
+
+if TYPE_CHECKING:
+    from sevbridge.domain.push.ports import MappingRow
 
 # How long a `sending` claim holds: longer than any invocation of the transfer worker (15 minutes), so
 # a claim that expires belongs to a worker that died; its transfer then reconciles (it is `sending`).
@@ -147,7 +153,11 @@ class _Pointer:
     version: str | None = None  # the current transfer's source version (ISO)
 
     @classmethod
-    def of(cls, values: dict[str, Any]) -> _Pointer:
+    def of(cls, values: dict[str, Any] | None) -> _Pointer | None:
+        """None for no item, and for an item that only holds a push mapping (`map`, no `tid`): a
+        customer contact that never had a transfer of its own (adapters/dynamo_mappings.py)."""
+        if values is None or "tid" not in values:
+            return None
         return cls(
             transfer_id=values["tid"],
             rev=int(values.get("rev", 0)),
@@ -275,7 +285,7 @@ class DynamoLedgerStore:
             by_pk.setdefault(tenant_pk(t.platform_id, t.tenant_id), set()).add(_doc_sk(t.kind, t.source_id))
         for pk, sort_keys in by_pk.items():
             found = self._batch_get(pk, sort_keys)
-            known |= {(pk, sk): (_Pointer.of(found[sk]) if sk in found else None) for sk in sort_keys}
+            known |= {(pk, sk): _Pointer.of(found.get(sk)) for sk in sort_keys}
         for transfer in transfers:
             key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
             # Read once per request: a second transfer of the same document re-reads what the first wrote.
@@ -409,7 +419,7 @@ class DynamoLedgerStore:
         elif unsure == 0 and before:
             removes.append("#unsure")
         if pointer is None:
-            condition = "attribute_not_exists(#sk)"
+            condition = "attribute_not_exists(#tid)"  # the item may hold a mapping already
         else:
             condition = "#rev = :old"
             attrs[":old"] = pointer.rev
@@ -428,7 +438,9 @@ class DynamoLedgerStore:
             "ExpressionAttributeValues": to_item(attrs),
         }
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
+    def save(
+        self, transfer: Transfer, notices: Notices | None = None, *, mapping: MappingRow | None = None
+    ) -> Transfer:
         """Records a transfer's new state where it belongs: on its document's pointer while it is the
         current transfer, else on its own item. Moving to `sending` (a backfill's transfer) claims the
         document: raises DocumentBusy while another transfer holds an unexpired claim or a live transfer
@@ -437,10 +449,15 @@ class DynamoLedgerStore:
         (`transfer.uncertain`). A live transfer's settling outcome clears `live`; a state change that
         puts a transfer on the transfer queue (`transfer.live`) sets it. Claiming an unsettled document
         makes the transfer uncertain: the transfer as stored is returned. Notices go into the Outbox
-        table in the same transaction. Raises TransferGone when the tenant was offboarded meanwhile."""
+        table in the same transaction. Raises TransferGone when the tenant was offboarded meanwhile.
+        `mapping` (the push's row of this document, adapters/dynamo_mappings.py) is set on the
+        document's item by the same write as the pointer; a transfer whose outcome changes nothing on
+        the pointer (it neither is current nor holds a claim there) writes it with a write of its own
+        first (a rare path)."""
         original = transfer
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
+        mapped = _mapping_attr(mapping)
         now = int(transfer.updated_at.timestamp())
         cached = self._seen.pop((pk, key["sk"]), None)
         for _ in range(WRITE_RETRIES):
@@ -448,7 +465,8 @@ class DynamoLedgerStore:
             if pointer is None:
                 # Offboarded meanwhile (then the own item is gone too), or intake stopped before the
                 # pointer (the platform's retry adds it). Never create the pointer here: a write racing
-                # an offboarding must not bring a row back (C5).
+                # an offboarding must not bring a row back (C5). Neither the mapping: no claim was
+                # held, so nothing was pushed under one.
                 try:
                     self._write([{"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))}], notices)
                 except StateConditionFailed:
@@ -518,7 +536,7 @@ class DynamoLedgerStore:
                         values["live"] = transfer.transfer_id
                 update = self._update(
                     key,
-                    values,
+                    values | mapped,
                     pointer,
                     keep_claim=not drops_claim,
                     claim=claim,
@@ -526,6 +544,11 @@ class DynamoLedgerStore:
                     clear_live=clears_live,
                 )
                 items.append({"Update": update})
+            elif mapped:
+                # The mapping is per document, not per transfer: it goes to the document's item even
+                # when the pointer moved on. Before the state, so a crash in between leaves the
+                # transfer without its outcome (it reconciles), never an outcome without its mapping.
+                self._set_mapping(key, mapped)
             if not current:
                 items.append({"Update": self._own_state(pk, transfer.transfer_id, _state(transfer))})
             try:
@@ -569,6 +592,20 @@ class DynamoLedgerStore:
             return transfer
         seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
         return transfer.model_copy(update={"uncertain": True, "unsettled_version": seen})
+
+    def _set_mapping(self, key: dict[str, Any], mapped: dict[str, Any]) -> None:
+        try:
+            aws_clients.dynamodb().update_item(
+                TableName=self._table,
+                Key=to_item(key),
+                UpdateExpression="SET #map = :map",
+                ConditionExpression="attribute_exists(#tid)",  # never recreate an erased document (C5)
+                ExpressionAttributeNames={"#map": "map", "#tid": "tid"},
+                ExpressionAttributeValues=to_item({":map": mapped["map"]}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     @staticmethod
     def _written(
@@ -658,7 +695,7 @@ class DynamoLedgerStore:
             return None
         doc_sk = _doc_sk(values["kind"], values["source_id"])
         if hinted is not None and document is not None and doc_sk == _doc_sk(document.kind, document.source_id):
-            pointer = _Pointer.of(hinted[doc_sk]) if doc_sk in hinted else None
+            pointer = _Pointer.of(hinted.get(doc_sk))
         else:
             pointer = self._pointer({"pk": values["pk"], "sk": doc_sk})
         if pointer is not None:
@@ -687,7 +724,7 @@ class DynamoLedgerStore:
     def _with_pointers(self, platform_id: str, tenant_id: str, raws: list[dict[str, Any]]) -> list[Transfer]:
         pk = tenant_pk(platform_id, tenant_id)
         keys = {_doc_sk(v["kind"], v["source_id"]) for v in raws}
-        pointers = {sk: _Pointer.of(v) for sk, v in self._batch_get(pk, keys).items()}
+        pointers = {sk: p for sk, v in self._batch_get(pk, keys).items() if (p := _Pointer.of(v)) is not None}
         return [
             self._transfer(platform_id, tenant_id, v, pointers.get(_doc_sk(v["kind"], v["source_id"]))) for v in raws
         ]
@@ -722,7 +759,7 @@ class DynamoLedgerStore:
         states: list[DocumentState | None] = []
         for document in documents:
             values = found.get(_doc_sk(document.kind, document.source_id))
-            if values is None:
+            if values is None or "tid" not in values:  # no item, or only a customer's push mapping
                 states.append(None)
                 continue
             st = _unpack(values["st"])
@@ -920,6 +957,16 @@ def _left(pointer: _Pointer | None) -> tuple[str, int, int] | None:
     if TransferStatus(pointer.st["s"]) not in OPEN or pointer.version is None:
         return None
     return (pointer.transfer_id, 0, _micros(datetime.fromisoformat(pointer.version)))
+
+
+def _mapping_attr(mapping: MappingRow | None) -> dict[str, Any]:
+    """The `map` attribute of the document item for `mapping` ({} for none)."""
+    if mapping is None:
+        return {}
+    # Loaded only when a push ran: the ledger is on cold paths that never push.
+    from sevbridge.adapters.dynamo_mappings import MAP_ATTR, mapping_value
+
+    return {MAP_ATTR: mapping_value(mapping)}
 
 
 def _released(unsure: int, transfer: Transfer, mine: int) -> int:

@@ -1,6 +1,6 @@
-"""The push direction as imports see it: the tenant's mapping rows (tenants table, `MAP#<kind>#…`,
-written by the push domain) and its not-yet-applied transfers (ledger). Read once per import run, and
-only when a changed record needs them."""
+"""The push direction as imports see it: the tenant's push mappings (the `map` attribute of the ledger's
+document items `DOC#<kind>#…`, written by the push domain: adapters/dynamo_mappings.py) and its
+not-yet-applied transfers (ledger). Read once per import run, and only when a changed record needs them."""
 
 from __future__ import annotations
 
@@ -10,63 +10,55 @@ from typing import Any
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk
+from sevbridge.adapters.dynamo_mappings import MAP_ATTR, mapping_row, mapping_sk
 from sevbridge.domain.ledger import TransferKind, TransferStatus
 from sevbridge.domain.ports import LedgerStore
 from sevbridge.domain.pull.ports import PushedContact, PushedInvoice
-
-_FIELDS = "source_id, sevdesk_id, version, #number, #status, echo_hash, echo_at, seen_only"
-
-
-def _moment(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+from sevbridge.domain.push.ports import MappingKind, MappingRow
 
 
 class DynamoPlatformSide:
     """Implements sevbridge.domain.pull.ports.PlatformSide for one tenant."""
 
-    def __init__(self, tenants_table: str, ledger: LedgerStore, platform_id: str, tenant_id: str) -> None:
-        self._table = tenants_table
+    def __init__(self, ledger_table: str, ledger: LedgerStore, platform_id: str, tenant_id: str) -> None:
+        self._table = ledger_table
         self._ledger = ledger
         self._platform_id = platform_id
         self._tenant_id = tenant_id
 
-    def _rows(self, kind: str) -> Iterator[dict[str, Any]]:
+    def _rows(self, kind: MappingKind) -> Iterator[MappingRow]:
+        prefix = mapping_sk(kind, "")
         paginator = aws_clients.dynamodb().get_paginator("query")
         for page in paginator.paginate(
             TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :map)",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
+            # Documents with a pointer but no push yet (queued) carry no mapping.
+            FilterExpression="attribute_exists(#m)",
             ExpressionAttributeValues={
                 ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
-                ":map": {"S": f"MAP#{kind}#"},
+                ":doc": {"S": prefix},
             },
-            ProjectionExpression=_FIELDS,
-            ExpressionAttributeNames={"#number": "number", "#status": "status"},
+            ProjectionExpression="sk, #m",
+            ExpressionAttributeNames={"#m": MAP_ATTR},
         ):
             for item in page.get("Items", []):
-                yield from_item(item)
+                values: dict[str, Any] = from_item(item)
+                yield mapping_row(kind, values["sk"].removeprefix(prefix), values[MAP_ATTR])
 
     def pushed_contacts(self) -> Mapping[str, PushedContact]:
         return {
-            row["sevdesk_id"]: PushedContact(
-                source_id=row["source_id"],
-                version=_moment(row.get("version")),
-                echo_hash=row.get("echo_hash"),
-                echo_at=_moment(row.get("echo_at")),
+            row.sevdesk_id: PushedContact(
+                source_id=row.source_id, version=row.version, echo_hash=row.echo_hash, echo_at=row.echo_at
             )
             for row in self._rows("contact")
-            if row.get("sevdesk_id") and row.get("source_id")
+            if row.sevdesk_id and row.source_id
         }
 
     def pushed_invoices(self) -> Sequence[PushedInvoice]:
         return [
-            PushedInvoice(
-                source_id=row["source_id"],
-                sevdesk_id=row.get("sevdesk_id"),
-                number=row.get("number"),
-                status=int(row["status"]) if row.get("status") is not None else None,
-            )
+            PushedInvoice(source_id=row.source_id, sevdesk_id=row.sevdesk_id, number=row.number, status=row.status)
             for row in self._rows("invoice")
-            if row.get("source_id") and not row.get("seen_only")
+            if row.source_id and not row.seen_only
         ]
 
     def pending_contact_versions(self) -> Mapping[str, datetime]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sevbridge.domain.connection import Connection, SevdeskIdentity
 from sevbridge.domain.intake_models import DocumentKey, DocumentState, EventReceipt, TransferPage, TransferQuery
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.notify.notices import Notices
 from sevbridge.domain.platform import Platform, StoredKey
+
+if TYPE_CHECKING:
+    from sevbridge.domain.push.ports import MappingRow  # not loaded on cold starts that never push
 
 
 class Clock(Protocol):
@@ -87,10 +90,14 @@ class LedgerStore(Protocol):
         """`document`: the transfer's document as its queue message names it (saves a read call)."""
         ...
 
-    def save(self, transfer: Transfer, notices: Notices | None = None) -> Transfer:
+    def save(
+        self, transfer: Transfer, notices: Notices | None = None, *, mapping: MappingRow | None = None
+    ) -> Transfer:
         """Updates a transfer; `notices` (webhooks about this change) are written in the same transaction.
         Returns the transfer as stored: one that claims a document (`sending`) whose last attempt is
-        unsettled — another transfer of it may have reached sevDesk unrecorded — comes back `uncertain`."""
+        unsettled — another transfer of it may have reached sevDesk unrecorded — comes back `uncertain`.
+        `mapping`: the push's mapping row of the transfer's document, stored with this state (same write
+        when it goes to the document's item) — never without it, and never if the document is gone."""
         ...
 
     def begin_attempt(self, transfer: Transfer, now: datetime) -> Transfer | None:

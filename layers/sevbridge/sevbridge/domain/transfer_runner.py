@@ -23,7 +23,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sevbridge.domain.connection import Connection, ConnectionStatus
 from sevbridge.domain.connection_reuse import ReusedConnections
@@ -36,6 +36,9 @@ from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
 from sevbridge.domain.push.outcome import PushOutcome
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskOutOfTime
+
+if TYPE_CHECKING:
+    from sevbridge.domain.push.ports import MappingRow
 
 # The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).
 LONGEST_DELAY = 900.0
@@ -113,6 +116,13 @@ class PushServicePort(Protocol):
     def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome: ...
     def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome: ...
     def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome: ...
+    def held_mapping(self) -> MappingRow | None:
+        """The pushed document's mapping row, not written yet: the outcome write carries it."""
+        ...
+
+    def forget_written(self) -> None:
+        """Removes the mapping rows the push wrote itself (the tenant was offboarded meanwhile)."""
+        ...
 
 
 class PushServiceFactory(Protocol):
@@ -143,10 +153,15 @@ class TransferRunner:
         """`document`: what the transfer's queue message says it is about (one ledger read call less).
         `delivery`: the transfer queue's delivery (a live transfer: no `sending` write); None: a backfill's
         transfer, which claims its document."""
+        built: list[PushServicePort] = []
         try:
-            return self._run(platform_id, tenant_id, transfer_id, document, delivery)
+            return self._run(platform_id, tenant_id, transfer_id, document, delivery, built)
         except TransferGone:
-            return None  # the tenant was offboarded while this transfer ran: nothing to record
+            # The tenant was offboarded while this transfer ran: nothing to record, and the mapping rows
+            # its push wrote on the way (a customer's) must not bring its erased items back (C5).
+            for service in built:
+                service.forget_written()
+            return None
 
     def _run(
         self,
@@ -155,6 +170,7 @@ class TransferRunner:
         transfer_id: str,
         document: DocumentKey | None,
         delivery: Delivery | None,
+        built: list[PushServicePort],
     ) -> Transfer | None:
         transfer = self.ledger.get(platform_id, tenant_id, transfer_id, document=document)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
@@ -233,9 +249,14 @@ class TransferRunner:
                     TransferStatus.SKIPPED, now, STANDS_BACK, reason=STANDS_BACK, last_error=None, uncertain=False
                 )
             )
+        # The document's mapping row as the push left it goes into the outcome write, whatever the outcome
+        # (on a failure: what the push reached, so the retry goes on from there). Never written before it.
+        service: PushServicePort | None = None
         try:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
-            outcome = self._push(self.push_factory(connection, token), transfer, uncertain)
+            service = self.push_factory(connection, token)
+            built.append(service)
+            outcome = self._push(service, transfer, uncertain)
         except SevdeskAuthError as exc:
             self.connections.mark_reconnect_required(
                 platform_id,
@@ -245,31 +266,33 @@ class TransferRunner:
             )
             if self.reused is not None:
                 self.reused.forget(platform_id, tenant_id)  # the batch's next transfer reads the flag
-            parked = self._park(transfer, "sevDesk rejected the token (401); waiting for a new token")
+            parked = self._park(
+                transfer, "sevDesk rejected the token (401); waiting for a new token", mapping=_held(service)
+            )
             # A new token may have been stored while this attempt ran: then go on at once.
             self.connections.resume_if_connected(platform_id, tenant_id)
             return parked
         except SevdeskError as exc:
             if not exc.retryable:
                 # sevDesk refused the request itself: nothing was created, a person must fix the data.
-                return self._fail(transfer, f"sevDesk refused: {exc}", uncertain=uncertain)
+                return self._fail(transfer, f"sevDesk refused: {exc}", uncertain=uncertain, mapping=_held(service))
             maybe_sent = uncertain or exc.outcome_unknown
             pause = exc.pause_seconds
             if pause is not None:
-                return self._pause(transfer, str(exc), pause, maybe_sent)
+                return self._pause(transfer, str(exc), pause, maybe_sent, mapping=_held(service))
             # Out of time: the invocation ends; come back at once (still an attempt, so it is bounded).
             delay = 0.0 if isinstance(exc, SevdeskOutOfTime) else None
-            return self._retry_later(transfer, str(exc), maybe_sent, delay=delay)
+            return self._retry_later(transfer, str(exc), maybe_sent, delay=delay, mapping=_held(service))
         except TemporarilyUnavailable as exc:
-            return self._retry_later(transfer, exc.message, uncertain)
+            return self._retry_later(transfer, exc.message, uncertain, mapping=_held(service))
         except DomainError as exc:
-            return self._fail(transfer, exc.message, uncertain=uncertain)
+            return self._fail(transfer, exc.message, uncertain=uncertain, mapping=_held(service))
         except Exception as exc:
             # A bug or an unexpected outage, possibly after sevDesk answered: never left `sending`;
             # retried like a transient failure (uncertain, so it reconciles) and failed in the end.
             # Only the type is recorded: exception text can carry data.
             try:
-                return self._retry_later(transfer, f"unexpected {type(exc).__name__}", True)
+                return self._retry_later(transfer, f"unexpected {type(exc).__name__}", True, mapping=_held(service))
             except RetryLater as retry:
                 raise retry from exc
 
@@ -284,13 +307,26 @@ class TransferRunner:
                 sevdesk_number=outcome.sevdesk_number,
                 last_error=None,
                 uncertain=False,
-            )
+            ),
+            mapping=_held(service),
         )
 
-    def _retry_later(self, transfer: Transfer, error: str, maybe_sent: bool, *, delay: float | None = None) -> Transfer:
+    def _retry_later(
+        self,
+        transfer: Transfer,
+        error: str,
+        maybe_sent: bool,
+        *,
+        delay: float | None = None,
+        mapping: MappingRow | None = None,
+    ) -> Transfer:
         if transfer.attempts >= self.schedule.max_attempts:
             return self._fail(
-                transfer, f"gave up after {transfer.attempts} attempts: {error}", uncertain=maybe_sent, retryable=True
+                transfer,
+                f"gave up after {transfer.attempts} attempts: {error}",
+                uncertain=maybe_sent,
+                retryable=True,
+                mapping=mapping,
             )
         wait = self.schedule.delay_after(transfer.attempts) if delay is None else delay
         self._save(
@@ -300,11 +336,14 @@ class TransferRunner:
                 f"will retry in {wait:.0f}s: {error}",
                 last_error=error,
                 uncertain=maybe_sent,
-            )
+            ),
+            mapping=mapping,
         )
         raise RetryLater(error, delay=wait)
 
-    def _pause(self, transfer: Transfer, error: str, pause: float, maybe_sent: bool) -> Transfer:
+    def _pause(
+        self, transfer: Transfer, error: str, pause: float, maybe_sent: bool, *, mapping: MappingRow | None = None
+    ) -> Transfer:
         """sevDesk or our brake asked to wait: the transfer waits that long; this was no attempt."""
         wait = min(LONGEST_DELAY, max(0.0, pause))
         self._save(
@@ -315,7 +354,8 @@ class TransferRunner:
                 attempts=transfer.attempts - 1,
                 last_error=error,
                 uncertain=maybe_sent,
-            )
+            ),
+            mapping=mapping,
         )
         raise RetryLater(error, delay=wait, pause=True)
 
@@ -334,12 +374,21 @@ class TransferRunner:
             Project.model_validate(transfer.payload), version=version, uncertain=uncertain
         )
 
-    def _park(self, transfer: Transfer, note: str) -> Transfer:
+    def _park(self, transfer: Transfer, note: str, *, mapping: MappingRow | None = None) -> Transfer:
         return self._save(
-            transfer.moved_to(TransferStatus.WAITING_FOR_CREDENTIALS, self.clock.now(), note, reason=note)
+            transfer.moved_to(TransferStatus.WAITING_FOR_CREDENTIALS, self.clock.now(), note, reason=note),
+            mapping=mapping,
         )
 
-    def _fail(self, transfer: Transfer, message: str, *, uncertain: bool, retryable: bool = False) -> Transfer:
+    def _fail(
+        self,
+        transfer: Transfer,
+        message: str,
+        *,
+        uncertain: bool,
+        retryable: bool = False,
+        mapping: MappingRow | None = None,
+    ) -> Transfer:
         return self._save(
             transfer.moved_to(
                 TransferStatus.FAILED,
@@ -350,14 +399,20 @@ class TransferRunner:
                 uncertain=uncertain,
             ),
             retryable=retryable,
+            mapping=mapping,
         )
 
-    def _save(self, transfer: Transfer, *, retryable: bool = False) -> Transfer:
+    def _save(self, transfer: Transfer, *, retryable: bool = False, mapping: MappingRow | None = None) -> Transfer:
         # A terminal state and the webhook about it commit together; the dispatcher is woken afterwards
-        # (if that wake-up is lost, the schedule tick sends the webhook).
+        # (if that wake-up is lost, the schedule tick sends the webhook). `mapping`: the document's
+        # mapping row, written by the same write as this state (docs/ledger.md).
         notices = self.notifier.for_transfer(transfer, retryable=retryable) if self.notifier else None
         if self.notifier and notices:
-            stored = self.ledger.save(transfer, notices)
+            stored = self.ledger.save(transfer, notices, mapping=mapping)
             self.notifier.dispatch_soon(notices)
             return stored
-        return self.ledger.save(transfer)
+        return self.ledger.save(transfer, mapping=mapping)
+
+
+def _held(service: PushServicePort | None) -> MappingRow | None:
+    return service.held_mapping() if service is not None else None

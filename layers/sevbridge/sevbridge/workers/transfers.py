@@ -134,6 +134,7 @@ def _push_factory(time_left: Callable[[], float] | None) -> PushServiceFactory:
             today,
             patience=patience,
             reference_cache=shared_reference_cache(settings.tenants_table),
+            defer_own_mapping=True,  # the runner writes it with the outcome (docs/ledger.md)
         )
         return service
 

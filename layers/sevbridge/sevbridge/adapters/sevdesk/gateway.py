@@ -529,13 +529,16 @@ def build_push_service(
     reference_cache: ReferenceCache | None = None,
     patience: Patience | None = None,
     locks: ContactLocks | None = None,
+    defer_own_mapping: bool = False,
 ) -> PushService:
-    """PushService for one tenant; the mapping store defaults to the TENANTS table, the reference
-    cache to the process-wide one; `patience` says how long a write with an unknown outcome is chased;
-    `locks` (default: the process-wide ones) keep transfers of one tenant that run side by side from
-    writing one contact at once."""
+    """PushService for one tenant; the mapping store defaults to the ledger's document items (the
+    marking proof: the tenants table), the reference cache to the process-wide one; `patience` says how
+    long a write with an unknown outcome is chased; `locks` (default: the process-wide ones) keep
+    transfers of one tenant that run side by side from writing one contact at once;
+    `defer_own_mapping`: the pushed document's row is held for the ledger's outcome write."""
     if mappings is None:
-        mappings = DynamoMappingStore(get_settings().tenants_table)
+        tables = get_settings()
+        mappings = DynamoMappingStore(tables.ledger_table, tables.tenants_table)
     return PushService(
         SevdeskGateway(client, reference_cache=reference_cache),
         mappings,
@@ -545,4 +548,5 @@ def build_push_service(
         today=today,
         patience=patience,
         locks=locks if locks is not None else process_locks,
+        defer_own_mapping=defer_own_mapping,
     )

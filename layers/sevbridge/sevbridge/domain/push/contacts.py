@@ -232,7 +232,7 @@ class ContactSync:
             number=number,
             complete=False,
         )
-        self._rows.put(pending)
+        self._rows.put(pending, at_once=True)
         created = self._port.create_contact(new_contact_body(contact, category, customer_number=number))
         try:
             return self._finish_create(contact, created, row, version, content, number)
@@ -453,7 +453,7 @@ class ContactSync:
         # A link to another platform contact is left alone: it is not ours to move.
         if not self._our_fields(contact_id, setting):
             if link is not None:
-                self._rows.put(link)
+                self._rows.put(link, at_once=True)
             self._port.create_custom_field(contact_id, setting, marker)
             self._fields.pop(contact_id, None)
 

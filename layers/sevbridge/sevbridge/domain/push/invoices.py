@@ -1,7 +1,8 @@
 """Invoices in sevDesk (I1-I5, I7, I8): create once, then follow the platform's status and content.
 
 The mapping row is written once per push, at its end (or, when a step fails, with what the push reached
-so far, so a retry continues from there): no row before a create. The window in which a create may have
+so far, so a retry continues from there): no row before a create. In the transfer worker that write is
+the ledger's outcome write itself (rows.py: the row is held for it). The window in which a create may have
 landed unrecorded is covered by the runner instead — a redelivery that may follow a lost attempt runs
 `uncertain`, and so does a transfer that finds its document's last attempt unsettled (dynamo_ledger.py). When an earlier
 attempt may have created the document (the runner says `uncertain`, or a row written by an older

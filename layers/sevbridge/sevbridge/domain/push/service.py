@@ -16,7 +16,7 @@ from sevbridge.domain.push.contacts import ContactSync
 from sevbridge.domain.push.invoices import DocumentSync
 from sevbridge.domain.push.locks import ContactLocks, NoLocks, TenantLocks
 from sevbridge.domain.push.outcome import PushOutcome, PushRefused
-from sevbridge.domain.push.ports import MappingStore, SevdeskPort
+from sevbridge.domain.push.ports import MappingRow, MappingStore, SevdeskPort
 from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
 from sevbridge.domain.push.settling import Patience, SettlingSevdesk
@@ -37,10 +37,13 @@ class PushService:
         today: date,
         patience: Patience | None = None,
         locks: ContactLocks | None = None,
+        defer_own_mapping: bool = False,
     ) -> None:
+        """`defer_own_mapping` (the transfer worker): the pushed document's own mapping row is not
+        written but held (`held_mapping()`) for the ledger's outcome write (rows.py)."""
         # Every write whose outcome is unknown is settled in place (settling.py), not left to a retry.
         sevdesk = SettlingSevdesk(sevdesk, patience if patience is not None else Patience())
-        rows = TenantRows(mappings, platform_id, tenant_id)
+        rows = self._rows = TenantRows(mappings, platform_id, tenant_id, defer_own=defer_own_mapping)
         ref = Reference(sevdesk, settings)
         # `locks`: shared by the push services of transfers that run side by side (domain/push/locks.py).
         tenant_locks = TenantLocks(locks if locks is not None else NoLocks(), platform_id, tenant_id)
@@ -58,10 +61,22 @@ class PushService:
 
     def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome:
         """P1/P2. `contact` may be a ContactWithInvoices; its invoices are the caller's business (P3)."""
+        self._rows.own("contact", contact.source_id)
         return self._contacts.push(contact, version=version, uncertain=uncertain)
 
     def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome:
+        self._rows.own("invoice", invoice.source_id)
         return self._documents.push_invoice(invoice, version=version, uncertain=uncertain, manual=manual)
 
     def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome:
+        self._rows.own("project", project.source_id)
         return self._documents.push_project(project, version=version, uncertain=uncertain)
+
+    def held_mapping(self) -> MappingRow | None:
+        """The pushed document's mapping row as the last push left it (also when it raised), for the
+        ledger to write with the outcome; None when it is unchanged or not held (rows.py)."""
+        return self._rows.held()
+
+    def forget_written(self) -> None:
+        """The tenant was offboarded while the push ran: the rows it wrote must not outlive the erase."""
+        self._rows.forget_written()
