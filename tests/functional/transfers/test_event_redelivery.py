@@ -160,3 +160,60 @@ def test_an_event_whose_document_moved_on_to_a_newer_version_queues_nothing(
     lookup = api.post(LOOKUP, json_body={"documents": [{"kind": "invoice", "source_id": "inv-2026-020"}]})
     assert lookup.json["documents"][0]["transfer_id"] == current
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 1
+
+
+def test_a_reused_id_with_another_body_after_a_crash_is_a_conflict_and_stores_nothing(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    """The first delivery stopped after its pointer: the pointer's body hash tells a changed body apart."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from sevbridge.adapters import aws_clients
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-central-1.amazonaws.com")
+
+    event = invoice("evt-reused", "2026-11-21T14:00:00+01:00")
+    client = aws_clients.dynamodb()
+    client.meta.events.register("before-call.dynamodb.BatchWriteItem", refuse, unique_id="refuse")
+    try:
+        assert api.post(EVENTS, json_body=event).status >= 500
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="refuse")
+
+    changed = invoice("evt-reused", "2026-11-21T14:00:00+01:00", number="PL-2026-999")
+    conflict = api.post(EVENTS, json_body=changed)
+    assert conflict.status == 409, conflict.body
+    assert transfer_items() == []
+    assert queue_depth(aws, "TransferQueue") == 0
+    assert api.post(EVENTS, json_body=event).status == 202  # the original body completes the event
+    assert len(transfer_items()) == 1
+
+
+def test_ensure_reports_a_newer_version_it_does_not_replace(api: HandlerApiClient, connected: Any, aws: Any) -> None:
+    """`…/transfers/ensure` with an older event than the document's latest transfer, which did not go to
+    sevDesk (a draft, skipped): `newer_version`, nothing queued — an older version never replaces it."""
+    draft = invoice("evt-draft-v2", "2026-11-21T15:00:00+01:00")
+    draft["data"]["status"] = "draft"
+    assert api.post(EVENTS, json_body=draft).status == 202
+    drain(aws)
+    lookup = api.post(LOOKUP, json_body={"documents": [{"kind": "invoice", "source_id": "inv-2026-020"}]})
+    latest = lookup.json["documents"][0]
+    assert latest["status"] == "skipped", latest
+
+    result = api.post(
+        "/v1/tenants/school-42/transfers/ensure", json_body=invoice("evt-sent-v1", "2026-11-21T14:00:00+01:00")
+    )
+    assert result.status == 200, result.body
+    (event,) = result.json["results"]
+    assert event["status"] == "unchanged"
+    assert event["documents"] == [
+        {
+            "kind": "invoice",
+            "source_id": "inv-2026-020",
+            "outcome": "newer_version",
+            "transfer_id": latest["transfer_id"],
+            "status": "skipped",
+        }
+    ]
+    assert len(transfer_items()) == 1
