@@ -213,10 +213,9 @@ def intake_and_worker(stack: Any, state: Any) -> list[Result]:
             "calls",
             "≤ 1.5",
             calls_per_event <= 1.5,
-            "per event the receipt and the pointer (conditional writes); per request the transfers 25 per "
-            "BatchWriteItem, the pointers read in one BatchGetItem, messages 10 per SendMessageBatch; ≤ 1.5 needs "
-            "conditional writes in batches (PartiQL BatchExecuteStatement), which moto cannot emulate "
-            "(docs/ledger.md, Reads and AWS calls)",
+            "per event the pointer (a conditional write; it carries the event id, so no receipt); per request "
+            "the transfers 25 per BatchWriteItem, the pointers read in one BatchGetItem, messages 10 per "
+            "SendMessageBatch (docs/ledger.md, Reads and AWS calls)",
         ),
         Result(
             "POST a batch of 100 events → 202",
@@ -700,13 +699,14 @@ def _memory_gb(logical_id: str) -> float:
 
 
 # What the writes and reads could come down to (docs/ledger.md, "The floor, and the cost target"): one item per
-# document, written at intake and at the outcome (the claim as a read on the live path is built; the one item
-# per document is not).
-FLOOR_WCU = 2.0  # intake (receipt, pointer → queued) and the outcome with the mapping, both on the document's item
+# document, written at intake and at the outcome (the claim as a read on the live path and the mapping on the
+# document's item are built; the payload only in the FIFO message, which drops the transfer item, is not).
+FLOOR_WCU = 2.0  # intake (pointer → queued, with the event id) and the outcome with the mapping, on one item
 FLOOR_RRU = 2.0  # the document's item (strongly consistent) and the customer's mapping
 COST_FLOOR = (
     "with one item per document (2 WCU: intake and outcome; 2 RRU; the same Lambda time) ≈ ${floor:.1f} — a ledger "
-    "redesign (one item per document; the claim as a read is built), not built (docs/ledger.md)"
+    "redesign's last step (the payload only in the FIFO message: no transfer item on the happy path), not built "
+    "(docs/ledger.md)"
 )
 
 

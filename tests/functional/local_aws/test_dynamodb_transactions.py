@@ -37,8 +37,8 @@ def key(pk: str, sk: str) -> dict[str, Any]:
 
 
 def replayed_event(table: str) -> list[Any]:
-    """The shape of `record_event` for an event id already used: a receipt whose condition fails,
-    plus the event's transfer rows."""
+    """The shape of an earlier intake's `record_event` for an event id already used: a receipt whose
+    condition fails, plus the event's transfer rows (kept as a check of moto's transactions)."""
     return [
         {
             "Put": {

@@ -137,11 +137,12 @@ def test_ensure_reports_bad_events_by_field(api: HandlerApiClient, connected: An
     assert "not-a-list" not in result.body
 
 
-def test_intake_stopped_after_the_receipt_is_completed_by_the_platforms_retry(
+def test_intake_stopped_after_the_pointer_is_completed_by_the_platforms_retry(
     api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
 ) -> None:
-    """The receipt and the transfers are separate writes (no 2x transaction): if intake stops between
-    them, the event was not answered 202, and its redelivery stores the transfer under the receipt's id."""
+    """The pointer (it carries the event id) and the transfer item are separate writes (no 2x
+    transaction): if intake stops between them, the event was not answered 202, and its redelivery finds
+    the event on the pointer and stores the transfer under the id the pointer names."""
     from botocore.exceptions import EndpointConnectionError
 
     from sevbridge.adapters import aws_clients
@@ -161,11 +162,14 @@ def test_intake_stopped_after_the_receipt_is_completed_by_the_platforms_retry(
         client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", fail_once)
     assert first.status >= 500, first.body
     lookup = {"documents": [{"kind": "invoice", "source_id": "inv-7"}]}
-    assert api.post(LOOKUP, json_body=lookup).json["documents"][0]["status"] == "not_transferred"
+    named = api.post(LOOKUP, json_body=lookup).json["documents"][0]
+    assert named["status"] == "queued"  # the pointer was written; its transfer item was not
+    assert api.get(f"/v1/tenants/school-42/transfers/{named['transfer_id']}").status == 404
 
     second = api.post(EVENTS, json_body=invoice(7))
     assert second.status == 202, second.body
     transfer_id = second.json["results"][0]["transfers"][0]["transfer_id"]
+    assert transfer_id == named["transfer_id"]
     assert api.post(LOOKUP, json_body=lookup).json["documents"][0] == {
         **api.post(LOOKUP, json_body=lookup).json["documents"][0],
         "status": "queued",

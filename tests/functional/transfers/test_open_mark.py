@@ -142,7 +142,7 @@ def test_an_old_failed_transfer_retried_whose_enqueue_fails_is_found_by_the_next
     assert only_transfer(api).status is TransferStatus.FAILED  # the unit is still unknown: failed again
 
 
-def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
+def test_an_event_completed_under_its_first_deliverys_ids_is_found_by_the_next_tick(
     api: HandlerApiClient,
     connected: Any,
     aws: Any,
@@ -150,11 +150,12 @@ def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
     tick: Callable[[], dict[str, int]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The first delivery stops after the receipt: DynamoDB refuses the transfers' batch write.
+    # The first delivery stops after the pointer (it names the event and its transfer id): DynamoDB
+    # refuses the transfers' batch write.
     client = aws_clients.dynamodb()
 
     def refuse(**_: Any) -> None:
-        raise RuntimeError("the process died after the receipt")
+        raise RuntimeError("the process died after the pointer")
 
     client.meta.events.register_first("before-call.dynamodb.BatchWriteItem", refuse, unique_id="om-refuse")
     event = load_event("platform-invoice-upserted.json")
@@ -162,9 +163,10 @@ def test_an_event_completed_under_its_old_receipt_ids_is_found_by_the_next_tick(
     client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="om-refuse")
     assert api.get(TRANSFERS).json["items"] == []
     later(HOUR)
-    tick()  # the mark moves past the receipt's transfer ids
+    tick()  # the mark moves past the first delivery's transfer ids
 
-    # The platform retries an hour later: the transfers are stored under the receipt's (old) ids, and
+    # The platform retries an hour later: the transfers are stored under the first delivery's (old) ids,
+    # which its pointer names, and
     # this time the enqueue fails.
     with transfer_queue_unreachable(aws, monkeypatch):
         assert api.post(EVENTS, json_body=event).status >= 500

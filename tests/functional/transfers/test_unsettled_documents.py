@@ -198,10 +198,16 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
 def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The newer version's live transfer dies after saveInvoice (nothing recorded); an older copy of the
-    same invoice (e.g. from a backfill) arrives. It must not write its older content over what the newer
-    attempt may have written: it is skipped as stale, and the newer transfer, redelivered, adopts the
-    invoice and settles the document."""
+    """The newer version's live transfer dies after saveInvoice (nothing recorded: a live attempt writes
+    no claim); an older transfer of the same invoice (one stored before, not current) runs next. It must not
+    write its older content over what the newer attempt may have written: the newer one is still pending
+    live on the pointer, so the older one is skipped as stale, and the newer transfer, redelivered, adopts
+    the invoice and settles the document. (An older *event* arriving now gets no transfer at all:
+    test_event_redelivery.py.)"""
+    from datetime import datetime
+
+    from sevbridge.domain.ledger import new_transfer_id
+
     die_at_the_invoice_row(monkeypatch)
     newer = api.post(EVENTS, json_body=unnumbered("evt-new", "2026-11-21T15:00:00+01:00")).json
     b = newer["results"][0]["transfers"][0]["transfer_id"]
@@ -209,8 +215,24 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
         drain(aws)
     [created] = invoices(sandbox_state, connected)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
-    older = api.post(EVENTS, json_body=unnumbered("evt-old", "2026-11-21T14:00:00+01:00")).json
-    a = older["results"][0]["transfers"][0]["transfer_id"]
+    dead = wiring.ledger().get(platform_id, "school-42", b)
+    assert dead is not None
+    a = new_transfer_id()
+    wiring.ledger().record_transfers(  # stored, not current: the pointer stays with the newer version
+        [
+            dead.model_copy(
+                update={
+                    "transfer_id": a,
+                    "event_id": "evt-old",
+                    "source_version": datetime.fromisoformat("2026-11-21T14:00:00+01:00"),
+                    "status": TransferStatus.QUEUED,
+                    "attempts": 0,
+                    "uncertain": False,
+                    "history": [],
+                }
+            )
+        ]
+    )
     saves = len([r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"])
 
     fresh = Delivery(message_id="m-a", receives=1, sent_at=wiring.clock().now())

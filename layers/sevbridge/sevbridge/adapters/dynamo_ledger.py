@@ -1,7 +1,6 @@
 """The ledger in DynamoDB (LedgerTable), laid out so that a transfer costs few write units (docs/ledger.md).
 
 Items, all under the tenant's partition pk = T#<platform>#<tenant>:
-- receipt   sk = EVENT#<event id>: body hash, transfer ids and the answer (idempotent redelivery, 30 days).
 - transfer  sk = TRANSFER#<transfer id>: what to transfer — the document (compact JSON, zlib) and the
             event it came with. Written once at intake. Its `st` holds the transfer's state only while it
             is not its document's current transfer (before the pointer reached it, or after a newer
@@ -14,6 +13,8 @@ Items, all under the tenant's partition pk = T#<platform>#<tenant>:
             read is the claim. Read by key for the status column (lookup). The same item holds the
             push's mapping of the document (`map`, adapters/dynamo_mappings.py), which pointer writes
             never touch; an item with `map` and no `tid` is a document with no transfer yet.
+            It also carries the event that made its transfer (`eid`, body hash `eh`): that answers a
+            redelivery of the event, so no receipt item is written (record_events).
 - open mark sk = OPENMARK: where the tenant's oldest possibly open (`queued`/`sending`) transfer sits, so
             finding open transfers reads only the tail from there (adapters/dynamo_open_mark.py).
 gsi1 is sparse and KEYS_ONLY: only transfers that need a person (failed) or wait for a token
@@ -47,7 +48,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -57,14 +58,16 @@ from sevbridge.adapters.dynamo_open_mark import DynamoOpenMark, transfer_sk_befo
 from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.domain.errors import ConcurrentUpdate, DocumentBusy, InvalidInput, TransferGone
 from sevbridge.domain.intake_models import (
-    RECEIPT_DAYS,
     DocumentKey,
     DocumentState,
-    EventReceipt,
+    EventDraft,
+    EventRecord,
+    Placement,
     TransferPage,
     TransferQuery,
+    placement,
 )
-from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus
+from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus, stem_of, with_stem
 from sevbridge.domain.notify.notices import Notices
 
 if TYPE_CHECKING:
@@ -150,7 +153,9 @@ class _Pointer:
     unsure: int = 0  # µs version of the newest attempt with an unknown outcome; 0: settled
     claim_version: int = 0  # µs version of the claim holder
     live: str | None = None  # the newest transfer pending on the transfer queue (a backfill claim waits)
-    version: str | None = None  # the current transfer's source version (ISO)
+    version: str = ""  # the source version of its transfer (ISO)
+    event_id: str | None = None  # the event that made its transfer, and that event's body hash
+    body_hash: str | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any] | None) -> _Pointer | None:
@@ -167,7 +172,9 @@ class _Pointer:
             unsure=int(values.get("unsure", 0)),
             claim_version=int(values.get("claimv", 0)),
             live=values.get("live"),
-            version=values.get("version"),
+            version=values.get("version", ""),
+            event_id=values.get("eid"),
+            body_hash=values.get("eh"),
         )
 
     def unsettled_for(self, transfer_id: str) -> int:
@@ -176,6 +183,30 @@ class _Pointer:
         the claim, or it was replaced while pending live (the claim intake left for it) — or 0."""
         dead_claim = (self.claim_version or 1) if self.claim not in (None, transfer_id) else 0
         return max(self.unsure, dead_claim)
+
+
+_Fate = Literal["fresh", "adopted", "superseded"]
+
+
+def _rebased(transfers: list[Transfer], stem: str) -> list[Transfer]:
+    return [t.model_copy(update={"transfer_id": with_stem(t.transfer_id, stem)}) for t in transfers]
+
+
+def _document_state(kind: TransferKind, source_id: str, pointer: _Pointer) -> DocumentState:
+    st = pointer.st
+    return DocumentState(
+        kind=kind,
+        source_id=source_id,
+        transfer_id=pointer.transfer_id,
+        status=TransferStatus(st["s"]),
+        version=datetime.fromisoformat(pointer.version),
+        sevdesk_id=st.get("i"),
+        sevdesk_number=st.get("n"),
+        reason=st.get("r") or st.get("e"),
+        updated_at=datetime.fromisoformat(st["t"]),
+        event_id=pointer.event_id,
+        body_hash=pointer.body_hash,
+    )
 
 
 class _Unread:
@@ -197,88 +228,24 @@ class DynamoLedgerStore:
         # The pointer as this process last read or wrote it, per document: a save right after a get
         # writes without reading again. A stale entry only costs a failed condition and a re-read.
         self._seen: dict[tuple[str, str], _Pointer] = {}
-        # Receipts a failed conditional put returned (the event id was recorded before), by (pk, sk):
-        # answering the redelivery needs no read of its own.
-        self._clashed: dict[tuple[str, str], dict[str, Any]] = {}
 
-    # --- event receipts -------------------------------------------------------------------------
-    def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
-        expires = receipt.created_at + timedelta(days=RECEIPT_DAYS)
-        return to_item(
-            {
-                "pk": tenant_pk(receipt.platform_id, receipt.tenant_id),
-                "sk": f"EVENT#{receipt.event_id}",
-                "doc": _pack(receipt.model_dump(mode="json", exclude={"platform_id", "tenant_id", "event_id"})),
-                "expires_at": int(expires.timestamp()),
-            }
+    # --- intake: events ---------------------------------------------------------------------------
+    def record_events(self, drafts: list[EventDraft]) -> list[EventRecord]:
+        """Intake's writes. The events' documents' pointers are read first (one consistent BatchGetItem per
+        100). Per event: a pointer that already names it makes it a redelivery — its transfers take the ids
+        of the first delivery (`recorded`; `conflict` with another body). Then each pointer is written
+        (conditional on its revision or absence; it carries the event id and body hash), and after all of
+        them the new transfer items, 25 per BatchWriteItem. Pointers first: a crash between leaves pointers
+        naming the event, and its retry (the event got no 202) finds them and stores what is missing under
+        the same ids — no receipt item, no orphan transfer. Results in input order."""
+        known = self._read_pointers([t for d in drafts for t in d.transfers])
+        placed = [self._place_event(draft, known) for draft in drafts]
+        self._put_transfers(
+            [t for record, fates, _ in placed for t, f in zip(record.transfers, fates, strict=True) if f == "fresh"]
         )
+        return self._completed(placed)
 
-    def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        return self.record_events([(receipt, transfers)])[0]
-
-    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        """Each event's receipt first (conditional: the event id's first delivery wins), then the new
-        events' transfers together and their documents' pointers. Not one transaction (it would double
-        every unit): if the process dies in between, the platform's retry (it got no 202) finds the
-        receipts and completes the rest (`record_transfers`, `point_documents`). Results in input order."""
-        recorded = [self._put_receipt(receipt) for receipt, _ in events]
-        self.record_transfers(
-            [t for (_, transfers), new in zip(events, recorded, strict=True) if new for t in transfers]
-        )
-        return recorded
-
-    def _put_receipt(self, receipt: EventReceipt) -> bool:
-        item = self._receipt_item(receipt)
-        try:
-            aws_clients.dynamodb().put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                stored: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
-                if isinstance(stored, dict) and stored:
-                    if len(self._clashed) > 1000:
-                        self._clashed.clear()  # a hand-over to get_receipt, not a copy of the table
-                    self._clashed[(item["pk"]["S"], item["sk"]["S"])] = from_item(stored)
-                return False
-            raise
-        return True
-
-    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None:
-        sk = f"EVENT#{event_id}"
-        values = self._clashed.pop((tenant_pk(platform_id, tenant_id), sk), None) or self._read(
-            platform_id, tenant_id, sk
-        )
-        if values is None:
-            return None
-        return EventReceipt.model_validate(
-            _unpack(values["doc"]) | {"platform_id": platform_id, "tenant_id": tenant_id, "event_id": event_id}
-        )
-
-    # --- transfers: writing -----------------------------------------------------------------------
-    def record_transfers(self, transfers: list[Transfer]) -> None:
-        """Stores new transfers and points their documents at them. Idempotent: a repeat writes the
-        same items again and finds the pointers already there. A fresh transfer item (new random id)
-        needs no condition, so they go 25 per BatchWriteItem; the pointers stay conditional writes."""
-        client = aws_clients.dynamodb()
-        items = [{"PutRequest": {"Item": self._transfer_item(t)}} for t in transfers]
-        for start in range(0, len(items), 25):
-            request: Any = {self._table: items[start : start + 25]}
-            while request:
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-        self.point_documents(transfers)
-
-    def point_documents(self, transfers: list[Transfer]) -> None:
-        """Makes each transfer (in order) its document's current one unless it or a newer one already
-        is. The pointers are read first in one BatchGetItem (per 100 documents; consistent: the archive
-        step writes what it read onto the older transfer's item), then each is written conditionally
-        (on its revision, or on its absence); a pointer that changed meanwhile is read again by key."""
-        # A pointer this process saw at the transfer or a newer one stays so (ids only grow): a redelivered
-        # event, whose transfers were just read with their pointers, costs no further read.
-        transfers = [t for t in transfers if not self._seen_at_or_after(t)]
+    def _read_pointers(self, transfers: list[Transfer]) -> dict[tuple[str, str], _Pointer | None]:
         known: dict[tuple[str, str], _Pointer | None] = {}
         by_pk: dict[str, set[str]] = {}
         for t in transfers:
@@ -286,8 +253,142 @@ class DynamoLedgerStore:
         for pk, sort_keys in by_pk.items():
             found = self._batch_get(pk, sort_keys)
             known |= {(pk, sk): _Pointer.of(found.get(sk)) for sk in sort_keys}
+        return known
+
+    def _place_event(
+        self, draft: EventDraft, known: dict[tuple[str, str], _Pointer | None]
+    ) -> tuple[EventRecord, list[_Fate], list[_Pointer | None]]:
+        """Writes the event's pointers, in event order. Returns its record and, per transfer, its fate:
+        `fresh` (new: stored with the others), `adopted` (an earlier delivery of the event recorded it:
+        stored only if missing) or `superseded` (a newer version holds the document: not stored); and the
+        pointer when it is at the transfer already (its state as stored)."""
+        transfers = list(draft.transfers)
+        recorded = False
+        for t in transfers:
+            pointer = known.get(self._doc_key(t))
+            if pointer is not None and pointer.event_id == draft.event_id and pointer.body_hash is not None:
+                if pointer.body_hash != draft.body_hash:
+                    return EventRecord(outcome="conflict"), [], []
+                transfers, recorded = _rebased(transfers, stem_of(pointer.transfer_id)), True
+                break
+        while True:
+            kept: list[Transfer] = []
+            fates: list[_Fate] = []
+            superseded: list[DocumentState | None] = []
+            at: list[_Pointer | None] = []
+            wrote = False
+            for t in transfers:
+                key = self._doc_key(t)
+                where, pointer = self._point_to(t, known.pop(key) if key in known else _UNREAD, draft.body_hash)
+                if where is Placement.CONFLICT and not wrote:
+                    return EventRecord(outcome="conflict"), [], []
+                if where is Placement.RECORDED and not wrote and not recorded:
+                    break  # a concurrent delivery of the event got there first: take its ids (below)
+                fate: _Fate = "adopted" if recorded else "fresh"
+                state = None
+                if where is Placement.SUPERSEDED:
+                    assert pointer is not None
+                    fate, state = "superseded", _document_state(t.kind, t.source_id, pointer)
+                elif where in (Placement.RECORDED, Placement.CONFLICT):
+                    # Another delivery of this event reached this document first, under its own ids (a race
+                    # over the event's documents): keep its transfer, so the document still has one.
+                    assert pointer is not None
+                    t, fate = t.model_copy(update={"transfer_id": pointer.transfer_id}), "adopted"
+                wrote = wrote or where is Placement.TAKE
+                kept.append(t)
+                fates.append(fate)
+                superseded.append(state)
+                at.append(pointer if where in (Placement.HERE, Placement.RECORDED, Placement.CONFLICT) else None)
+            else:
+                break
+            assert pointer is not None
+            transfers, recorded = _rebased(transfers, stem_of(pointer.transfer_id)), True
+        record = EventRecord(
+            outcome="recorded" if recorded else "new",
+            transfers=kept,
+            superseded=superseded,
+            to_send=[t for t, f in zip(kept, fates, strict=True) if f == "fresh" and t.status is TransferStatus.QUEUED],
+        )
+        return record, fates, at
+
+    def _doc_key(self, transfer: Transfer) -> tuple[str, str]:
+        return tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id)
+
+    def _completed(self, placed: list[tuple[EventRecord, list[_Fate], list[_Pointer | None]]]) -> list[EventRecord]:
+        """Transfers of events recorded before: stores those that are missing (the first delivery stopped
+        before them) under their ids — one BatchGetItem finds them — and adds to what is sent those that
+        are still `queued` as stored."""
+        ours = [
+            (t, p)
+            for record, fates, at in placed
+            for t, f, p in zip(record.transfers, fates, at, strict=True)
+            if f == "adopted"
+        ]
+        if not ours:
+            return [record for record, _, _ in placed]
+        items: dict[str, dict[str, Any]] = {}
+        for platform_id, tenant_id in dict.fromkeys((t.platform_id, t.tenant_id) for t, _ in ours):
+            pk = tenant_pk(platform_id, tenant_id)
+            mine = [t for t, _ in ours if (t.platform_id, t.tenant_id) == (platform_id, tenant_id)]
+            found = self._batch_get(pk, [f"TRANSFER#{t.transfer_id}" for t in mine])
+            items |= {f"{pk}|{sk}": v for sk, v in found.items()}
+            missing = [t for t in mine if f"{pk}|TRANSFER#{t.transfer_id}" not in items]
+            # Their ids are as old as the first delivery: keep them where the stranded-work tick looks first.
+            reopened = [t.transfer_id for t in missing if t.status is TransferStatus.QUEUED]
+            if reopened:
+                self.hold_open(platform_id, tenant_id, reopened)
+            for t in missing:
+                self._put_missing(t)
+        stored: dict[str, Transfer] = {}
+        for t, pointer in ours:
+            values = items.get(f"{tenant_pk(t.platform_id, t.tenant_id)}|TRANSFER#{t.transfer_id}")
+            stored[t.transfer_id] = t if values is None else self._transfer(t.platform_id, t.tenant_id, values, pointer)
+        records = []
+        for record, fates, _ in placed:
+            again = [stored[t.transfer_id] for t, f in zip(record.transfers, fates, strict=True) if f == "adopted"]
+            queued = [t for t in again if t.status is TransferStatus.QUEUED]
+            records.append(record.model_copy(update={"to_send": record.to_send + queued}) if queued else record)
+        return records
+
+    def _put_missing(self, transfer: Transfer) -> None:
+        """A transfer of an event recorded before, stored only if still missing: a concurrent delivery may
+        have stored it meanwhile, and its state may have moved on since (never put `queued` back)."""
+        try:
+            aws_clients.dynamodb().put_item(
+                TableName=self._table,
+                Item=self._transfer_item(transfer),
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # --- transfers: writing -----------------------------------------------------------------------
+    def record_transfers(self, transfers: list[Transfer]) -> None:
+        """Stores transfers and points their documents at them (no event hash: tools and tests seed the
+        ledger with it; intake uses record_events). Idempotent."""
+        self._put_transfers(transfers)
+        self.point_documents(transfers)
+
+    def _put_transfers(self, transfers: list[Transfer]) -> None:
+        """New transfer items (fresh ids need no condition), 25 per BatchWriteItem."""
+        client = aws_clients.dynamodb()
+        items = [{"PutRequest": {"Item": self._transfer_item(t)}} for t in transfers]
+        for start in range(0, len(items), 25):
+            request: Any = {self._table: items[start : start + 25]}
+            while request:
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    def point_documents(self, transfers: list[Transfer]) -> None:
+        """Makes each transfer (in order) its document's current one unless it or a newer one already
+        is (or a newer version: a pointer's version never goes back). The pointers are read first in one
+        BatchGetItem (per 100 documents; consistent: the archive step writes what it read onto the older
+        transfer's item), then each is written conditionally; a pointer that changed meanwhile is re-read."""
+        # A pointer this process saw at the transfer or a newer one stays so (ids only grow).
+        transfers = [t for t in transfers if not self._seen_at_or_after(t)]
+        known = self._read_pointers(transfers)
         for transfer in transfers:
-            key = (tenant_pk(transfer.platform_id, transfer.tenant_id), _doc_sk(transfer.kind, transfer.source_id))
+            key = self._doc_key(transfer)
             # Read once per request: a second transfer of the same document re-reads what the first wrote.
             self._point_to(transfer, known.pop(key) if key in known else _UNREAD)
 
@@ -313,13 +414,16 @@ class DynamoLedgerStore:
             }
         )
 
-    def _pointer_values(self, transfer: Transfer) -> dict[str, Any]:
+    def _pointer_values(self, transfer: Transfer, body_hash: str | None = None) -> dict[str, Any]:
+        """What the pointer says about its transfer; with `body_hash` (intake moving it), also the event."""
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         values: dict[str, Any] = {
             "tid": transfer.transfer_id,
             "st": _pack(_state(transfer)),
             "version": transfer.source_version.isoformat(),
         }
+        if body_hash is not None:
+            values |= {"eid": transfer.event_id, "eh": body_hash}
         if transfer.status in INDEXED:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         if transfer.live and transfer.status is TransferStatus.QUEUED:
@@ -331,24 +435,39 @@ class DynamoLedgerStore:
         seen = self._seen.get(key)
         return seen is not None and seen.transfer_id >= transfer.transfer_id
 
-    def _point_to(self, transfer: Transfer, known: _Pointer | _Unread | None = _UNREAD) -> None:
-        """Makes `transfer` its document's current one, unless a newer transfer already is. The state of
-        the transfer it replaces moves onto that transfer's own item first, so nothing is lost. `known`:
-        the pointer as just read (None: absent), tried first; the write's condition catches a change."""
+    def _point_to(
+        self, transfer: Transfer, known: _Pointer | _Unread | None = _UNREAD, body_hash: str | None = None
+    ) -> tuple[Placement, _Pointer | None]:
+        """Makes `transfer` its document's current one where `placement` says so (TAKE), and returns
+        where it stands with the pointer it decided on. The state of the transfer it replaces moves onto
+        that transfer's own item first, so nothing is lost. `known`: the pointer as just read (None:
+        absent), tried first; the write's condition catches a change, which is decided again."""
         pk = tenant_pk(transfer.platform_id, transfer.tenant_id)
         key = {"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}
         client = aws_clients.dynamodb()
         for _ in range(WRITE_RETRIES):
             pointer = self._pointer(key) if isinstance(known, _Unread) else known
             known = _UNREAD
-            if pointer is not None and pointer.transfer_id >= transfer.transfer_id:
-                return  # already there, or a newer transfer of the document is current
+            state = _document_state(transfer.kind, transfer.source_id, pointer) if pointer is not None else None
+            where = placement(state, transfer, body_hash)
+            if where is not Placement.TAKE:
+                return where, pointer
             if pointer is not None:
                 self._archive(pk, pointer)
-            update = self._update(key, self._pointer_values(transfer), pointer, keep_claim=True, claim=_left(pointer))
+            # The event's id and hash go with the transfer; a pointer moved without them (a seed) keeps none.
+            # A replaced transfer still pending live leaves an expired claim: it may be mid-attempt (_left).
+            drop = () if body_hash is not None else ("eid", "eh")
+            update = self._update(
+                key,
+                self._pointer_values(transfer, body_hash),
+                pointer,
+                keep_claim=True,
+                claim=_left(pointer),
+                drop=drop,
+            )
             try:
                 client.update_item(**update)
-                return
+                return where, pointer
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
@@ -397,13 +516,15 @@ class DynamoLedgerStore:
         claim: tuple[str, int, int] | None = None,
         unsure: int | None = None,
         clear_live: bool = False,
+        drop: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """An UpdateItem of the pointer, conditional on the revision read (or on its absence). Every
         attribute goes through a name placeholder, so no DynamoDB reserved word can break it.
         `claim`: (transfer id, until, its version µs). `unsure`: the document's unsettled mark (0 removes
-        it); None leaves it. `clear_live`: the pending live transfer settled."""
+        it); None leaves it. `clear_live`: the pending live transfer settled. `drop`: attributes removed
+        unless `values` sets them."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
-        removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk") if name not in values]
+        removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk", *drop) if name not in values]
         if clear_live:
             removes.append("#live")
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
@@ -588,6 +709,11 @@ class DynamoLedgerStore:
                 retry_after=float(min(pointer.claim_until - at, 60)),
             )
         unsettled = pointer.unsettled_for(transfer.transfer_id)
+        if pointer.transfer_id != transfer.transfer_id and (pending := _left(pointer)) is not None:
+            # Another transfer of the document (not this one) is current and pending live without a trace
+            # of its attempts: it may be mid-attempt or have died in one, like a replaced one (_left). An
+            # older transfer stored before and run now must not create, nor write over a newer version.
+            unsettled = max(unsettled, pending[2])
         if not unsettled:
             return transfer
         seen = datetime.fromtimestamp(unsettled / 1_000_000, UTC)
@@ -755,27 +881,13 @@ class DynamoLedgerStore:
         """The current state of each document (None: never accepted), read by key: one BatchGetItem per
         100 documents, no query of the tenant's partition."""
         pk = tenant_pk(platform_id, tenant_id)
-        found = self._batch_get(pk, (_doc_sk(d.kind, d.source_id) for d in documents), ("sk", "tid", "st", "version"))
+        projection = ("sk", "tid", "st", "version", "eid", "eh")
+        found = self._batch_get(pk, (_doc_sk(d.kind, d.source_id) for d in documents), projection)
         states: list[DocumentState | None] = []
         for document in documents:
             values = found.get(_doc_sk(document.kind, document.source_id))
-            if values is None or "tid" not in values:  # no item, or only a customer's push mapping
-                states.append(None)
-                continue
-            st = _unpack(values["st"])
-            states.append(
-                DocumentState(
-                    kind=document.kind,
-                    source_id=document.source_id,
-                    transfer_id=values["tid"],
-                    status=TransferStatus(st["s"]),
-                    version=datetime.fromisoformat(values["version"]),
-                    sevdesk_id=st.get("i"),
-                    sevdesk_number=st.get("n"),
-                    reason=st.get("r") or st.get("e"),
-                    updated_at=datetime.fromisoformat(st["t"]),
-                )
-            )
+            pointer = _Pointer.of(values) if values is not None else None
+            states.append(_document_state(document.kind, document.source_id, pointer) if pointer else None)
         return states
 
     def with_status(self, platform_id: str, tenant_id: str, status: TransferStatus) -> list[Transfer]:
@@ -954,7 +1066,7 @@ def _left(pointer: _Pointer | None) -> tuple[str, int, int] | None:
     first: FIFO) settles the document before."""
     if pointer is None or pointer.claim is not None or pointer.live != pointer.transfer_id:
         return None
-    if TransferStatus(pointer.st["s"]) not in OPEN or pointer.version is None:
+    if TransferStatus(pointer.st["s"]) not in OPEN or not pointer.version:
         return None
     return (pointer.transfer_id, 0, _micros(datetime.fromisoformat(pointer.version)))
 

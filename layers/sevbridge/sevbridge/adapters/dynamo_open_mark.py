@@ -10,7 +10,7 @@ open sits, so the schedule tick reads only the open tail instead of 14 days of h
   its own start − WRITE_GAP: a writer that created a transfer id just before the pass may store the
   transfer only after the pass read past it; no writer lives longer than WRITE_GAP.
 - `holds` (string set of "<id ms>:<written ms>"): put by whatever makes a settled transfer open again
-  (a retry, a resume, intake completing an event under its receipt's old ids) before it writes the
+  (a retry, a resume, intake completing an event under its first delivery's ids) before it writes the
   transfer. One unconditional `ADD`: a set union, so no pass can overwrite it, whenever it runs. A pass
   reads from the lowest hold too, and removes only holds written more than WRITE_GAP before it began:
   their transfers were written (or never will be) before it read them, so it saw them as they are now —

@@ -208,9 +208,11 @@ class LookupResult(Model):
 class EnsuredDocument(Model):
     kind: TransferKind
     source_id: str
-    outcome: Literal["new_transfer", "already_transferred", "in_progress"] = Field(
+    outcome: Literal["new_transfer", "already_transferred", "in_progress", "newer_version"] = Field(
         description="new_transfer: queued now · already_transferred / in_progress: its latest transfer "
-        "(transferred, or queued/sending) has this version or a newer one, so nothing new was queued"
+        "(transferred, or queued/sending) has this version or a newer one, so nothing new was queued · "
+        "newer_version: its latest transfer (failed, skipped, parked) is of a newer version; an older "
+        "version never replaces it (retry that transfer instead)"
     )
     transfer_id: str = Field(description="The new transfer, or the existing one that already covers it")
     status: TransferStatus

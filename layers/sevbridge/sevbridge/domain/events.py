@@ -257,7 +257,8 @@ class EmbeddedInvoice(_InvoiceFields):
 class ContactWithInvoices(Contact):
     """`contact.upserted` / `contact.transfer_requested` data: a contact, optionally with its invoices (P3)."""
 
-    # At most 50: the event, its receipt and its transfers are written in one DynamoDB transaction.
+    # At most 50: the event's transfer ids end in the document's position (two hex digits), and the
+    # event's transfers stay well inside one request's writes.
     invoices: list[EmbeddedInvoice] = Field(default_factory=list, max_length=50)
 
     @field_validator("invoices")

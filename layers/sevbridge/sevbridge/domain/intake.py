@@ -1,8 +1,9 @@
 """Accepting platform events (design.md: accept fast, work durably).
 
 Each event is validated, turned into one or more ledger transfers (P3 adds the contact's invoices),
-recorded together with an idempotency receipt, and enqueued in the tenant's FIFO group. The same event
-id with the same body gets the same answer; with a different body, a conflict.
+recorded, and enqueued in the tenant's FIFO group. The same event id with the same body gets the same
+answer; with a different body, a conflict. No receipt item remembers the event: the pointer of each
+document it moved carries its id and body hash (docs/ledger.md), and its transfers' ids share one stem.
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ from sevbridge.domain.events import (
     Invoice,
     Project,
 )
-from sevbridge.domain.intake_models import DocumentKey, EventReceipt
-from sevbridge.domain.ledger import HistoryEntry, Transfer, TransferKind, TransferStatus, new_transfer_id
+from sevbridge.domain.intake_models import DocumentKey, DocumentState, EventDraft, EventRecord
+from sevbridge.domain.ledger import (
+    HistoryEntry,
+    Transfer,
+    TransferKind,
+    TransferStatus,
+    event_transfer_id,
+    new_transfer_id,
+)
 from sevbridge.domain.ports import Clock, LedgerStore, TransferQueue
 from sevbridge.domain.push.projects import check_project
 from sevbridge.domain.push.selection import select_invoices_for_contact
@@ -36,8 +44,8 @@ from sevbridge.domain.validation import problem_of
 MAX_BATCH = 100
 # A document in one of these states (with the event's version or newer) needs no new transfer (ensure).
 HAVE_IT = frozenset({TransferStatus.TRANSFERRED, TransferStatus.QUEUED, TransferStatus.SENDING})
-# DynamoDB limits: 400 KB per item (a transfer row holds its document), 4 MB per transaction (an event's
-# receipt and transfers are written together). Kept below both, with room for the row's other attributes.
+# DynamoDB limits: 400 KB per item (a transfer row holds its document); an event's transfers are kept
+# below 3.5 MB in all (one request's worth), with room for the row's other attributes.
 MAX_TRANSFER_BYTES = 300_000
 MAX_EVENT_BYTES = 3_500_000
 
@@ -51,8 +59,9 @@ class EventResult:
 
 
 def body_hash(raw: Any) -> str:
+    """128 bits of SHA-256 of the canonical body: enough to tell two bodies apart, small on the pointer."""
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def parse_event(raw: Any) -> tuple[EventEnvelope, BaseModel]:
@@ -91,69 +100,85 @@ class Intake:
     live: bool = True
 
     def accept(self, connection: Connection, raws: list[Any], *, only_missing: bool = False) -> list[EventResult]:
-        """Accepts a request's events: each is validated and recorded on its own (receipt, then its
-        transfers), then all new transfers are enqueued together, in event order.
+        """Accepts a request's events: each is validated, then all are recorded together (the ledger
+        answers a redelivery from the documents' pointers), then all transfers to send are enqueued
+        together, in event order.
 
         `only_missing` ("transfer what is not transferred yet"): a document whose latest transfer is
         already `transferred`, `queued` or `sending` with this event's version or a newer one gets no
         new transfer; an event left with none is answered `unchanged` and not recorded."""
         results: dict[int, EventResult] = {}
-        candidates: list[tuple[int, EventReceipt, list[Transfer]]] = []
+        candidates: list[tuple[int, EventDraft]] = []
         for index, raw in enumerate(raws):
             parsed = self._prepare(connection, raw, index)
             if isinstance(parsed, EventResult):
                 results[index] = parsed
             else:
-                candidates.append((index, *parsed))
+                candidates.append((index, parsed))
+        documents: dict[int, list[dict[str, Any]]] = {}
         if only_missing:
-            candidates = self._only_missing(connection, candidates, results)
+            candidates = self._only_missing(connection, candidates, results, documents)
 
-        # Write first, read only on a clash: redeliveries are rare, so the common case is one call.
-        recorded = self.ledger.record_events([(receipt, transfers) for _, receipt, transfers in candidates])
-        to_enqueue: list[tuple[EventReceipt, list[Transfer]]] = []
-        for (index, receipt, transfers), was_new in zip(candidates, recorded, strict=True):
-            pending: tuple[EventReceipt, list[Transfer]] | None
-            if was_new:
-                results[index], pending = (
-                    EventResult(index, receipt.event_id, "accepted", receipt.answer),
-                    (receipt, transfers),
-                )
-            else:
-                stored = self.ledger.get_receipt(connection.platform_id, connection.tenant_id, receipt.event_id)
-                assert stored is not None
-                results[index], pending = self._replay(stored, receipt.body_hash, index, transfers)
-            if pending and all(r.event_id != pending[0].event_id for r, _ in to_enqueue):
-                to_enqueue.append(pending)
-        # Transfers still `queued` are (re-)sent: on a redelivery this finishes an enqueue that failed
-        # the first time; where it had worked, the queue's deduplication (same transfer, same requeue
-        # count) or the worker (it acknowledges what is no longer queued) drops the copy.
-        queued = [tr for _, trs in to_enqueue for tr in trs if tr.status is TransferStatus.QUEUED]
-        if queued:
-            self.queue.enqueue(queued)
+        records = self.ledger.record_events([draft for _, draft in candidates])
+        to_send: dict[str, Transfer] = {}
+        for (index, draft), record in zip(candidates, records, strict=True):
+            results[index] = self._result(index, draft, record, documents.get(index))
+            # Still `queued` as stored is (re-)sent: on a redelivery this finishes an enqueue that failed
+            # the first time; where it had worked, the queue's deduplication (same transfer, same requeue
+            # count) or the worker (it acknowledges what is no longer queued) drops the copy.
+            to_send |= {t.transfer_id: t for t in record.to_send if t.transfer_id not in to_send}
+        if to_send:
+            self.queue.enqueue(list(to_send.values()))
         return [results[i] for i in range(len(raws))]
+
+    def _result(
+        self, index: int, draft: EventDraft, record: EventRecord, documents: list[dict[str, Any]] | None
+    ) -> EventResult:
+        if record.outcome == "conflict":
+            conflict = Conflict(
+                "this event id was already used for a different event body; use a new id for a new event",
+                details=[{"field": "id", "problem": "already used with a different body"}],
+            )
+            error = {"code": conflict.code, "message": conflict.message, "details": conflict.details}
+            refused = {"event_id": draft.event_id, "status": "conflict", "error": error}
+            return EventResult(index, draft.event_id, "conflict", refused)
+        # Each document with the transfer that covers it: this event's (as accepted: a redelivery gets the
+        # first delivery's ids), or — where a newer version of the document was there — that one's.
+        summaries = [
+            _transfer_summary(t) if s is None else _state_summary(s)
+            for t, s in zip(record.transfers, record.superseded, strict=True)
+        ]
+        answer: dict[str, Any] = {"event_id": draft.event_id, "status": "accepted", "transfers": summaries}
+        if documents is not None:
+            covered = iter(summaries)
+            answer["documents"] = [
+                d if d["outcome"] != "new_transfer" else d | _document_of(next(covered)) for d in documents
+            ]
+        return EventResult(index, draft.event_id, "accepted", answer)
 
     def _only_missing(
         self,
         connection: Connection,
-        candidates: list[tuple[int, EventReceipt, list[Transfer]]],
+        candidates: list[tuple[int, EventDraft]],
         results: dict[int, EventResult],
-    ) -> list[tuple[int, EventReceipt, list[Transfer]]]:
-        keys = list(dict.fromkeys((tr.kind, tr.source_id) for _, _, transfers in candidates for tr in transfers))
+        documents: dict[int, list[dict[str, Any]]],
+    ) -> list[tuple[int, EventDraft]]:
+        keys = list(dict.fromkeys((tr.kind, tr.source_id) for _, draft in candidates for tr in draft.transfers))
         states = self.ledger.lookup(
             connection.platform_id,
             connection.tenant_id,
             [DocumentKey(kind=kind, source_id=source_id) for kind, source_id in keys],
         )
         latest = dict(zip(keys, states, strict=True))
-        kept: list[tuple[int, EventReceipt, list[Transfer]]] = []
-        for index, receipt, transfers in candidates:
-            documents: list[dict[str, Any]] = []
+        kept: list[tuple[int, EventDraft]] = []
+        for index, draft in candidates:
+            listed: list[dict[str, Any]] = []
             remaining: list[Transfer] = []
-            for tr in transfers:
+            for tr in draft.transfers:
                 state = latest[(tr.kind, tr.source_id)]
-                if state is not None and state.status in HAVE_IT and state.version >= tr.source_version:
-                    outcome = "already_transferred" if state.status is TransferStatus.TRANSFERRED else "in_progress"
-                    documents.append(
+                outcome = _have_it(state, tr)
+                if state is not None and outcome is not None:
+                    listed.append(
                         {
                             "kind": tr.kind.value,
                             "source_id": tr.source_id,
@@ -164,30 +189,18 @@ class Intake:
                     )
                 else:
                     remaining.append(tr)
-                    documents.append(
-                        {
-                            "kind": tr.kind.value,
-                            "source_id": tr.source_id,
-                            "outcome": "new_transfer",
-                            "transfer_id": tr.transfer_id,
-                            "status": tr.status.value,
-                        }
-                    )
+                    listed.append({"kind": tr.kind.value, "source_id": tr.source_id, "outcome": "new_transfer"})
             if not remaining:
-                answer = {"event_id": receipt.event_id, "status": "unchanged", "transfers": [], "documents": documents}
-                results[index] = EventResult(index, receipt.event_id, "unchanged", answer)
+                # A redelivery of an ensure request that was recorded lands here too: its documents are
+                # `queued` (or further) with its version now.
+                answer = {"event_id": draft.event_id, "status": "unchanged", "transfers": [], "documents": listed}
+                results[index] = EventResult(index, draft.event_id, "unchanged", answer)
                 continue
-            answer = receipt.answer | {
-                "transfers": [_transfer_summary(tr) for tr in remaining],
-                "documents": documents,
-            }
-            update = {"answer": answer, "transfer_ids": [tr.transfer_id for tr in remaining]}
-            kept.append((index, receipt.model_copy(update=update), remaining))
+            documents[index] = listed
+            kept.append((index, draft.model_copy(update={"transfers": remaining})))
         return kept
 
-    def _prepare(
-        self, connection: Connection, raw: Any, index: int
-    ) -> EventResult | tuple[EventReceipt, list[Transfer]]:
+    def _prepare(self, connection: Connection, raw: Any, index: int) -> EventResult | EventDraft:
         event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         try:
             envelope, data = parse_event(raw)
@@ -214,86 +227,16 @@ class Intake:
             return EventResult(
                 index, envelope.id, "rejected", {"event_id": envelope.id, "status": "rejected", "error": error}
             )
-        answer = {
-            "event_id": envelope.id,
-            "status": "accepted",
-            "transfers": [_transfer_summary(tr) for tr in transfers],
-        }
-        receipt = EventReceipt(
-            platform_id=connection.platform_id,
-            tenant_id=connection.tenant_id,
-            event_id=envelope.id,
-            body_hash=body_hash(raw),
-            transfer_ids=[tr.transfer_id for tr in transfers],
-            answer=answer,
-            created_at=now,
-        )
-        return receipt, transfers
-
-    def _replay(
-        self, receipt: EventReceipt, digest: str, index: int, rebuilt: list[Transfer]
-    ) -> tuple[EventResult, tuple[EventReceipt, list[Transfer]] | None]:
-        if receipt.body_hash != digest:
-            conflict = Conflict(
-                "this event id was already used for a different event body; use a new id for a new event",
-                details=[{"field": "id", "problem": "already used with a different body"}],
-            )
-            error = {"code": conflict.code, "message": conflict.message, "details": conflict.details}
-            result = EventResult(
-                index,
-                receipt.event_id,
-                "conflict",
-                {"event_id": receipt.event_id, "status": "conflict", "error": error},
-            )
-            return result, None
-        return EventResult(index, receipt.event_id, "accepted", receipt.answer), (
-            receipt,
-            self._complete(receipt, rebuilt),
-        )
-
-    def _complete(self, receipt: EventReceipt, rebuilt: list[Transfer]) -> list[Transfer]:
-        """The receipt's transfers as stored. If the first delivery stopped after writing the receipt,
-        the missing ones are stored now, rebuilt from this (identical) body under the receipt's ids,
-        and documents whose pointer was not written yet are pointed at their transfer."""
-        # The identical body names each transfer's document: its pointer is read with it (one call each).
-        hints: dict[str, DocumentKey] = {}
-        if len(rebuilt) == len(receipt.transfer_ids):
-            hints = {
-                tid: DocumentKey(kind=tr.kind, source_id=tr.source_id)
-                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
-            }
-        stored = {
-            tid: self.ledger.get(receipt.platform_id, receipt.tenant_id, tid, document=hints.get(tid))
-            for tid in receipt.transfer_ids
-        }
-        missing = [tid for tid, tr in stored.items() if tr is None]
-        redo: dict[str, Transfer] = {}
-        if missing and len(rebuilt) == len(receipt.transfer_ids):
-            redo = {
-                tid: tr.model_copy(update={"transfer_id": tid, "created_at": receipt.created_at})
-                for tid, tr in zip(receipt.transfer_ids, rebuilt, strict=True)
-                if tid in missing
-            }
-            # Their ids are as old as the receipt: keep them where the stranded-work tick looks first.
-            reopened = [tid for tid, tr in redo.items() if tr.status is TransferStatus.QUEUED]
-            if reopened:
-                self.ledger.hold_open(receipt.platform_id, receipt.tenant_id, reopened)
-            self.ledger.record_transfers(list(redo.values()))
-        # If it stopped after the transfers but before their documents' pointers, the status column
-        # would not see them: point them now (a no-op where it or a newer transfer is current).
-        present = [
-            tr.model_copy(update={"live": self.live})
-            for tid, tr in stored.items()
-            if tr is not None and tid not in redo
-        ]
-        if present:
-            self.ledger.point_documents(present)
-        stored |= redo
-        return [tr for tr in stored.values() if tr is not None]
+        return EventDraft(event_id=envelope.id, body_hash=body_hash(raw), transfers=transfers)
 
     def _transfers_for(
         self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime
     ) -> list[Transfer]:
+        """The event's transfers. Their ids share one stem and end in the document's position in the
+        event (contact 0, its invoices 1…), not in the list's order: which invoices P3 selects depends on
+        the day, and a redelivery must give each document the same id (ledger.event_transfer_id)."""
+        stem = new_transfer_id()
+
         def make(
             kind: TransferKind,
             source_id: str,
@@ -301,10 +244,11 @@ class Intake:
             *,
             manual: bool,
             skipped: str | None = None,
+            position: int = 0,
         ) -> Transfer:
             status = TransferStatus.SKIPPED if skipped else TransferStatus.QUEUED
             transfer = Transfer(
-                transfer_id=new_transfer_id(),
+                transfer_id=event_transfer_id(stem, position),
                 platform_id=connection.platform_id,
                 tenant_id=connection.tenant_id,
                 kind=kind,
@@ -330,11 +274,17 @@ class Intake:
             manual = envelope.type is EventType.CONTACT_TRANSFER_REQUESTED
             contact = data.contact()
             transfers = [make(TransferKind.CONTACT, data.source_id, contact, manual=manual)]
-            selected, rejected = select_invoices_for_contact(data.full_invoices(), business_day(now))
+            invoices = data.full_invoices()
+            position = {id(inv): n for n, inv in enumerate(invoices, start=1)}
+            selected, rejected = select_invoices_for_contact(invoices, business_day(now))
             # P3: the selected invoices follow the contact, in the same FIFO group, so they go after it.
-            transfers += [make(TransferKind.INVOICE, inv.source_id, inv, manual=manual) for inv in selected]
             transfers += [
-                make(TransferKind.INVOICE, inv.source_id, inv, manual=manual, skipped=why) for inv, why in rejected
+                make(TransferKind.INVOICE, inv.source_id, inv, manual=manual, position=position[id(inv)])
+                for inv in selected
+            ]
+            transfers += [
+                make(TransferKind.INVOICE, inv.source_id, inv, manual=manual, skipped=why, position=position[id(inv)])
+                for inv, why in rejected
             ]
             return transfers
         if isinstance(data, Invoice):
@@ -351,6 +301,32 @@ BUSINESS_TZ = ZoneInfo("Europe/Berlin")
 def business_day(now: datetime) -> date:
     # "Current year" (P3) is the German business year: 31 Dec 23:30 UTC is already January in Berlin.
     return now.astimezone(BUSINESS_TZ).date()
+
+
+def _have_it(state: DocumentState | None, transfer: Transfer) -> str | None:
+    """Why a document needs no new transfer (ensure), or None. A newer version there, whatever its
+    state, is never replaced by an older one (the ledger would not move the pointer back either)."""
+    if state is None or state.version < transfer.source_version:
+        return None
+    if state.status is TransferStatus.TRANSFERRED:
+        return "already_transferred"
+    if state.status in HAVE_IT:
+        return "in_progress"
+    return "newer_version" if state.version > transfer.source_version else None
+
+
+def _state_summary(state: DocumentState) -> dict[str, Any]:
+    return {
+        "transfer_id": state.transfer_id,
+        "kind": state.kind.value,
+        "source_id": state.source_id,
+        "status": state.status.value,
+        "reason": state.reason,
+    }
+
+
+def _document_of(summary: dict[str, Any]) -> dict[str, Any]:
+    return {"transfer_id": summary["transfer_id"], "status": summary["status"]}
 
 
 def _transfer_summary(transfer: Transfer) -> dict[str, Any]:

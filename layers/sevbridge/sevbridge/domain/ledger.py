@@ -140,3 +140,22 @@ def new_transfer_id() -> str:
         else:
             _last_id_ms, _id_seq = now_ms, 0
         return f"tr_{_last_id_ms:012x}{_id_seq:04x}{secrets.token_hex(3)}"
+
+
+# An event's transfers share one id stem and end in their document's position in the event (2 hex digits:
+# a contact event holds at most 1 + 50 documents). The ledger keeps no record of the event itself: any
+# one of its transfer ids, found on a document's pointer, names all of them (docs/ledger.md).
+_POSITION_DIGITS = 2
+
+
+def event_transfer_id(stem: str, position: int) -> str:
+    return f"{stem}{position:0{_POSITION_DIGITS}x}"
+
+
+def with_stem(transfer_id: str, stem: str) -> str:
+    """The id of the same document of the same event under another delivery's stem."""
+    return stem + transfer_id[-_POSITION_DIGITS:]
+
+
+def stem_of(transfer_id: str) -> str:
+    return transfer_id[:-_POSITION_DIGITS]

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sevbridge.domain.connection import Connection, SevdeskIdentity
-from sevbridge.domain.intake_models import DocumentKey, DocumentState, EventReceipt, TransferPage, TransferQuery
+from sevbridge.domain.intake_models import (
+    DocumentKey,
+    DocumentState,
+    EventDraft,
+    EventRecord,
+    TransferPage,
+    TransferQuery,
+)
 from sevbridge.domain.ledger import Transfer, TransferStatus
 from sevbridge.domain.notify.notices import Notices
 from sevbridge.domain.platform import Platform, StoredKey
@@ -65,23 +72,11 @@ class ParkedWork(Protocol):
 
 
 class LedgerStore(Protocol):
-    def record_event(self, receipt: EventReceipt, transfers: list[Transfer]) -> bool:
-        """Stores the receipt, then its transfers; False if the event id was already recorded."""
-        ...
-
-    def record_events(self, events: list[tuple[EventReceipt, list[Transfer]]]) -> list[bool]:
-        """record_event for several events: every receipt first, then the new events' transfers
-        together. Not atomic: a retry of the same events completes what a failure left out."""
-        ...
-
-    def get_receipt(self, platform_id: str, tenant_id: str, event_id: str) -> EventReceipt | None: ...
-    def record_transfers(self, transfers: list[Transfer]) -> None:
-        """Stores transfers (again): completes an event whose first delivery stopped after its receipt."""
-        ...
-
-    def point_documents(self, transfers: list[Transfer]) -> None:
-        """Makes each stored transfer its document's current one unless it or a newer one already is:
-        completes an event whose first delivery stopped after its transfers, before their pointers."""
+    def record_events(self, drafts: list[EventDraft]) -> list[EventRecord]:
+        """Intake: writes the events' documents' pointers (each carries its event's id and body hash),
+        then their new transfers. An event a pointer already names is a redelivery: answered with its first
+        delivery's transfer ids, completing what that delivery did not store. Not atomic: a retry of the
+        same events completes what a failure left out. Results in input order."""
         ...
 
     def get(

@@ -1,7 +1,8 @@
 """The backfill worker: splits a job's documents into chunk messages and runs each chunk through the
-normal push path: intake (ledger transfers with an idempotency receipt per line) → transfer runner
+normal push path: intake (ledger transfers; each line is an event with its own id) → transfer runner
 (exactly once, units, statuses, P3, C3 parking). Work that must wait raises HoldBack; the message comes
-back after that delay and goes on where it stopped (receipts and terminal transfers make it idempotent).
+back after that delay and goes on where it stopped (the event ids on the documents' pointers and terminal
+transfers make it idempotent).
 
 One message at a time per tenant (FIFO group): a tenant's backfill is one serial stream next to its
 live transfers, whatever the queue's concurrency.
@@ -44,7 +45,8 @@ from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.errors import ConcurrentUpdate, InvalidInput
 from sevbridge.domain.events import EventType, Invoice
 from sevbridge.domain.intake import EventResult, Intake, parse_event
-from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.intake_models import DocumentKey
+from sevbridge.domain.ledger import Transfer, TransferKind, TransferStatus
 from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, ConnectionStore
 from sevbridge.domain.pull.ports import ImportStore
@@ -247,16 +249,25 @@ class BackfillWorker:
         applied = self.versions.applied(
             job.platform_id, job.tenant_id, MAPPING_KIND[job.kind], [d.source_id for _, _, _, d in valid]
         )
+        done = [
+            (raw, data)
+            for _, raw, envelope, data in valid
+            if (version := applied.get(data.source_id)) is not None and version >= envelope.occurred_at
+        ]
+        # A line this job transferred itself (a chunk running again after a crash, retry-failed) is the
+        # event its document's pointer names: it is counted by its transfer, not as skipped. One read of
+        # those documents' pointers.
+        kind = TransferKind(MAPPING_KIND[job.kind])
+        states = self.intake.ledger.lookup(
+            job.platform_id, job.tenant_id, [DocumentKey(kind=kind, source_id=data.source_id) for _, data in done]
+        )
+        ours = {
+            raw["id"] for (raw, _), state in zip(done, states, strict=True) if state and state.event_id == raw["id"]
+        }
+        skip = {raw["id"] for raw, _ in done} - ours
         fresh = []
-        for number, raw, envelope, data in valid:
-            done_version = applied.get(data.source_id)
-            # A line this job transferred itself (a chunk running again after a crash, retry-failed)
-            # has its receipt: it is counted by its transfer, not as skipped.
-            if (
-                done_version is not None
-                and done_version >= envelope.occurred_at
-                and self.intake.ledger.get_receipt(job.platform_id, job.tenant_id, raw["id"]) is None
-            ):
+        for number, raw, _, data in valid:
+            if raw["id"] in skip:
                 counters.skipped += 1
                 chunk.items.append(
                     ItemResult(
@@ -421,7 +432,7 @@ class BackfillWorker:
 
 def _event_of(job: BackfillJob, number: int, text: bytes) -> tuple[dict[str, Any], tuple[str, str] | None]:
     """A line `{"occurred_at": …, "data": {…}}` as an event of the job's kind (id = job + line, so a
-    chunk that runs again finds its receipts); or the (field, problem) that makes it unusable."""
+    chunk that runs again finds its lines recorded); or the (field, problem) that makes it unusable."""
     assert job.kind is not None
     try:
         line = json.loads(text)
