@@ -231,8 +231,15 @@ class TransferRunner:
                     )
                 )
         except DocumentBusy as exc:
-            if exc.live_pending is not None and delivery is None and now - transfer.updated_at > LIVE_WAIT:
+            if (
+                exc.live_pending not in (None, transfer.transfer_id)
+                and delivery is None
+                and now - transfer.updated_at > LIVE_WAIT
+            ):
                 # Bounded: a live transfer stuck for good (dead-letter queue) must not hold a backfill forever.
+                # Not when the pending live transfer is this one (re-sent by the tick or `…/retry`): its own
+                # message settles it (the tick re-sends that if lost); failing it here would clear `live`
+                # and leave that message a failed transfer to skip.
                 reason = LIVE_PENDING.format(live=exc.live_pending, hours=int(LIVE_WAIT.total_seconds() // 3600))
                 return self._fail(transfer, reason, uncertain=transfer.uncertain, retryable=True)
             # Nothing was written: not an attempt, not a failure; the transfer comes back later.
