@@ -157,3 +157,37 @@ def test_a_backfill_chunk_does_not_fail_its_copy_for_waiting_on_itself(
     drain(aws)
     done = api.get(f"/v1/tenants/school-42/transfers/{copy}").json
     assert done["status"] in ("transferred", "skipped"), done
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review (b, d): a backfill chunk waiting for a pending live transfer is held back by "
+    "ChangeMessageVisibility every LIVE_PENDING_RETRY (30 s), each look one more receive of the same message; "
+    "BackfillQueue's maxReceiveCount (100) is reached after ~50 minutes, so the chunk goes to the BackfillDLQ "
+    "(alarmed) before LIVE_WAIT (2 h) can bound the wait — the job stalls until an operator redrives it. "
+    "Fixing it means a growing hold-back or a different maxReceiveCount: a latency/ops trade-off for the lead",
+)
+def test_a_backfill_chunk_waiting_for_a_live_transfer_reaches_live_wait_before_its_dead_letter_queue(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    import json
+
+    from sevbridge.domain.transfer_runner import LIVE_WAIT, RetryLater
+    from sevbridge.workers.transfers import runner
+    from tests.functional.transfers.test_document_exclusivity import (
+        backfill_copy,
+        invoice_event,
+        live_event,
+        platform,
+    )
+
+    live_event(api, invoice_event("evt-live"))  # pending on the transfer queue
+    copy = backfill_copy("job-1.1")
+    with pytest.raises(RetryLater) as held:
+        runner().run(platform(), "school-42", copy)  # what the chunk's lane does: HoldBack(delay)
+    queue = next(q for q in aws.queues.values() if q.logical_id == "BackfillQueue")
+    redrive = boto3.client("sqs").get_queue_attributes(QueueUrl=queue.url, AttributeNames=["RedrivePolicy"])
+    receives = int(json.loads(redrive["Attributes"]["RedrivePolicy"])["maxReceiveCount"])
+
+    # Each look is one receive of the chunk's message, held back for the delay the runner asked for.
+    assert receives * held.value.delay > LIVE_WAIT.total_seconds(), (receives, held.value.delay)
