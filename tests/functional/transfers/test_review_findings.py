@@ -159,14 +159,6 @@ def test_a_backfill_chunk_does_not_fail_its_copy_for_waiting_on_itself(
     assert done["status"] in ("transferred", "skipped"), done
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review (b, d): a backfill chunk waiting for a pending live transfer is held back by "
-    "ChangeMessageVisibility every LIVE_PENDING_RETRY (30 s), each look one more receive of the same message; "
-    "BackfillQueue's maxReceiveCount (100) is reached after ~50 minutes, so the chunk goes to the BackfillDLQ "
-    "(alarmed) before LIVE_WAIT (2 h) can bound the wait — the job stalls until an operator redrives it. "
-    "Fixing it means a growing hold-back or a different maxReceiveCount: a latency/ops trade-off for the lead",
-)
 def test_a_backfill_chunk_waiting_for_a_live_transfer_reaches_live_wait_before_its_dead_letter_queue(
     api: HandlerApiClient, connected: Any, aws: Any
 ) -> None:
