@@ -46,11 +46,12 @@ LONGEST_DELAY = 900.0
 # path, a DLQ redrive: a new message, receive count 1): an earlier message may have died mid-attempt.
 RESENT_AFTER = timedelta(seconds=60)
 # A backfill's transfer waits at most this long (since its last state change) for a pending live transfer of
-# its document; then it is recorded failed instead of pushed (LIVE_PENDING below). Longer than a live
-# transfer's retries take (8 attempts, ~53 minutes of delays) with room for pauses.
-LIVE_WAIT = timedelta(hours=2)
+# its document; then it is recorded failed instead of pushed (LIVE_PENDING below), and the backfill's
+# `retry-failed` sends it once the live one settled. Well inside what BackfillQueue allows a chunk that looks
+# again every 30 s (maxReceiveCount 100: ~50 minutes) before it goes to the BackfillDLQ.
+LIVE_WAIT = timedelta(minutes=30)
 LIVE_PENDING = (
-    "not sent: a live transfer of this document ({live}) has been pending for over {hours} hours (it may be in "
+    "not sent: a live transfer of this document ({live}) has been pending for over {minutes} minutes (it may be in "
     "the dead-letter queue); retry this transfer once that one has settled"
 )
 STANDS_BACK = (
@@ -231,9 +232,16 @@ class TransferRunner:
                     )
                 )
         except DocumentBusy as exc:
-            if exc.live_pending is not None and delivery is None and now - transfer.updated_at > LIVE_WAIT:
+            if (
+                exc.live_pending not in (None, transfer.transfer_id)
+                and delivery is None
+                and now - transfer.updated_at > LIVE_WAIT
+            ):
                 # Bounded: a live transfer stuck for good (dead-letter queue) must not hold a backfill forever.
-                reason = LIVE_PENDING.format(live=exc.live_pending, hours=int(LIVE_WAIT.total_seconds() // 3600))
+                # Not when the pending live transfer is this one (re-sent by the tick or `…/retry`): its own
+                # message settles it (the tick re-sends that if lost); failing it here would clear `live`
+                # and leave that message a failed transfer to skip.
+                reason = LIVE_PENDING.format(live=exc.live_pending, minutes=int(LIVE_WAIT.total_seconds() // 60))
                 return self._fail(transfer, reason, uncertain=transfer.uncertain, retryable=True)
             # Nothing was written: not an attempt, not a failure; the transfer comes back later.
             raise RetryLater(exc.message, delay=max(1.0, exc.retry_after or 0.0)) from None
