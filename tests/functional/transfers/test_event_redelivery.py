@@ -9,14 +9,12 @@ import threading
 from datetime import date
 from typing import Any
 
-import boto3
 import pytest
 
 from sevbridge import wiring
-from sevbridge.adapters.dynamo_items import tenant_pk
-from sevbridge.config import get_settings
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.ledger_items import transfer_items
 from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
@@ -26,15 +24,6 @@ LOOKUP = "/v1/tenants/school-42/transfers/lookup"
 
 def invoice(event_id: str, occurred_at: str, number: str = "PL-2026-020") -> dict[str, Any]:
     return load_event("platform-invoice-upserted.json", id=event_id, occurred_at=occurred_at, data__number=number)
-
-
-def transfer_items() -> list[dict[str, Any]]:
-    platform_id = wiring.connection_store().list_connections()[0].platform_id
-    return boto3.client("dynamodb").query(
-        TableName=get_settings().ledger_table,
-        KeyConditionExpression="pk = :k AND begins_with(sk, :t)",
-        ExpressionAttributeValues={":k": {"S": tenant_pk(platform_id, "school-42")}, ":t": {"S": "TRANSFER#"}},
-    )["Items"]
 
 
 def test_the_same_event_delivered_twice_at_once_makes_one_transfer(

@@ -12,23 +12,13 @@ import boto3
 import pytest
 
 from sevbridge import wiring
-from sevbridge.adapters.dynamo_items import tenant_pk
-from sevbridge.config import get_settings
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.ledger_items import transfer_items
 from tests.support.worker import drain
 
 pytestmark = pytest.mark.functional
 EVENTS = "/v1/tenants/school-42/events"
-
-
-def transfer_items() -> list[dict[str, Any]]:
-    platform_id = wiring.connection_store().list_connections()[0].platform_id
-    return boto3.client("dynamodb").query(
-        TableName=get_settings().ledger_table,
-        KeyConditionExpression="pk = :k AND begins_with(sk, :t)",
-        ExpressionAttributeValues={":k": {"S": tenant_pk(platform_id, "school-42")}, ":t": {"S": "TRANSFER#"}},
-    )["Items"]
 
 
 @pytest.mark.xfail(

@@ -60,6 +60,17 @@ def die_at_the_invoice_row(monkeypatch: pytest.MonkeyPatch) -> list[MappingRow]:
     return died
 
 
+def post_and_die(
+    api: HandlerApiClient, aws: Any, monkeypatch: pytest.MonkeyPatch, event_id: str, occurred_at: str
+) -> str:
+    """Posts one unnumbered invoice event whose worker dies after sevDesk saved it; its transfer id."""
+    die_at_the_invoice_row(monkeypatch)
+    answer = api.post(EVENTS, json_body=unnumbered(event_id, occurred_at)).json
+    with pytest.raises(SystemExit):
+        drain(aws)
+    return str(answer["results"][0]["transfers"][0]["transfer_id"])
+
+
 def marker_searches(state: Any, account: Any) -> int:
     return len(
         [r for r in state.requests(account.account_id) if r.path == "/Invoice" and "customerInternalNote" in r.query]
@@ -128,11 +139,7 @@ def test_a_redriven_message_of_a_transfer_that_died_mid_attempt_reconciles(
 ) -> None:
     """A DLQ redrive (or intake re-sending a still-queued transfer) is a new message: receive count 1.
     Sent long after the transfer's last recorded state, it may follow an attempt that died: uncertain."""
-    die_at_the_invoice_row(monkeypatch)
-    first = api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00")).json
-    a = first["results"][0]["transfers"][0]["transfer_id"]
-    with pytest.raises(SystemExit):
-        drain(aws)
+    a = post_and_die(api, aws, monkeypatch, "evt-1", "2026-11-21T14:00:00+01:00")
     [created] = invoices(sandbox_state, connected)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     redriven = Delivery(message_id="redriven", receives=1, sent_at=wiring.clock().now() + timedelta(minutes=20))
@@ -149,10 +156,7 @@ def test_a_transfer_the_schedule_tick_re_sends_reconciles(
     """The worker died mid-attempt and its message is gone (dead-letter queue); the tick re-sends the
     stranded `queued` transfer. The new message is sent right after the tick's write (receive count 1):
     the tick's write itself marks the transfer uncertain."""
-    die_at_the_invoice_row(monkeypatch)
-    api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00"))
-    with pytest.raises(SystemExit):
-        drain(aws)
+    post_and_die(api, aws, monkeypatch, "evt-1", "2026-11-21T14:00:00+01:00")
     boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
 
@@ -173,11 +177,7 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     """Transfer A dies mid-attempt after saveInvoice (a live attempt: nothing written) and never comes
     back; B, a newer version of the same invoice, takes the pointer over while A is still pending: the
     pointer keeps A as an expired claim, so B reconciles although nothing of A's attempt was recorded."""
-    die_at_the_invoice_row(monkeypatch)
-    first = api.post(EVENTS, json_body=unnumbered("evt-1", "2026-11-21T14:00:00+01:00")).json
-    a = first["results"][0]["transfers"][0]["transfer_id"]
-    with pytest.raises(SystemExit):
-        drain(aws)
+    a = post_and_die(api, aws, monkeypatch, "evt-1", "2026-11-21T14:00:00+01:00")
     [created] = invoices(sandbox_state, connected)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     second = api.post(EVENTS, json_body=unnumbered("evt-2", "2026-11-21T15:00:00+01:00")).json
@@ -208,11 +208,7 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
 
     from sevbridge.domain.ledger import new_transfer_id
 
-    die_at_the_invoice_row(monkeypatch)
-    newer = api.post(EVENTS, json_body=unnumbered("evt-new", "2026-11-21T15:00:00+01:00")).json
-    b = newer["results"][0]["transfers"][0]["transfer_id"]
-    with pytest.raises(SystemExit):
-        drain(aws)
+    b = post_and_die(api, aws, monkeypatch, "evt-new", "2026-11-21T15:00:00+01:00")
     [created] = invoices(sandbox_state, connected)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     dead = wiring.ledger().get(platform_id, "school-42", b)

@@ -144,10 +144,7 @@ class Intake:
             return EventResult(index, draft.event_id, "conflict", refused)
         # Each document with the transfer that covers it: this event's (as accepted: a redelivery gets the
         # first delivery's ids), or — where a newer version of the document was there — that one's.
-        summaries = [
-            _transfer_summary(t) if s is None else _state_summary(s)
-            for t, s in zip(record.transfers, record.superseded, strict=True)
-        ]
+        summaries = [_summary(t if s is None else s) for t, s in zip(record.transfers, record.superseded, strict=True)]
         answer: dict[str, Any] = {"event_id": draft.event_id, "status": "accepted", "transfers": summaries}
         if documents is not None:
             covered = iter(summaries)
@@ -315,25 +312,16 @@ def _have_it(state: DocumentState | None, transfer: Transfer) -> str | None:
     return "newer_version" if state.version > transfer.source_version else None
 
 
-def _state_summary(state: DocumentState) -> dict[str, Any]:
+def _summary(covering: Transfer | DocumentState) -> dict[str, Any]:
+    """The transfer that covers a document: this event's, or the newer one already there."""
     return {
-        "transfer_id": state.transfer_id,
-        "kind": state.kind.value,
-        "source_id": state.source_id,
-        "status": state.status.value,
-        "reason": state.reason,
+        "transfer_id": covering.transfer_id,
+        "kind": covering.kind.value,
+        "source_id": covering.source_id,
+        "status": covering.status.value,
+        "reason": covering.reason,
     }
 
 
 def _document_of(summary: dict[str, Any]) -> dict[str, Any]:
     return {"transfer_id": summary["transfer_id"], "status": summary["status"]}
-
-
-def _transfer_summary(transfer: Transfer) -> dict[str, Any]:
-    return {
-        "transfer_id": transfer.transfer_id,
-        "kind": transfer.kind.value,
-        "source_id": transfer.source_id,
-        "status": transfer.status.value,
-        "reason": transfer.reason,
-    }
