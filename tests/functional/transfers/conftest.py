@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.api_client import HandlerApiClient
+from tests.support.sent_messages import SentMessages, sent_messages
 from tests.support.worker import make_retries_immediate
 
 
@@ -18,3 +20,10 @@ def connected(api: HandlerApiClient, sevdesk_account: Any, aws: Any) -> Any:
     assert result.status == 201, result.body
     make_retries_immediate(aws)
     return sevdesk_account
+
+
+@pytest.fixture
+def sent(aws: Any) -> Iterator[SentMessages]:
+    """The transfer queue's messages, by transfer id (tests/support/sent_messages.py)."""
+    with sent_messages() as recorded:
+        yield recorded

@@ -12,7 +12,7 @@ from benchmarks.aws_calls import counting
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.ledger_seed import queued_invoice
-from tests.support.worker import drain
+from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
 EVENTS = "/v1/tenants/school-42/events"
@@ -42,26 +42,27 @@ def test_a_batch_of_new_events_costs_one_conditional_write_per_event_and_batched
         result = api.post(EVENTS, json_body={"events": events})
     assert result.status == 202, result.body
     # Per event: the pointer (conditional: order per document; it carries the event id, so no receipt).
-    # Per request: the API key and the connection, the pointers read in one BatchGetItem, the transfers
-    # 25 per BatchWriteItem, the messages 10 per SendMessageBatch. No GetItem or PutItem per event.
+    # Per request: the API key and the connection, the pointers read in one BatchGetItem, the messages 10
+    # per SendMessageBatch (they carry the documents: no transfer item). No GetItem or PutItem per event.
     assert dict(calls.calls) == {
         "dynamodb.GetItem": 2,
         "dynamodb.BatchGetItem": 1,
         "dynamodb.UpdateItem": 100,
-        "dynamodb.BatchWriteItem": 4,
         "sqs.SendMessageBatch": 10,
     }, calls.calls
-    assert calls.total / len(events) == 1.17  # was 2.17 with the receipt's PutItem per event
+    # Was 1.17 with the transfer items (25 per BatchWriteItem), 2.17 with the receipt's PutItem per event.
+    assert calls.total / len(events) == 1.13
     # Read units: the key and the connection, and each pointer read once (consistent: 1 unit each).
     assert calls.read_units == 2 + 100
     with counting(_clients()) as again:
         assert api.post(EVENTS, json_body={"events": events}).json == result.json  # duplicates: the same answer
-    # A redelivery: the pointers it reads anyway name the events, so nothing is written; its transfers are
-    # read in one BatchGetItem (to complete what is missing and re-send what is still `queued`, which the
-    # queue drops as copies). Was a failed PutItem and a BatchGetItem per event.
+    # A redelivery: the pointers it reads anyway name the events, so nothing is written; they also hold
+    # the transfers' state, so those still `queued` are re-sent (the queue drops them as copies) with no
+    # further read. Was a BatchGetItem of the transfer items; before, a failed PutItem and a BatchGetItem
+    # per event.
     assert dict(again.calls) == {
         "dynamodb.GetItem": 2,
-        "dynamodb.BatchGetItem": 2,
+        "dynamodb.BatchGetItem": 1,
         "sqs.SendMessageBatch": 10,
     }, again.calls
 
@@ -69,8 +70,8 @@ def test_a_batch_of_new_events_costs_one_conditional_write_per_event_and_batched
 def test_intake_stopped_between_two_pointers_is_completed_by_the_platforms_retry(
     api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
 ) -> None:
-    """The first event's pointer written, the second's not, no transfer item (the process died): the
-    request was not answered 202. Its redelivery finds the first event on its pointer — it stores that
+    """The first event's pointer written, the second's not, no message sent (the process died): the
+    request was not answered 202. Its redelivery finds the first event on its pointer — it sends that
     transfer under the id the pointer names — and records the second as new; each invoice is sent once."""
     from botocore.exceptions import EndpointConnectionError
 
@@ -93,7 +94,9 @@ def test_intake_stopped_between_two_pointers_is_completed_by_the_platforms_retry
     documents = [{"kind": "invoice", "source_id": f"inv-calls-{n}"} for n in (1, 2)]
     before = api.post(LOOKUP, json_body={"documents": documents}).json["documents"]
     assert [d["status"] for d in before] == ["queued", "not_transferred"]
-    assert api.get(f"/v1/tenants/school-42/transfers/{before[0]['transfer_id']}").status == 404  # not stored
+    shown = api.get(f"/v1/tenants/school-42/transfers/{before[0]['transfer_id']}")
+    assert (shown.status, shown.json["status"]) == (200, "queued")  # shown from its pointer
+    assert queue_depth(aws, "TransferQueue") == 0  # but never sent
 
     second = api.post(EVENTS, json_body={"events": [invoice_event(1), invoice_event(2)]})
     assert second.status == 202, second.body
@@ -146,7 +149,7 @@ def test_a_stale_pointer_read_never_puts_an_older_state_back(connected: Any) -> 
     assert state is not None and state.transfer_id == t3.transfer_id
 
 
-def test_the_worker_reads_each_sent_invoice_in_three_calls_and_the_connection_once_per_batch(
+def test_the_worker_reads_each_sent_invoice_in_two_calls_and_the_connection_once_per_batch(
     api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
 ) -> None:
     assert api.post(EVENTS, json_body=invoice_event(0)).status == 202  # the customer becomes known
@@ -155,19 +158,19 @@ def test_the_worker_reads_each_sent_invoice_in_three_calls_and_the_connection_on
     with counting(_clients()) as calls:
         assert drain(aws) == 10  # one batch: SQS hands over at most 10 records
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 11
-    # Per invoice: the transfer item and its document's pointer together (BatchGetItem: the live claim is
-    # this consistent read, no write), the invoice's and the customer's mappings (each read after that
-    # read, the customer's under its lock: a fresh read is what keeps a second create away); the outcome,
-    # which carries the invoice's mapping (it lives on the document's item: no write of its own). Per
-    # batch: the tenant's connection, once.
+    # Per invoice: its document's pointer (GetItem: the message carries the document, so no transfer item;
+    # the live claim is this consistent read, no write; the invoice's mapping is on the same item and
+    # comes with it), the customer's mapping (read under its lock: a fresh read is what keeps a second
+    # create away); the outcome, which carries the invoice's mapping (no write of its own). Per batch: the
+    # tenant's connection, once. Was a BatchGetItem of transfer item and pointer and a GetItem of the
+    # invoice's mapping: 4 read units per invoice.
     dynamodb = {name: n for name, n in calls.calls.items() if name.startswith("dynamodb.")}
     assert dynamodb == {
-        "dynamodb.BatchGetItem": 10,
         "dynamodb.GetItem": 2 * 10 + 1,
         "dynamodb.UpdateItem": 10,
     }, calls.calls
     assert calls.kms == 0  # the token's decryption is cached per container
-    assert calls.read_units == 10 * (2 + 2) + 1
+    assert calls.read_units == 10 * 2 + 1
 
 
 def test_a_message_naming_another_document_still_gets_the_transfers_own_state(connected: Any) -> None:

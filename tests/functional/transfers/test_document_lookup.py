@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
-from tests.support.worker import drain
+from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
 EVENTS = "/v1/tenants/school-42/events"
@@ -140,9 +140,9 @@ def test_ensure_reports_bad_events_by_field(api: HandlerApiClient, connected: An
 def test_intake_stopped_after_the_pointer_is_completed_by_the_platforms_retry(
     api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
 ) -> None:
-    """The pointer (it carries the event id) and the transfer item are separate writes (no 2x
-    transaction): if intake stops between them, the event was not answered 202, and its redelivery finds
-    the event on the pointer and stores the transfer under the id the pointer names."""
+    """The pointer (it carries the event id) and the message (it carries the document) are separate
+    writes: if intake stops between them, the event was not answered 202, and its redelivery finds the
+    event on the pointer and sends the transfer under the id the pointer names."""
     from botocore.exceptions import EndpointConnectionError
 
     from sevbridge.adapters import aws_clients
@@ -152,19 +152,19 @@ def test_intake_stopped_after_the_pointer_is_completed_by_the_platforms_retry(
     def fail_once(**_: Any) -> None:
         if outage["left"]:
             outage["left"] -= 1
-            raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-central-1.amazonaws.com")
+            raise EndpointConnectionError(endpoint_url="https://sqs.eu-central-1.amazonaws.com")
 
-    client = aws_clients.dynamodb()
-    client.meta.events.register("before-call.dynamodb.BatchWriteItem", fail_once)
+    client = aws_clients.sqs()
+    client.meta.events.register("before-call.sqs.SendMessageBatch", fail_once)
     try:
         first = api.post(EVENTS, json_body=invoice(7))
     finally:
-        client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", fail_once)
+        client.meta.events.unregister("before-call.sqs.SendMessageBatch", fail_once)
     assert first.status >= 500, first.body
     lookup = {"documents": [{"kind": "invoice", "source_id": "inv-7"}]}
     named = api.post(LOOKUP, json_body=lookup).json["documents"][0]
-    assert named["status"] == "queued"  # the pointer was written; its transfer item was not
-    assert api.get(f"/v1/tenants/school-42/transfers/{named['transfer_id']}").status == 404
+    assert named["status"] == "queued"  # the pointer was written; its message was not sent
+    assert queue_depth(aws, "TransferQueue") == 0
 
     second = api.post(EVENTS, json_body=invoice(7))
     assert second.status == 202, second.body

@@ -15,6 +15,7 @@ from sevbridge import wiring
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.ledger_items import transfer_items
+from tests.support.sent_messages import SentMessages
 from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
@@ -27,7 +28,7 @@ def invoice(event_id: str, occurred_at: str, number: str = "PL-2026-020") -> dic
 
 
 def test_the_same_event_delivered_twice_at_once_makes_one_transfer(
-    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
+    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any, sent: SentMessages
 ) -> None:
     """Both deliveries read the (absent) pointer before either writes it: the loser's conditional write
     fails, it reads the winner's pointer — same event, same body — and answers with the winner's id
@@ -64,18 +65,19 @@ def test_the_same_event_delivered_twice_at_once_makes_one_transfer(
     first, second = (a[0] for a in answers)
     assert first.status == second.status == "accepted"
     assert first.answer == second.answer
-    assert len(transfer_items()) == 1
-    drain(aws)
     (transfer,) = first.answer["transfers"]
+    assert set(sent.bodies) == {transfer["transfer_id"]}  # one transfer, sent (its copy is the same one)
+    assert transfer_items() == []  # its message carries the document
+    drain(aws)
     assert api.get(f"/v1/tenants/school-42/transfers/{transfer['transfer_id']}").json["status"] == "transferred"
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 1
     again = api.post(EVENTS, json_body=event)  # and once more, sequentially: the same answer
     assert again.json["results"][0]["transfers"] == first.answer["transfers"]
-    assert len(transfer_items()) == 1
+    assert set(sent.bodies) == {transfer["transfer_id"]} and transfer_items() == []
 
 
 def test_a_contact_event_stopped_after_its_first_pointer_is_completed_under_the_same_ids(
-    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any
+    api: HandlerApiClient, connected: Any, aws: Any, sandbox_state: Any, sent: SentMessages
 ) -> None:
     """The contact's pointer was written, its invoices' pointers and all transfer items were not: the
     retry finds the event on the contact's pointer, so every document gets the id of the first delivery
@@ -120,7 +122,10 @@ def test_a_contact_event_stopped_after_its_first_pointer_is_completed_under_the_
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 1  # the paid one; old and draft skipped
     states = [api.get(f"/v1/tenants/school-42/transfers/{t['transfer_id']}").json["status"] for t in transfers]
     assert states[:2] == ["transferred", "transferred"] and states[2:] == ["skipped", "skipped"]
-    assert len(transfer_items()) == 4
+    # The two to send were sent (their messages carry the documents), under the first delivery's ids; the
+    # skipped ones live on their pointers only. No transfer item.
+    assert set(sent.bodies) == {t["transfer_id"] for t in transfers[:2]}
+    assert transfer_items() == []
 
 
 def test_an_event_whose_document_moved_on_to_a_newer_version_queues_nothing(
@@ -131,12 +136,17 @@ def test_an_event_whose_document_moved_on_to_a_newer_version_queues_nothing(
     nothing is stored or queued, and the answer names the transfer that covers the document now. An
     older event arriving for the first time is answered the same way."""
     older = invoice("evt-v1", "2026-11-21T14:00:00+01:00")
-    assert api.post(EVENTS, json_body=older).status == 202
+    first = api.post(EVENTS, json_body=older)
+    assert first.status == 202
+    older_id = first.json["results"][0]["transfers"][0]["transfer_id"]
     drain(aws)
     newer = api.post(EVENTS, json_body=invoice("evt-v2", "2026-11-21T15:00:00+01:00", number="PL-2026-020"))
     drain(aws)
     current = newer.json["results"][0]["transfers"][0]["transfer_id"]
-    assert len(transfer_items()) == 2
+    # The older transfer's state moved onto an item of its own when the newer one took the pointer (the
+    # archive step: state only, no document); the current one has none.
+    (archived,) = transfer_items()
+    assert archived["sk"]["S"] == f"TRANSFER#{older_id}" and "doc" not in archived, archived
 
     for event in (older, invoice("evt-v0", "2026-11-21T13:00:00+01:00")):
         again = api.post(EVENTS, json_body=event)
@@ -144,7 +154,7 @@ def test_an_event_whose_document_moved_on_to_a_newer_version_queues_nothing(
         (covering,) = again.json["results"][0]["transfers"]
         assert (covering["transfer_id"], covering["status"]) == (current, "transferred")
         assert api.post(EVENTS, json_body=event).json == again.json
-    assert len(transfer_items()) == 2
+    assert len(transfer_items()) == 1
     assert queue_depth(aws, "TransferQueue") == 0
     lookup = api.post(LOOKUP, json_body={"documents": [{"kind": "invoice", "source_id": "inv-2026-020"}]})
     assert lookup.json["documents"][0]["transfer_id"] == current
@@ -154,21 +164,22 @@ def test_an_event_whose_document_moved_on_to_a_newer_version_queues_nothing(
 def test_a_reused_id_with_another_body_after_a_crash_is_a_conflict_and_stores_nothing(
     api: HandlerApiClient, connected: Any, aws: Any
 ) -> None:
-    """The first delivery stopped after its pointer: the pointer's body hash tells a changed body apart."""
+    """The first delivery stopped after its pointer (before its message): the pointer's body hash tells a
+    changed body apart."""
     from botocore.exceptions import EndpointConnectionError
 
     from sevbridge.adapters import aws_clients
 
     def refuse(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-central-1.amazonaws.com")
+        raise EndpointConnectionError(endpoint_url="https://sqs.eu-central-1.amazonaws.com")
 
     event = invoice("evt-reused", "2026-11-21T14:00:00+01:00")
-    client = aws_clients.dynamodb()
-    client.meta.events.register("before-call.dynamodb.BatchWriteItem", refuse, unique_id="refuse")
+    client = aws_clients.sqs()
+    client.meta.events.register("before-call.sqs.SendMessageBatch", refuse, unique_id="refuse")
     try:
         assert api.post(EVENTS, json_body=event).status >= 500
     finally:
-        client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="refuse")
+        client.meta.events.unregister("before-call.sqs.SendMessageBatch", unique_id="refuse")
 
     changed = invoice("evt-reused", "2026-11-21T14:00:00+01:00", number="PL-2026-999")
     conflict = api.post(EVENTS, json_body=changed)
@@ -176,7 +187,7 @@ def test_a_reused_id_with_another_body_after_a_crash_is_a_conflict_and_stores_no
     assert transfer_items() == []
     assert queue_depth(aws, "TransferQueue") == 0
     assert api.post(EVENTS, json_body=event).status == 202  # the original body completes the event
-    assert len(transfer_items()) == 1
+    assert queue_depth(aws, "TransferQueue") == 1 and transfer_items() == []
 
 
 def test_ensure_reports_a_newer_version_it_does_not_replace(api: HandlerApiClient, connected: Any, aws: Any) -> None:
@@ -205,4 +216,4 @@ def test_ensure_reports_a_newer_version_it_does_not_replace(api: HandlerApiClien
             "status": "skipped",
         }
     ]
-    assert len(transfer_items()) == 1
+    assert transfer_items() == []  # the skipped draft is current: its state is on its pointer

@@ -27,7 +27,9 @@ from sevbridge.domain.transfer_runner import Delivery
 from sevbridge.workers.transfers import runner
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.ledger_items import transfer_items
 from tests.support.ledger_seed import queued_invoice
+from tests.support.sent_messages import SentMessages
 from tests.support.worker import drain, source_for
 
 pytestmark = pytest.mark.functional
@@ -98,8 +100,14 @@ def test_a_redelivered_transfer_that_died_after_save_adopts_the_invoice(
     # A live attempt writes nothing before sevDesk: the transfer is still `queued`, nothing says it ran.
     [stuck] = api.get("/v1/tenants/school-42/transfers").json["items"]
     assert stuck["status"] == "queued", stuck
+    assert transfer_items() == []  # its message carries the document: no transfer item yet
 
     drain(aws)  # redelivery: receive count 2, receive 1 recorded nothing → uncertain → found by our marker
+
+    # Receive 2 stored the transfer's item (document and state) before its attempt: a message that comes
+    # back may end in the dead-letter queue, and the stranded-work tick re-sends from items.
+    [item] = transfer_items()
+    assert item["sk"]["S"] == f"TRANSFER#{stuck['transfer_id']}" and "doc" in item, item
 
     [transfer] = api.get("/v1/tenants/school-42/transfers").json["items"]
     assert transfer["status"] == "transferred" and transfer["sevdesk_id"] == str(created["id"]), transfer
@@ -135,7 +143,12 @@ def test_a_receive_right_after_a_recorded_outcome_is_certain(
 
 
 def test_a_redriven_message_of_a_transfer_that_died_mid_attempt_reconciles(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+    api: HandlerApiClient,
+    connected: Any,
+    sandbox_state: Any,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    sent: SentMessages,
 ) -> None:
     """A DLQ redrive (or intake re-sending a still-queued transfer) is a new message: receive count 1.
     Sent long after the transfer's last recorded state, it may follow an attempt that died: uncertain."""
@@ -144,7 +157,7 @@ def test_a_redriven_message_of_a_transfer_that_died_mid_attempt_reconciles(
     platform_id = wiring.connection_store().list_connections()[0].platform_id
     redriven = Delivery(message_id="redriven", receives=1, sent_at=wiring.clock().now() + timedelta(minutes=20))
 
-    done = runner().run(platform_id, "school-42", a, delivery=redriven)
+    done = runner().run(platform_id, "school-42", a, delivery=redriven, carried=sent.document(a))
 
     assert done is not None and done.status is TransferStatus.TRANSFERRED and done.sevdesk_id == str(created["id"])
     assert len(invoices(sandbox_state, connected)) == 1
@@ -155,8 +168,14 @@ def test_a_transfer_the_schedule_tick_re_sends_reconciles(
 ) -> None:
     """The worker died mid-attempt and its message is gone (dead-letter queue); the tick re-sends the
     stranded `queued` transfer. The new message is sent right after the tick's write (receive count 1):
-    the tick's write itself marks the transfer uncertain."""
+    the tick's write itself marks the transfer uncertain. A message reaches the dead-letter queue only
+    after coming back: its second receive stored the transfer's item, which the tick reads (here the
+    worker dies again on that receive, after reconciling)."""
     post_and_die(api, aws, monkeypatch, "evt-1", "2026-11-21T14:00:00+01:00")
+    die_at_the_invoice_row(monkeypatch)
+    with pytest.raises(SystemExit):
+        drain(aws)  # receive 2: the item is stored before the attempt
+    assert len(transfer_items()) == 1
     boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
 
@@ -172,7 +191,12 @@ def test_a_transfer_the_schedule_tick_re_sends_reconciles(
 
 
 def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+    api: HandlerApiClient,
+    connected: Any,
+    sandbox_state: Any,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    sent: SentMessages,
 ) -> None:
     """Transfer A dies mid-attempt after saveInvoice (a live attempt: nothing written) and never comes
     back; B, a newer version of the same invoice, takes the pointer over while A is still pending: the
@@ -187,7 +211,7 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
     boto3.client("sqs").purge_queue(QueueUrl=source_for(aws, "TransferQueue").queue.url)  # A's message is gone
 
     fresh = Delivery(message_id="m-b", receives=1, sent_at=wiring.clock().now())  # B's first message, just sent
-    done = runner().run(platform_id, "school-42", b, delivery=fresh)
+    done = runner().run(platform_id, "school-42", b, delivery=fresh, carried=sent.document(b))
 
     assert done is not None and done.status is TransferStatus.TRANSFERRED, done
     assert done.sevdesk_id == str(created["id"])
@@ -196,7 +220,12 @@ def test_a_newer_transfer_of_a_document_whose_last_attempt_died_reconciles(
 
 
 def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+    api: HandlerApiClient,
+    connected: Any,
+    sandbox_state: Any,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    sent: SentMessages,
 ) -> None:
     """The newer version's live transfer dies after saveInvoice (nothing recorded: a live attempt writes
     no claim); an older transfer of the same invoice (one stored before, not current) runs next. It must not
@@ -211,7 +240,7 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     b = post_and_die(api, aws, monkeypatch, "evt-new", "2026-11-21T15:00:00+01:00")
     [created] = invoices(sandbox_state, connected)
     platform_id = wiring.connection_store().list_connections()[0].platform_id
-    dead = wiring.ledger().get(platform_id, "school-42", b)
+    dead = wiring.ledger().get(platform_id, "school-42", b, carried=sent.document(b))
     assert dead is not None
     a = new_transfer_id()
     wiring.ledger().record_transfers(  # stored, not current: the pointer stays with the newer version
@@ -238,7 +267,9 @@ def test_an_older_version_stands_back_for_a_newer_attempt_that_died_unrecorded(
     assert stood_back.reason is not None and stood_back.reason.startswith("stale: a newer version")
     after = [r for r in sandbox_state.requests(connected.account_id) if r.path == "/Invoice/Factory/saveInvoice"]
     assert len(after) == saves  # nothing written to sevDesk
-    done = runner().run(platform_id, "school-42", b, delivery=Delivery(message_id="m-b", receives=2))
+    done = runner().run(
+        platform_id, "school-42", b, delivery=Delivery(message_id="m-b", receives=2), carried=sent.document(b)
+    )
     assert done is not None and done.status is TransferStatus.TRANSFERRED and done.sevdesk_id == str(created["id"])
     assert len(invoices(sandbox_state, connected)) == 1
     pointer = _pointer(platform_id)

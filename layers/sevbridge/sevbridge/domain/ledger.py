@@ -113,6 +113,11 @@ class Transfer(Model):
         description="`<message id>:<receive count>` of the queue delivery that wrote this state: the next "
         "receive of that message knows the attempt before it ended with a recorded outcome",
     )
+    stored: bool = Field(
+        default=False,
+        description="Known (not stored) to have a transfer item holding its document: a live transfer on the "
+        "happy path has none, its queue message carries the document (docs/ledger.md)",
+    )
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -122,6 +127,30 @@ class Transfer(Model):
             raise Conflict(f"transfer {self.transfer_id} is {self.status.value}; it cannot become {status.value}")
         history = [*self.history, HistoryEntry(at=now, status=status, note=note)][-MAX_HISTORY:]
         return self.model_copy(update={"status": status, "updated_at": now, "history": history, **changes})
+
+
+class TransferDocument(Model):
+    """What a transfer transfers, which never changes: its document and the event it came with. A live
+    transfer's queue message carries it, so the happy path stores no transfer item (docs/ledger.md)."""
+
+    kind: TransferKind
+    source_id: str
+    created_at: datetime
+    event_id: str
+    event_type: str
+    manual: bool = False
+    source_version: datetime
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> TransferDocument:
+        return cls.model_validate(transfer.model_dump(include=set(cls.model_fields)))
+
+    def transfer(self, transfer_id: str, platform_id: str, tenant_id: str, state: dict[str, Any]) -> Transfer:
+        """The transfer with this document and `state` (status, attempts, history, … as stored)."""
+        return Transfer.model_validate(
+            {"transfer_id": transfer_id, "platform_id": platform_id, "tenant_id": tenant_id} | self.model_dump() | state
+        )
 
 
 _id_lock = threading.Lock()

@@ -14,7 +14,7 @@ from sevbridge.domain.intake_models import (
     TransferPage,
     TransferQuery,
 )
-from sevbridge.domain.ledger import Transfer, TransferStatus
+from sevbridge.domain.ledger import Transfer, TransferDocument, TransferStatus
 from sevbridge.domain.notify.notices import Notices
 from sevbridge.domain.platform import Platform, StoredKey
 
@@ -80,9 +80,33 @@ class LedgerStore(Protocol):
         ...
 
     def get(
-        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        *,
+        document: DocumentKey | None = None,
+        carried: TransferDocument | None = None,
+        with_item: bool = False,
     ) -> Transfer | None:
-        """`document`: the transfer's document as its queue message names it (saves a read call)."""
+        """`document`: the transfer's document as its queue message names it (saves a read call).
+        `carried`: the document its queue message carries: only the pointer is read while the transfer is
+        current (`with_item`: its item too, so `stored` says whether it has one)."""
+        ...
+
+    def find(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
+        """The transfer as the API shows it: also a current one without an item (its payload travelled
+        in its message and is not shown)."""
+        ...
+
+    def mapping_read(self, transfer: Transfer) -> tuple[bool, MappingRow | None]:
+        """The push mapping of the transfer's document as the last `get` of it read it with its pointer:
+        (True, row or None) once; (False, None) if that read did not happen."""
+        ...
+
+    def keep(self, transfer: Transfer) -> Transfer:
+        """Stores the transfer's item (its document and state) if it has none and is its document's
+        current transfer, so it can be re-sent without its message; returns it as stored."""
         ...
 
     def save(

@@ -23,7 +23,7 @@ class TransferOps:
     live: bool = True
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
-        transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
+        transfer = self.ledger.find(platform_id, tenant_id, transfer_id)
         if transfer is None:
             raise NotFound("this tenant has no such transfer")
         return transfer
@@ -43,7 +43,12 @@ class TransferOps:
                 TransferStatus.SKIPPED: "send an invoice.transfer_requested event to transfer it manually",
             }.get(transfer.status, "only failed transfers can be retried")
             raise Conflict(f"transfer {transfer_id} is {transfer.status.value}: {hint}")
-        return self._requeue([transfer], "retry requested")[0]
+        requeued = self._requeue([transfer], "retry requested")
+        if not requeued:
+            raise Conflict(
+                f"transfer {transfer_id} was replaced by a newer transfer of its document; retry that one instead"
+            )
+        return requeued[0]
 
     def retry_all_failed(self, platform_id: str, tenant_id: str) -> list[Transfer]:
         return self._requeue(self.ledger.with_status(platform_id, tenant_id, TransferStatus.FAILED), "retry requested")
@@ -71,10 +76,13 @@ class TransferOps:
     def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
         now = self.clock.now()
         # The status index is eventually consistent: act only on rows whose current state still matches.
+        # Re-sent from its item (`stored`): one the archive step wrote without a document belongs to a
+        # transfer a newer one of its document replaced, and is never re-sent.
         transfers = [
             current
             for t in transfers
             if (current := self.ledger.get(t.platform_id, t.tenant_id, t.transfer_id)) is not None
+            and current.stored
             and current.status is t.status
             and current.updated_at == t.updated_at
         ]

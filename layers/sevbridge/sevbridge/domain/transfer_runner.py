@@ -31,14 +31,14 @@ from sevbridge.domain.connections import ConnectionService
 from sevbridge.domain.errors import DocumentBusy, DomainError, TemporarilyUnavailable, TransferGone
 from sevbridge.domain.events import Contact, Invoice, Project
 from sevbridge.domain.intake_models import DocumentKey
-from sevbridge.domain.ledger import TERMINAL, Transfer, TransferKind, TransferStatus
+from sevbridge.domain.ledger import TERMINAL, Transfer, TransferDocument, TransferKind, TransferStatus
 from sevbridge.domain.notify.notifier import Notifier
 from sevbridge.domain.ports import Clock, LedgerStore, TokenVault
 from sevbridge.domain.push.outcome import PushOutcome
 from sevbridge.domain.sevdesk_errors import SevdeskAuthError, SevdeskError, SevdeskOutOfTime
 
 if TYPE_CHECKING:
-    from sevbridge.domain.push.ports import MappingRow
+    from sevbridge.domain.push.ports import MappingKind, MappingRow
 
 # The longest a transfer is held back at once (below the transfer queue's 18-minute visibility timeout).
 LONGEST_DELAY = 900.0
@@ -117,6 +117,10 @@ class PushServicePort(Protocol):
     def push_contact(self, contact: Contact, *, version: datetime, uncertain: bool) -> PushOutcome: ...
     def push_invoice(self, invoice: Invoice, *, version: datetime, uncertain: bool, manual: bool) -> PushOutcome: ...
     def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome: ...
+    def know_own(self, kind: MappingKind, source_id: str, row: MappingRow | None) -> None:
+        """The next pushed document's mapping row, as the ledger read it with the attempt's claim."""
+        ...
+
     def held_mapping(self) -> MappingRow | None:
         """The pushed document's mapping row, not written yet: the outcome write carries it."""
         ...
@@ -150,13 +154,15 @@ class TransferRunner:
         *,
         document: DocumentKey | None = None,
         delivery: Delivery | None = None,
+        carried: TransferDocument | None = None,
     ) -> Transfer | None:
         """`document`: what the transfer's queue message says it is about (one ledger read call less).
         `delivery`: the transfer queue's delivery (a live transfer: no `sending` write); None: a backfill's
-        transfer, which claims its document."""
+        transfer, which claims its document. `carried`: the document the message carries (a live transfer
+        on the happy path has no transfer item: docs/ledger.md)."""
         built: list[PushServicePort] = []
         try:
-            return self._run(platform_id, tenant_id, transfer_id, document, delivery, built)
+            return self._run(platform_id, tenant_id, transfer_id, document, delivery, carried, built)
         except TransferGone:
             # The tenant was offboarded while this transfer ran: nothing to record, and the mapping rows
             # its push wrote on the way (a customer's) must not bring its erased items back (C5).
@@ -171,11 +177,21 @@ class TransferRunner:
         transfer_id: str,
         document: DocumentKey | None,
         delivery: Delivery | None,
+        carried: TransferDocument | None,
         built: list[PushServicePort],
     ) -> Transfer | None:
-        transfer = self.ledger.get(platform_id, tenant_id, transfer_id, document=document)
+        again = delivery is not None and delivery.receives > 1
+        transfer = self.ledger.get(
+            platform_id, tenant_id, transfer_id, document=document, carried=carried, with_item=again
+        )
+        # Taken at once, used only under a live claim-as-read (below): the same read is that claim.
+        own_read, own_row = self.ledger.mapping_read(transfer) if transfer is not None else (False, None)
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return transfer  # redelivery of finished or parked work: nothing to do
+        if again:
+            # A message that came back may go on coming back until the dead-letter queue: from now on the
+            # transfer has an item, so the stranded-work tick (which reads items) can re-send it.
+            transfer = self.ledger.keep(transfer)
         connection = (self.reused or self.connections.store).get(platform_id, tenant_id)
         now = self.clock.now()
         if connection is None:
@@ -219,6 +235,7 @@ class TransferRunner:
             if begun is not None:
                 transfer = begun
             else:
+                own_read = False  # claimed with a write: the push reads its mapping after that claim
                 # A backfill's claim (or a live transfer's that no pending mark protects): only one transfer
                 # of a document is `sending` at a time, and a backfill's not while a live transfer of it is
                 # pending (the backfill runs from its own queue and containers).
@@ -264,6 +281,12 @@ class TransferRunner:
             token = self.vault.open(connection.token_ciphertext, platform_id=platform_id, tenant_id=tenant_id)
             service = self.push_factory(connection, token)
             built.append(service)
+            if own_read and transfer.kind is not TransferKind.CONTACT:
+                # Only its own transfers write an invoice's mapping, and they are serial (FIFO, lanes): the
+                # claim's read is as fresh as a read now. A contact's is also written by other documents'
+                # pushes (as their customer), under the per-contact lock: read there, as before.
+                kind: MappingKind = "project" if transfer.kind is TransferKind.INVOICE_DRAFT else "invoice"
+                service.know_own(kind, transfer.source_id, own_row)
             outcome = self._push(service, transfer, uncertain)
         except SevdeskAuthError as exc:
             self.connections.mark_reconnect_required(

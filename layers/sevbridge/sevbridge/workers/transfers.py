@@ -1,4 +1,5 @@
-"""Transfer worker: one SQS FIFO record = one transfer to run (the ledger holds the payload).
+"""Transfer worker: one SQS FIFO record = one transfer to run (the message carries its document; a
+message without one — too big, or sent before — has it on the transfer's ledger item).
 
 A failed record is held back for the delay its failure asked for (RetryLater.delay: a growing backoff
 per real attempt, or the length of a pause) by changing its visibility, instead of waiting out the
@@ -53,7 +54,7 @@ from sevbridge.domain.connection import Connection
 from sevbridge.domain.connection_reuse import ReusedConnections
 from sevbridge.domain.intake_models import DocumentKey
 from sevbridge.domain.lanes import LaneKeys, plan_lanes
-from sevbridge.domain.ledger import TransferKind
+from sevbridge.domain.ledger import TransferDocument, TransferKind
 from sevbridge.domain.transfer_runner import (
     Delivery,
     PushServiceFactory,
@@ -75,6 +76,8 @@ class TransferMessage(Model):
     tenant_id: str
     transfer_id: str
     lane: LaneKeys | None = None  # absent in messages sent before lanes: such a message runs alone
+    # The transfer's document (adapters/transfer_message.py); absent: it is on the transfer's ledger item.
+    doc: TransferDocument | None = None
 
 
 class NoTimeToStart(RuntimeError):
@@ -261,6 +264,7 @@ def handle_record(record: SQSRecord) -> None:
             message.transfer_id,
             document=_document_of(message),
             delivery=_delivery_of(record),
+            carried=message.doc,
         )
     except RetryLater as exc:
         # A pause (429, our brake) is the tenant's, not the document's: every lane of it waits.

@@ -8,6 +8,10 @@ row, as when it was written at the end of the push: an attempt whose outcome was
 uncertain in the ledger and reconciles. Rows that must be stored before a sevDesk write (`at_once`:
 the customer number before a contact create, the link before a contact is marked) and rows of other
 documents (the customer of an invoice) are written at once.
+
+The own document's row may also be handed in as already read (`know_own`): the transfer worker's
+consistent read of the document's pointer item, which is the live attempt's claim, carries it, so the
+push does not read the same item again (docs/ledger.md, "Reads and AWS calls per document").
 """
 
 from __future__ import annotations
@@ -23,12 +27,18 @@ class TenantRows:
         self._defer_own = defer_own
         self._own: tuple[str, str] | None = None
         self._held: MappingRow | None = None
+        self._known: tuple[str, str, MappingRow | None] | None = None  # the own row as read by the caller
         self._written: dict[tuple[str, str], MappingRow] = {}  # stored at once, the last row per document
         self._marked: str | None = None  # the marking setting this push recorded
 
     def own(self, kind: MappingKind, source_id: str) -> None:
         """The document the current push is about (one push per service: PushService)."""
         self._own, self._held = (kind, source_id), None
+
+    def know_own(self, kind: MappingKind, source_id: str, row: MappingRow | None) -> None:
+        """The own document's row as the caller read it (consistently, under its claim), for the push
+        that follows: its first get of that row needs no read."""
+        self._known = (kind, source_id, row)
 
     def held(self) -> MappingRow | None:
         """The own document's row as the push left it, not written yet (None: nothing to write)."""
@@ -40,9 +50,13 @@ class TenantRows:
     def get(self, kind: MappingKind, source_id: str) -> MappingRow | None:
         if self._held is not None and self._deferred(kind, source_id):
             return self._held
+        if self._known is not None and self._known[:2] == (kind, source_id):
+            return self._known[2]
         return self._store.get(self._platform_id, self._tenant_id, kind, source_id)
 
     def put(self, row: MappingRow, *, at_once: bool = False) -> None:
+        if self._known is not None and self._known[:2] == (row.kind, row.source_id):
+            self._known = None  # what was read is out of date now
         if self._deferred(row.kind, row.source_id):
             if not at_once:
                 self._held = row

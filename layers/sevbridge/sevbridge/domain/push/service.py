@@ -16,7 +16,7 @@ from sevbridge.domain.push.contacts import ContactSync
 from sevbridge.domain.push.invoices import DocumentSync
 from sevbridge.domain.push.locks import ContactLocks, NoLocks, TenantLocks
 from sevbridge.domain.push.outcome import PushOutcome, PushRefused
-from sevbridge.domain.push.ports import MappingRow, MappingStore, SevdeskPort
+from sevbridge.domain.push.ports import MappingKind, MappingRow, MappingStore, SevdeskPort
 from sevbridge.domain.push.reference import Reference
 from sevbridge.domain.push.rows import TenantRows
 from sevbridge.domain.push.settling import Patience, SettlingSevdesk
@@ -71,6 +71,10 @@ class PushService:
     def push_project_draft(self, project: Project, *, version: datetime, uncertain: bool) -> PushOutcome:
         self._rows.own("project", project.source_id)
         return self._documents.push_project(project, version=version, uncertain=uncertain)
+
+    def know_own(self, kind: MappingKind, source_id: str, row: MappingRow | None) -> None:
+        """The mapping row of the document the next push is about, as the caller read it (rows.py)."""
+        self._rows.know_own(kind, source_id, row)
 
     def held_mapping(self) -> MappingRow | None:
         """The pushed document's mapping row as the last push left it (also when it raised), for the
