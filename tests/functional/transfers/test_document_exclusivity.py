@@ -27,6 +27,7 @@ from sevdesk_sandbox.faults import Fault
 from tests.support.api_client import HandlerApiClient
 from tests.support.clock import MovableClock
 from tests.support.events import load_event
+from tests.support.sent_messages import SentMessages
 from tests.support.worker import drain, process_batches, queue_depth, source_for
 
 pytestmark = pytest.mark.functional
@@ -120,7 +121,7 @@ def test_a_live_and_a_backfill_transfer_racing_create_the_invoice_once(
 
 
 def test_a_backfill_claim_makes_the_live_transfer_stand_back_without_a_write(
-    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any
+    api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, sent: SentMessages
 ) -> None:
     """The backfill holds its claim (sevDesk is slow) when the live event arrives: the live transfer waits
     (RetryLater, nothing written, no attempt used), then adopts what the backfill created."""
@@ -137,7 +138,9 @@ def test_a_backfill_claim_makes_the_live_transfer_stand_back_without_a_write(
     rev = pointer()["rev"]["N"]
 
     with pytest.raises(RetryLater) as waited:
-        runner().run(platform(), "school-42", live, delivery=Delivery(message_id="m-1", receives=1))
+        runner().run(
+            platform(), "school-42", live, delivery=Delivery(message_id="m-1", receives=1), carried=sent.document(live)
+        )
 
     assert 0 < waited.value.delay <= 60
     assert pointer()["rev"]["N"] == rev  # standing back writes nothing
@@ -146,7 +149,9 @@ def test_a_backfill_claim_makes_the_live_transfer_stand_back_without_a_write(
     before = api.get(f"/v1/tenants/school-42/transfers/{live}").json
     assert (before["status"], before["attempts"]) == ("queued", 0), before
 
-    again = runner().run(platform(), "school-42", live, delivery=Delivery(message_id="m-1", receives=2))
+    again = runner().run(
+        platform(), "school-42", live, delivery=Delivery(message_id="m-1", receives=2), carried=sent.document(live)
+    )
     (invoice,) = sandbox_state.objects(connected.account_id, "Invoice")
     assert again is not None and again.status is TransferStatus.TRANSFERRED and again.attempts == 1
     assert again.sevdesk_id == done["t"].sevdesk_id == str(invoice["id"])

@@ -14,6 +14,7 @@ from sevbridge.config import reset_settings
 from sevdesk_sandbox.faults import Fault
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
+from tests.support.sent_messages import documents_stay_in_the_ledger
 from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
@@ -259,6 +260,9 @@ def test_schedule_requeues_transfers_stranded_in_queued(
     from sevbridge.workers import schedule
     from tests.functional.conftest import run_schedule_tick
 
+    # The tick re-sends from transfer items: a live transfer has one once its message came back (it may
+    # end in the dead-letter queue), or when its document is too big for its message — as here.
+    documents_stay_in_the_ledger(monkeypatch)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     # The message is lost (as if the enqueue had failed and the platform never retried).
     boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])
@@ -288,6 +292,7 @@ def test_a_failing_webhook_sweep_does_not_cost_the_tenants_their_visit(
     from sevbridge.workers import schedule
     from tests.functional.conftest import run_schedule_tick
 
+    documents_stay_in_the_ledger(monkeypatch)  # the tick re-sends from items (see the test above)
     api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json"))
     boto3.client("sqs").purge_queue(QueueUrl=aws.environment()["TRANSFER_QUEUE_URL"])  # the message is lost
     monkeypatch.setattr(schedule, "STRANDED_AFTER", schedule.STRANDED_AFTER * 0)

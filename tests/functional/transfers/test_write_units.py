@@ -15,9 +15,10 @@ from tests.support.write_meter import WriteLog, metered
 
 pytestmark = pytest.mark.functional
 EVENTS = "/v1/tenants/school-42/events"
-# transfer item, pointer x2: queued (it carries the event id and body hash — no receipt item — and names
-# the transfer as pending live) and the outcome (with the push's mapping). A live transfer's claim is a read.
-LEDGER_PER_DOCUMENT = 3
+# The pointer, twice: queued (it carries the event id and body hash — no receipt item — and names the
+# transfer as pending live) and the outcome (with the push's mapping). A live transfer's claim is a read;
+# its document travels in its queue message, so there is no transfer item on this path.
+LEDGER_PER_DOCUMENT = 2
 
 
 def invoice_event(n: int, status: str = "sent") -> dict[str, Any]:
@@ -60,10 +61,11 @@ def test_write_units_per_document(api: HandlerApiClient, connected: Any, aws: An
     # of its own (was one PutItem into the tenants table per document). A new contact keeps one mapping
     # write before `POST /Contact` (the customer number it is created with: how a lost create is found
     # again). No receipt item: the pointer's first write carries the event id and body hash. No `sending`
-    # write: a live transfer's claim is the worker's consistent read. Sent invoice: before issue 10 24,
-    # then 7, 6, 5 at the last stop (each branch alone), 3 now; new contact 8, 7, 6 → 4.
+    # write: a live transfer's claim is the worker's consistent read. No transfer item: the message carries
+    # the document. Sent invoice: before issue 10 24, then 7, 6, 5 at the last stop (each branch alone), 3,
+    # 2 now; new contact 8, 7, 6, 4 → 3.
     assert ledger_units(sent) == ledger_units(paid) == LEDGER_PER_DOCUMENT, report
     assert ledger_units(contact) == LEDGER_PER_DOCUMENT + 1, report
-    assert "EVENT#" not in report, report
-    assert (sent.total, paid.total, contact.total) == (3, 3, 4), report
+    assert "EVENT#" not in report and "TRANSFER#" not in report, report
+    assert (sent.total, paid.total, contact.total) == (2, 2, 3), report
     print(report)
