@@ -698,15 +698,15 @@ def _memory_gb(logical_id: str) -> float:
     return float(function.properties.get("MemorySize", 128)) / 1024
 
 
-# What the writes and reads could come down to (docs/ledger.md, "The floor, and the cost target"): one item per
-# document, written at intake and at the outcome (the claim as a read on the live path and the mapping on the
-# document's item are built; the payload only in the FIFO message, which drops the transfer item, is not).
+# The floor of the writes and reads (docs/ledger.md, "The floor, and the cost target"): one item per document,
+# written at intake and at the outcome — built (the claim as a read, the mapping on the document's item, the
+# payload in the FIFO message: no transfer item on the happy path). The measured reads are above it by the
+# request's API key and connection reads and the connection read per batch.
 FLOOR_WCU = 2.0  # intake (pointer → queued, with the event id) and the outcome with the mapping, on one item
 FLOOR_RRU = 2.0  # the document's item (strongly consistent) and the customer's mapping
 COST_FLOOR = (
-    "with one item per document (2 WCU: intake and outcome; 2 RRU; the same Lambda time) ≈ ${floor:.1f} — a ledger "
-    "redesign's last step (the payload only in the FIFO message: no transfer item on the happy path), not built "
-    "(docs/ledger.md)"
+    "the floor, one item per document (2 WCU: intake and outcome; 2 RRU; the same Lambda time), ≈ ${floor:.2f} — "
+    "built: the payload travels in the FIFO message, no transfer item on the happy path (docs/ledger.md)"
 )
 
 

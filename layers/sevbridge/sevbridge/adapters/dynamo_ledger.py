@@ -2,9 +2,13 @@
 
 Items, all under the tenant's partition pk = T#<platform>#<tenant>:
 - transfer  sk = TRANSFER#<transfer id>: what to transfer — the document (compact JSON, zlib) and the
-            event it came with. Written once at intake. Its `st` holds the transfer's state only while it
-            is not its document's current transfer (before the pointer reached it, or after a newer
-            transfer of the same document took the pointer over; `arev`: the pointer revision archived).
+            event it came with. Only off the happy path: a live transfer's queue message carries its
+            document (adapters/transfer_message.py), so its item is written by whoever has the document
+            when it must be re-sent or shown without that message — the worker before a failed or parked
+            pointer and on a message's second receive (`keep`), intake for a backfill's transfer or a
+            document too big for its message, the archive step (state only, no document) when a newer
+            transfer takes the pointer. Its `st` holds the transfer's state only while it is not its
+            document's current transfer (`arev`: the pointer revision archived).
 - pointer   sk = DOC#<kind>#<source id>: the state of the document's latest transfer (status, attempts,
             sevDesk id/number, reason, compact history) — every state change of that transfer is one
             small write here — `live` (the newest transfer pending on the transfer queue: a backfill's
@@ -266,9 +270,10 @@ class DynamoLedgerStore:
         100). Per event: a pointer that already names it makes it a redelivery — its transfers take the ids
         of the first delivery (`recorded`; `conflict` with another body). Then each pointer is written
         (conditional on its revision or absence; it carries the event id and body hash), and after all of
-        them the new transfer items, 25 per BatchWriteItem. Pointers first: a crash between leaves pointers
-        naming the event, and its retry (the event got no 202) finds them and stores what is missing under
-        the same ids — no receipt item, no orphan transfer. Results in input order."""
+        them the transfer items of those that have one (`_itemised`: a live transfer's message carries its
+        document), 25 per BatchWriteItem. Pointers first: a crash between leaves pointers naming the event,
+        and its retry (the event got no 202) finds them and sends (and stores) what is missing under the
+        same ids — no receipt item, no orphan transfer. Results in input order."""
         known = self._read_pointers([t for d in drafts for t in d.transfers])
         placed = [self._place_event(draft, known) for draft in drafts]
         self._put_transfers(
