@@ -484,6 +484,10 @@ class DynamoLedgerStore:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         if transfer.live and transfer.status is TransferStatus.QUEUED:
             values["live"] = transfer.transfer_id  # in the write that makes it `queued`: no extra unit
+            customer = transfer.payload.get("customer")
+            if transfer.kind is not TransferKind.CONTACT and isinstance(customer, dict) and customer.get("source_id"):
+                # The import's pending platform versions (M7) read it while the transfer has no item.
+                values["cust"] = str(customer["source_id"])
         return values
 
     def _seen_at_or_after(self, transfer: Transfer) -> bool:
@@ -593,7 +597,7 @@ class DynamoLedgerStore:
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk", *drop) if name not in values]
         if clear_live:
-            removes.append("#live")
+            removes += ["#live", "#cust"]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
         if claim is not None:
             sets += ["#claim = :claim", "#claim_until = :claim_until", "#claimv = :claimv"]

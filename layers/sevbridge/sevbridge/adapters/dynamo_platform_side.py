@@ -54,6 +54,29 @@ class DynamoPlatformSide:
             if row.sevdesk_id and row.source_id
         }
 
+    def _live_on_pointers(self) -> Iterator[tuple[str, datetime]]:
+        """(contact source id, version) of the documents with a transfer pending on the transfer queue: a
+        live transfer has no item (its message carries the document), so its pointer says so (`live`, and
+        for an invoice or draft its customer, `cust`)."""
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
+            FilterExpression="attribute_exists(#live)",
+            ExpressionAttributeValues={
+                ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
+                ":doc": {"S": "DOC#"},
+            },
+            ProjectionExpression="sk, #cust, #version",
+            ExpressionAttributeNames={"#live": "live", "#cust": "cust", "#version": "version"},
+        ):
+            for item in page.get("Items", []):
+                values: dict[str, Any] = from_item(item)
+                _, kind, source_id = str(values["sk"]).split("#", 2)
+                contact = source_id if kind == TransferKind.CONTACT.value else values.get("cust")
+                if contact and values.get("version"):
+                    yield str(contact), datetime.fromisoformat(values["version"])
+
     def pushed_invoices(self) -> Sequence[PushedInvoice]:
         return [
             PushedInvoice(source_id=row.source_id, sevdesk_id=row.sevdesk_id, number=row.number, status=row.status)
@@ -67,6 +90,9 @@ class DynamoPlatformSide:
         pending = self._ledger.open_transfers(self._platform_id, self._tenant_id) + self._ledger.with_status(
             self._platform_id, self._tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS
         )
+        for source_id, version in self._live_on_pointers():
+            if source_id not in newest or version > newest[source_id]:
+                newest[source_id] = version
         for transfer in pending:
             if transfer.kind is TransferKind.CONTACT:
                 source_id: Any = transfer.source_id
