@@ -90,9 +90,9 @@ class DynamoPlatformSide:
         pending = self._ledger.open_transfers(self._platform_id, self._tenant_id) + self._ledger.with_status(
             self._platform_id, self._tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS
         )
-        for source_id, version in self._live_on_pointers():
-            if source_id not in newest or version > newest[source_id]:
-                newest[source_id] = version
+        for contact, pending_version in self._live_on_pointers():
+            if contact not in newest or pending_version > newest[contact]:
+                newest[contact] = pending_version
         for transfer in pending:
             if transfer.kind is TransferKind.CONTACT:
                 source_id: Any = transfer.source_id
