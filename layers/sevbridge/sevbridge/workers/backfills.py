@@ -99,6 +99,7 @@ def is_console_event(event: dict[str, Any]) -> bool:
 
 def handle_console(event: dict[str, Any]) -> dict[str, Any]:
     """Runs one operator action (workers/backfill_console.py, loaded on first use)."""
-    from sevbridge.workers.backfill_console import handle_console
+    with cold_start.first_use():
+        from sevbridge.workers.backfill_console import handle_console
 
     return handle_console(event)
