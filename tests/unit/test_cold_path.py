@@ -200,6 +200,41 @@ def test_modules_deferred_to_first_use_load_as_the_cold_start_does() -> None:
     assert result["enabled"] is True
 
 
+_IMPORT_STEP_PROBE = """
+import json, sys
+import functions.import_worker.app
+from sevbridge import wiring
+from sevbridge.workers.imports import _reader
+wiring.import_runner(_reader)  # what an import step builds: the runner, its stores, the platform side
+wiring.platform_side("plt", "tenant")
+import sevbridge.adapters.sevdesk.reader
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_an_import_step_does_not_load_the_platforms_event_models() -> None:
+    """The import worker's message path reads what the push recorded about a contact; only the push
+    predicts one from the platform's event (domain/pull/echo.py), so the event models (the largest
+    sevbridge module) stay out of an import step."""
+    settings = ("PLATFORMS", "TENANTS", "LEDGER", "JOBS", "CHANGES", "OUTBOX")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        **{f"{name}_TABLE": name.lower() for name in settings},
+        **{f"{name}_QUEUE_URL": f"https://sqs/{name}" for name in ("TRANSFER", "IMPORT", "BACKFILL", "WEBHOOK")},
+        "TOKEN_KEY_ID": "key",
+        "BACKFILL_BUCKET": "bucket",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_STEP_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    modules = json.loads(out.stdout.splitlines()[-1])
+    assert "sevbridge.domain.pull.runner" in modules  # the probe did build the import path
+    assert _loaded(modules, "sevbridge.domain.events") == []
+
+
 def test_the_probe_sees_models() -> None:
     # The probe sees the models a function defines on import (so the "none built" check is not vacuous):
     # the api's gate defines its settings and error models, the transfer worker its messages.
