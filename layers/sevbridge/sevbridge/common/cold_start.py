@@ -35,9 +35,10 @@ def done() -> None:
 
 @contextlib.contextmanager
 def first_use() -> Iterator[None]:
-    """Around the imports a function defers to first use: no collection while they load, and what they
-    built frozen like the cold start's modules. Once they are loaded it only pauses the collector for the
-    few name look-ups (nothing is frozen: the invocation's own objects must stay collectable)."""
+    """Around the imports a function defers to first use (and the building of what they provide): no
+    collection while they load, and what they built frozen like the cold start's modules — with the
+    objects the invocation holds at that moment, once per execution environment. Once they are loaded it
+    only pauses the collector for the few look-ups (nothing is frozen: later objects stay collectable)."""
     before = len(sys.modules)
     was_enabled = gc.isenabled()
     gc.disable()

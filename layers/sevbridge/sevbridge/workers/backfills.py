@@ -61,10 +61,10 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> Any:
             held[record.message_id] = 0  # not ours: straight back, to the DLQ in a few receives
             raise
         logger.append_keys(platform_id=message.platform_id, tenant_id=message.tenant_id, backfill_id=message.job_id)
-        if message.type == "chunk":
-            with cold_start.first_use():
+        with cold_start.first_use():  # the first message also loads the worker's adapters (boto3 among them)
+            if message.type == "chunk":
                 transfers.load_push_engine()  # before the chunk's lanes (threads) send its documents
-        worker = wiring.backfill_worker(transfers.runner)
+            worker = wiring.backfill_worker(transfers.runner)
         receives = int(record.attributes.approximate_receive_count or 1)
         try:
             worker.process(message, time_left=lambda: deadline - time.monotonic(), receives=receives)

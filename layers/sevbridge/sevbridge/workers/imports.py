@@ -54,8 +54,10 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> None:
     def should_stop() -> bool:
         return lambda_context is not None and lambda_context.get_remaining_time_in_millis() < RESERVE_MS
 
+    with cold_start.first_use():  # the first record also loads the runner's adapters (boto3 among them)
+        runner = wiring.import_runner(_reader)
     try:
-        run = wiring.import_runner(_reader).handle(message, receive_count=receive_count, should_stop=should_stop)
+        run = runner.handle(message, receive_count=receive_count, should_stop=should_stop)
     except RetryImportLater as exc:
         logger.warning(
             "import will be retried",
