@@ -21,6 +21,7 @@ _PROBE = """
 import gc, json, sys
 import functions.{function}.app
 collector = {{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
+modules = sorted(sys.modules)  # before the probe imports the model base (and pydantic) itself
 from sevbridge.common.model import Model
 
 def subclasses(cls):
@@ -30,7 +31,7 @@ def subclasses(cls):
 
 models = list(subclasses(Model))
 print(json.dumps({{
-    "modules": sorted(sys.modules),
+    "modules": modules,
     "models": len(models),
     "built": sorted(m.__qualname__ for m in models if m.__pydantic_complete__),
     "collector": collector,
@@ -99,12 +100,17 @@ NOT_ON_COLD_PATH = {
         "sevbridge.api",
         "sevbridge.workers.imports",
     ],
-    # The sevDesk reader (with httpx) loads with the first step that reads sevDesk.
+    # Every step's path (the message model, the config, the import runner with the pull domain and its
+    # stores) loads with the first record (workers/imports.py); the sevDesk reader (with httpx) only with
+    # the first step that reads sevDesk.
     "import_worker": [
+        "pydantic",
+        "sevbridge.config",
+        "sevbridge.wiring",
+        "sevbridge.domain",
+        "sevbridge.adapters",
         "httpx",
-        "sevbridge.adapters.sevdesk",
         "sevbridge.api",
-        "sevbridge.domain.push.service",
         "sevbridge.workers.transfers",
     ],
     "import_scheduler": ["httpx", "sevbridge.api", "sevbridge.adapters.sevdesk", "sevbridge.domain.push.service"],
@@ -115,14 +121,19 @@ NOT_ON_COLD_PATH = {
         "sevbridge.domain.pull",
     ],
     # The console (operator actions, with the API's backfill view) loads with the first console event; the
-    # push engine with the first chunk that goes to sevDesk.
+    # queue path (the message validator, the config, the backfill worker with the domain it drives, the
+    # transfer worker's runner) with the first queue message; the push engine with the first chunk.
     "backfill": [
+        "pydantic",
+        "sevbridge.config",
+        "sevbridge.wiring",
+        "sevbridge.domain",
+        "sevbridge.adapters",
+        "sevbridge.workers.transfers",
         "sevbridge.api",
         "sevbridge.workers.backfill_console",
         "sevbridge.workers.imports",
         "httpx",
-        "sevbridge.adapters.sevdesk",
-        "sevbridge.domain.push.service",
     ],
 }
 
@@ -148,6 +159,80 @@ def test_the_import_ends_with_the_garbage_collector_running_and_its_objects_froz
     collector = _cold_import(function)["collector"]
     assert collector["enabled"] is True
     assert collector["frozen"] > 10_000  # the import's objects, never walked by a collection again
+
+
+_FIRST_USE_PROBE = """
+import gc, json
+from sevbridge.common import cold_start
+cold_start.done()
+
+def collections():
+    return sum(generation["collections"] for generation in gc.get_stats())
+
+frozen, before = gc.get_freeze_count(), collections()
+with cold_start.first_use():
+    import sevbridge.domain.backfill.worker  # what a worker defers: allocates enough for many collections
+loaded = {"collections": collections() - before, "frozen": gc.get_freeze_count() - frozen}
+frozen = gc.get_freeze_count()
+with cold_start.first_use():
+    import sevbridge.domain.backfill.worker
+    garbage = [[] for _ in range(10)]
+print(json.dumps({**loaded, "frozen_again": gc.get_freeze_count() - frozen, "enabled": gc.isenabled()}))
+"""
+
+
+def test_modules_deferred_to_first_use_load_as_the_cold_start_does() -> None:
+    """The backfill and import workers load their message path with the first message, inside
+    `cold_start.first_use()`: no collection while it loads (else that message pays the collections the
+    import was spared), its objects frozen; once loaded, nothing more is frozen, and the collector runs."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_USE_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["collections"] == 0
+    assert result["frozen"] > 10_000
+    assert result["frozen_again"] == 0
+    assert result["enabled"] is True
+
+
+_IMPORT_STEP_PROBE = """
+import json, sys
+import functions.import_worker.app
+from sevbridge import wiring
+from sevbridge.workers.imports import _reader
+wiring.import_runner(_reader)  # what an import step builds: the runner, its stores, the platform side
+wiring.platform_side("plt", "tenant")
+import sevbridge.adapters.sevdesk.reader
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_an_import_step_does_not_load_the_platforms_event_models() -> None:
+    """The import worker's message path reads what the push recorded about a contact; only the push
+    predicts one from the platform's event (domain/pull/echo.py), so the event models (the largest
+    sevbridge module) stay out of an import step."""
+    settings = ("PLATFORMS", "TENANTS", "LEDGER", "JOBS", "CHANGES", "OUTBOX")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        **{f"{name}_TABLE": name.lower() for name in settings},
+        **{f"{name}_QUEUE_URL": f"https://sqs/{name}" for name in ("TRANSFER", "IMPORT", "BACKFILL", "WEBHOOK")},
+        "TOKEN_KEY_ID": "key",
+        "BACKFILL_BUCKET": "bucket",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_STEP_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    modules = json.loads(out.stdout.splitlines()[-1])
+    assert "sevbridge.domain.pull.runner" in modules  # the probe did build the import path
+    assert _loaded(modules, "sevbridge.domain.events") == []
 
 
 def test_the_probe_sees_models() -> None:

@@ -9,11 +9,18 @@ the import built moves to the permanent generation (`gc.freeze()`), which later 
 again, and collection resumes. Reference counting frees memory as always meanwhile; only garbage cycles
 made during the import wait for the first collection after `done()` (frozen ones stay: the import's
 objects are meant to live as long as the process). tests/unit/test_cold_path.py checks that every
-function's import ends with the collector running again."""
+function's import ends with the collector running again.
+
+A function that defers modules to their first use (a worker's message path, the push engine) loads them
+inside `first_use()`, the same way: otherwise that first message pays the collections the import was
+spared (benchmarks: import + first message)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import sys
+from collections.abc import Iterator
 
 _was_enabled = gc.isenabled()
 gc.disable()
@@ -24,3 +31,21 @@ def done() -> None:
     gc.freeze()
     if _was_enabled:
         gc.enable()
+
+
+@contextlib.contextmanager
+def first_use() -> Iterator[None]:
+    """Around the imports a function defers to first use (and the building of what they provide): no
+    collection while they load, and what they built frozen like the cold start's modules — with the
+    objects the invocation holds at that moment, once per execution environment. Once they are loaded it
+    only pauses the collector for the few look-ups (nothing is frozen: later objects stay collectable)."""
+    before = len(sys.modules)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if len(sys.modules) != before:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()

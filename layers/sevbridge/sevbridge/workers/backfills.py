@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import TypeAdapter, ValidationError
 
-from sevbridge import wiring
-from sevbridge.adapters.sqs_visibility import SqsVisibility
+from sevbridge.common import cold_start
 from sevbridge.common.observability import logger, metrics
-from sevbridge.config import get_settings
-from sevbridge.domain.backfill.ports import BackfillMessage
-from sevbridge.domain.backfill.worker import HoldBack
-from sevbridge.workers import transfers
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import TypeAdapter
+
+    from sevbridge.domain.backfill.ports import BackfillMessage
 
 RESERVE_SECONDS = 5.0
 
@@ -31,11 +30,27 @@ RESERVE_SECONDS = 5.0
 @functools.cache
 def _message() -> TypeAdapter[BackfillMessage]:
     # Built with the first queue message, not on import (a TypeAdapter builds its validator at once).
+    from pydantic import TypeAdapter
+
+    from sevbridge.domain.backfill.ports import BackfillMessage
+
     return TypeAdapter(BackfillMessage)
 
 
 # --- SQS -------------------------------------------------------------------------------------------------
 def process_batch(event: dict[str, Any], context: LambdaContext) -> Any:
+    # What a queue message needs loads with the first one, not on the cold start (a console event needs
+    # none of it): pydantic and the config, the backfill worker with the domain it drives, and the
+    # transfer worker's runner; the push engine only with the first chunk (below).
+    with cold_start.first_use():
+        from pydantic import ValidationError
+
+        from sevbridge import wiring
+        from sevbridge.adapters.sqs_visibility import SqsVisibility
+        from sevbridge.config import get_settings
+        from sevbridge.domain.backfill.worker import HoldBack
+        from sevbridge.workers import transfers
+
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
     held: dict[str, float] = {}
 
@@ -46,9 +61,10 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> Any:
             held[record.message_id] = 0  # not ours: straight back, to the DLQ in a few receives
             raise
         logger.append_keys(platform_id=message.platform_id, tenant_id=message.tenant_id, backfill_id=message.job_id)
-        if message.type == "chunk":
-            transfers.load_push_engine()  # before the chunk's lanes (threads) send its documents
-        worker = wiring.backfill_worker(transfers.runner)
+        with cold_start.first_use():  # the first message also loads the worker's adapters (boto3 among them)
+            if message.type == "chunk":
+                transfers.load_push_engine()  # before the chunk's lanes (threads) send its documents
+            worker = wiring.backfill_worker(transfers.runner)
         receives = int(record.attributes.approximate_receive_count or 1)
         try:
             worker.process(message, time_left=lambda: deadline - time.monotonic(), receives=receives)
@@ -83,6 +99,7 @@ def is_console_event(event: dict[str, Any]) -> bool:
 
 def handle_console(event: dict[str, Any]) -> dict[str, Any]:
     """Runs one operator action (workers/backfill_console.py, loaded on first use)."""
-    from sevbridge.workers.backfill_console import handle_console
+    with cold_start.first_use():
+        from sevbridge.workers.backfill_console import handle_console
 
     return handle_console(event)

@@ -26,11 +26,16 @@ in sevDesk, a payment the platform did not send): the status the push reached is
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sevbridge.domain.events import Address, Contact, ContactKind
 from sevbridge.domain.pull.ports import PushedContact, PushedInvoice
 from sevbridge.domain.pull.records import AddressRecord, ConflictInfo, ContactRecord, InvoiceRecord, record_hash
 from sevbridge.domain.pull.runs import IndexEntry
+
+if TYPE_CHECKING:
+    # Only the push predicts a contact (it has the platform's event models loaded); the import reads
+    # what the push recorded, so the import worker never loads them (tests/unit/test_cold_path.py).
+    from sevbridge.domain.events import Address, Contact
 
 # How far sevDesk's clock may run ahead of ours (its `update` stamps vs. our `echo_at`).
 CLOCK_SLACK = timedelta(seconds=5)
@@ -39,6 +44,7 @@ CLOCK_SLACK = timedelta(seconds=5)
 def predicted_contact(contact: Contact, *, customer_number: str | None) -> ContactRecord:
     """The record the import will map from sevDesk after the push wrote `contact` to a contact that
     had nothing else (the push writes only what the platform filled and adds, never removes)."""
+    from sevbridge.domain.events import ContactKind
 
     def address(value: Address | None) -> AddressRecord | None:
         if value is None:
