@@ -245,7 +245,7 @@ class Intake:
         ) -> Transfer:
             status = TransferStatus.SKIPPED if skipped else TransferStatus.QUEUED
             transfer = Transfer(
-                transfer_id=event_transfer_id(stem, position),
+                transfer_id=event_transfer_id(stem, position, kind, source_id),
                 platform_id=connection.platform_id,
                 tenant_id=connection.tenant_id,
                 kind=kind,
