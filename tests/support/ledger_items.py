@@ -19,3 +19,14 @@ def transfer_items(tenant_id: str = "school-42") -> list[dict[str, Any]]:
         KeyConditionExpression="pk = :k AND begins_with(sk, :t)",
         ExpressionAttributeValues={":k": {"S": tenant_pk(platform_id, tenant_id)}, ":t": {"S": "TRANSFER#"}},
     )["Items"]
+
+
+def forget_transfer_items(tenant_id: str = "school-42") -> int:
+    """Deletes the tenant's `TRANSFER#` items: what the ledger holds when its transfers are live and
+    current (their documents travel in their queue messages, their pointers hold their state). Readers
+    must find them on the pointers alone. Returns how many were deleted."""
+    items = transfer_items(tenant_id)
+    client = boto3.client("dynamodb")
+    for item in items:
+        client.delete_item(TableName=get_settings().ledger_table, Key={"pk": item["pk"], "sk": item["sk"]})
+    return len(items)
