@@ -14,7 +14,7 @@ from sevbridge.domain.ledger import document_of, stem_of
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
 from tests.support.ledger_items import forget_transfer_items, transfer_items
-from tests.support.worker import drain
+from tests.support.worker import drain, queue_depth
 
 pytestmark = pytest.mark.functional
 TRANSFERS = "/v1/tenants/school-42/transfers"
@@ -129,3 +129,28 @@ def test_the_longest_source_id_fits_in_a_transfer_id(api: HandlerApiClient, conn
     page = api.get(TRANSFERS, query={"limit": "1"}).json
     assert page["items"] == [listed] and page["next_cursor"] is not None  # a cursor of the longest id
     assert api.get(TRANSFERS, query={"limit": "1", "cursor": page["next_cursor"]}).json["items"] == []
+
+
+def test_nothing_runs_or_re_sends_a_transfer_whose_document_is_not_stored(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    """Shown from its pointer, a current transfer without its item has no payload: the ledger's plain read
+    (what the worker and a re-send use) does not hand it out, and a retry is refused (409, nothing queued)
+    rather than sending an empty document."""
+    from sevbridge import wiring
+
+    failing = invoice("inv-f", "evt-f")
+    failing["data"]["positions"][0]["unit"] = "Fass"
+    assert api.post(EVENTS, json_body=failing).status == 202
+    drain(aws)
+    (failed,) = walk(api, {}, 50)
+    assert failed["status"] == "failed"
+    assert forget_transfer_items() == 1
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    assert wiring.ledger().get(platform_id, "school-42", failed["transfer_id"]) is None
+    assert wiring.ledger().get(platform_id, "school-42", failed["transfer_id"], shown=True) is not None
+    answer = api.post(f"{TRANSFERS}/{failed['transfer_id']}/retry")
+    assert answer.status == 409, answer.body
+    assert api.post(f"{TRANSFERS}/retry").json["retried"] == 0
+    assert queue_depth(aws, "TransferQueue") == 0
+    assert api.get(f"{TRANSFERS}/{failed['transfer_id']}").json["status"] == "failed"

@@ -829,13 +829,20 @@ class DynamoLedgerStore:
         return _Pointer.of(from_item(item["Item"])) if "Item" in item else None
 
     def get(
-        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        *,
+        document: DocumentKey | None = None,
+        shown: bool = False,
     ) -> Transfer | None:
         """The transfer with its state. Its item and its document's pointer are read in one BatchGetItem
         when the document is known: named by the id itself, or (an id from before ids named their
         document) by `document`, what its queue message says it is about — a wrong hint only costs the
         pointer read by key. A document's current transfer may have no item (its document travels in its
-        queue message): it is read from the pointer alone, with an empty payload."""
+        queue message): with `shown` it is read from the pointer alone, with an empty payload; without,
+        it is None, as before — what runs or re-sends a transfer never gets an empty document."""
         pk = tenant_pk(platform_id, tenant_id)
         transfer_sk = f"TRANSFER#{transfer_id}"
         named = document_of(transfer_id)
@@ -850,7 +857,7 @@ class DynamoLedgerStore:
                 doc_sk = _doc_sk(named.kind, named.source_id)
                 pointer = _Pointer.of(hinted.get(doc_sk))
                 self._remember(pk, doc_sk, pointer)
-                if pointer is None or pointer.transfer_id != transfer_id:
+                if not shown or pointer is None or pointer.transfer_id != transfer_id:
                     return None
                 return self._current(platform_id, tenant_id, doc_sk, pointer)
         else:

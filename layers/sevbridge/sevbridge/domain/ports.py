@@ -80,9 +80,17 @@ class LedgerStore(Protocol):
         ...
 
     def get(
-        self, platform_id: str, tenant_id: str, transfer_id: str, *, document: DocumentKey | None = None
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        *,
+        document: DocumentKey | None = None,
+        shown: bool = False,
     ) -> Transfer | None:
-        """`document`: the transfer's document as its queue message names it (saves a read call)."""
+        """`document`: the transfer's document as its queue message names it (saves a read call). A
+        current transfer with no stored document (it travels in its queue message) is None, so nothing
+        runs or re-sends an empty payload — unless `shown` (to be shown: state and event, no payload)."""
         ...
 
     def save(

@@ -23,7 +23,8 @@ class TransferOps:
     live: bool = True
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
-        transfer = self.ledger.get(platform_id, tenant_id, transfer_id)
+        """To be shown: a current transfer whose document is not stored comes without its payload."""
+        transfer = self.ledger.get(platform_id, tenant_id, transfer_id, shown=True)
         if transfer is None:
             raise NotFound("this tenant has no such transfer")
         return transfer
@@ -43,7 +44,10 @@ class TransferOps:
                 TransferStatus.SKIPPED: "send an invoice.transfer_requested event to transfer it manually",
             }.get(transfer.status, "only failed transfers can be retried")
             raise Conflict(f"transfer {transfer_id} is {transfer.status.value}: {hint}")
-        return self._requeue([transfer], "retry requested")[0]
+        requeued = self._requeue([transfer], "retry requested")
+        if not requeued:  # it changed meanwhile, or its document is not stored (nothing to send again)
+            raise Conflict(f"transfer {transfer_id} cannot be sent again now: read it again")
+        return requeued[0]
 
     def retry_all_failed(self, platform_id: str, tenant_id: str) -> list[Transfer]:
         return self._requeue(self.ledger.with_status(platform_id, tenant_id, TransferStatus.FAILED), "retry requested")
