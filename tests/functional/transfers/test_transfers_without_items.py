@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
+from sevbridge import wiring
+from sevbridge.adapters.dynamo_items import tenant_pk
+from sevbridge.config import get_settings
 from sevbridge.domain.ledger import document_of, stem_of
 from tests.support.api_client import HandlerApiClient
 from tests.support.events import load_event
@@ -137,8 +141,6 @@ def test_nothing_runs_or_re_sends_a_transfer_whose_document_is_not_stored(
     """Shown from its pointer, a current transfer without its item has no payload: the ledger's plain read
     (what the worker and a re-send use) does not hand it out, and a retry is refused (409, nothing queued)
     rather than sending an empty document."""
-    from sevbridge import wiring
-
     failing = invoice("inv-f", "evt-f")
     failing["data"]["positions"][0]["unit"] = "Fass"
     assert api.post(EVENTS, json_body=failing).status == 202
@@ -154,3 +156,24 @@ def test_nothing_runs_or_re_sends_a_transfer_whose_document_is_not_stored(
     assert api.post(f"{TRANSFERS}/retry").json["retried"] == 0
     assert queue_depth(aws, "TransferQueue") == 0
     assert api.get(f"{TRANSFERS}/{failed['transfer_id']}").json["status"] == "failed"
+
+
+def test_a_live_invoices_pointer_names_its_customer_until_it_settles(
+    api: HandlerApiClient, connected: Any, aws: Any
+) -> None:
+    """`cust` goes with `live` (the import's pending platform versions read it, docs/ledger.md): written by
+    intake's pointer write, removed by the outcome that clears `live`."""
+
+    def pointer() -> dict[str, Any]:
+        platform_id = wiring.connection_store().list_connections()[0].platform_id
+        return boto3.client("dynamodb").get_item(
+            TableName=get_settings().ledger_table,
+            Key={"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-c"}},
+        )["Item"]
+
+    assert api.post(EVENTS, json_body=invoice("inv-c", "evt-c")).status == 202
+    queued = pointer()
+    assert (queued["live"]["S"], queued["cust"]["S"]) == (queued["tid"]["S"], "cust-2002")
+    drain(aws)
+    settled = pointer()
+    assert "live" not in settled and "cust" not in settled
