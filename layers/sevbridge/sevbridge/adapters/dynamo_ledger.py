@@ -1070,14 +1070,10 @@ class DynamoLedgerStore:
             return self._query_index(platform_id, tenant_id, query, after_id)
         pointers = self._documents(pk, query)
         current_ids = {p.transfer_id for p in pointers.values()}
+        # Built into transfers only when the merge reaches them: a page needs a few of many documents.
         currents = sorted(
-            (
-                t
-                for sk, p in pointers.items()
-                if after_id is None or p.transfer_id < after_id
-                if _matches(t := self._current(platform_id, tenant_id, sk, p), query)
-            ),
-            key=lambda t: t.transfer_id,
+            ((sk, p) for sk, p in pointers.items() if after_id is None or p.transfer_id < after_id),
+            key=lambda current: current[1].transfer_id,
             reverse=True,
         )
         items: list[Transfer] = []
@@ -1091,14 +1087,18 @@ class DynamoLedgerStore:
                 items.append(transfer)
             return len(items) == query.limit
 
+        def take_current(at: int) -> bool:
+            transfer = self._current(platform_id, tenant_id, *currents[at])
+            return take(transfer) if _matches(transfer, query) else False
+
         more = full = False
         at = 0  # the next current transfer to look at
         after = f"TRANSFER#{after_id}" if after_id else None
         for pages, raws in enumerate(self._pages(pk, after=after, filters=_item_filters(query)), start=1):
             for values in raws:
                 transfer_id = values["sk"].removeprefix("TRANSFER#")
-                while not full and at < len(currents) and currents[at].transfer_id > transfer_id:
-                    full, at = take(currents[at]), at + 1
+                while not full and at < len(currents) and currents[at][1].transfer_id > transfer_id:
+                    full, at = take_current(at), at + 1
                 if full:
                     break
                 if transfer_id not in current_ids:  # the current one came from its pointer
@@ -1110,7 +1110,7 @@ class DynamoLedgerStore:
                 break
         else:
             while not full and at < len(currents):
-                full, at = take(currents[at]), at + 1
+                full, at = take_current(at), at + 1
             more = full
         cursor = _encode_cursor(last_seen) if more and last_seen else None
         return TransferPage(items=items, next_cursor=cursor)
