@@ -6,6 +6,7 @@ and again after they are deleted (tests/support/ledger_items.forget_transfer_ite
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -59,6 +60,12 @@ def everything(api: HandlerApiClient, ids: list[str]) -> dict[str, Any]:
     for n, query in enumerate(queries):
         wanted = [t for t in full if all(t[k] == v for k, v in query.items())]
         assert lists[3 * n] == lists[3 * n + 1] == lists[3 * n + 2] == wanted, query
+    # The created_at filters, on pointers and on items alike.
+    middle = full[len(full) // 2]["created_at"]
+    at = datetime.fromisoformat(middle)
+    created = [(t, datetime.fromisoformat(t["created_at"])) for t in full]
+    assert walk(api, {"since": middle}, 2) == [t for t, c in created if c >= at]
+    assert walk(api, {"until": middle}, 2) == [t for t, c in created if c < at]
     shown = {i: api.get(f"{TRANSFERS}/{i}").json for i in ids}
     assert [{k: shown[t["transfer_id"]][k] for k in t} for t in full] == full
     return {"get": shown, "lists": lists}
