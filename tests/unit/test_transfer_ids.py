@@ -13,6 +13,7 @@ from sevbridge.domain.ledger import (
     document_of,
     event_transfer_id,
     new_transfer_id,
+    short_id,
     stem_of,
     with_stem,
 )
@@ -60,3 +61,10 @@ def test_ids_sort_by_creation_then_position_whatever_the_document() -> None:
 )
 def test_an_id_that_names_no_document(suffix: str) -> None:
     assert document_of(f"{new_transfer_id()}00{suffix}") is None
+
+
+def test_the_short_id_is_unique_per_transfer_and_fits_sqs_deduplication() -> None:
+    stem = new_transfer_id()
+    ids = [event_transfer_id(stem, n, TransferKind.INVOICE, "🐶" * 128) for n in range(3)]
+    assert len({short_id(i) for i in ids}) == 3
+    assert all(len(f"{short_id(i)}.{9999}") <= 128 for i in ids)

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from sevbridge import wiring
+from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import tenant_pk
 from sevbridge.config import get_settings
 from sevbridge.domain.ledger import document_of, stem_of
@@ -129,7 +130,19 @@ def test_a_malformed_document_part_is_an_unknown_transfer(api: HandlerApiClient,
 
 def test_the_longest_source_id_fits_in_a_transfer_id(api: HandlerApiClient, connected: Any, aws: Any) -> None:
     longest = "\U0001f436" * 128  # 128 characters of 4 UTF-8 bytes: the sort keys stay under 1024 bytes
-    assert api.post(EVENTS, json_body=invoice(longest, "evt-long")).status == 202
+    sent: list[dict[str, Any]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        sent.extend(params.get("Entries", []))
+
+    sqs = aws_clients.sqs()
+    sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", capture, unique_id="long-ids")
+    try:
+        assert api.post(EVENTS, json_body=invoice(longest, "evt-long")).status == 202
+    finally:
+        sqs.meta.events.unregister("before-parameter-build.sqs.SendMessageBatch", unique_id="long-ids")
+    # SQS (not moto) refuses a FIFO deduplication id over 128 characters: the message uses the short id.
+    assert [len(e["MessageDeduplicationId"]) <= 128 for e in sent] == [True]
     (listed,) = walk(api, {}, 50)
     assert len(f"TRANSFER#{listed['transfer_id']}".encode()) <= 1024
     document = document_of(listed["transfer_id"])

@@ -888,7 +888,11 @@ class DynamoLedgerStore:
         if "doc" in values:
             doc = _unpack(values["doc"])
         else:
-            doc = _facts(pointer) if pointer is not None and current else _facts(_Pointer.of({"tid": "", **values}))
+            doc = (
+                _facts(pointer)
+                if pointer is not None and current
+                else _facts(_Pointer.of({"tid": "", "ca": values.get("created_at"), **values}))
+            )
         st = pointer.st if pointer is not None and current else _unpack(values["st"])
         base = {
             "transfer_id": transfer_id,

@@ -10,7 +10,7 @@ from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import tenant_pk
 from sevbridge.domain.errors import TemporarilyUnavailable
 from sevbridge.domain.lanes import lane_keys
-from sevbridge.domain.ledger import Transfer
+from sevbridge.domain.ledger import Transfer, short_id
 
 _NOT_QUEUED = "the events were recorded but could not be queued; send the same events again (same ids) to finish"
 
@@ -42,7 +42,8 @@ class SqsTransferQueue:
                     "MessageBody": _body(t),
                     "MessageGroupId": tenant_pk(t.platform_id, t.tenant_id),
                     # A re-enqueued transfer (retry, resume) must not be swallowed by the 5-minute dedup window.
-                    "MessageDeduplicationId": f"{t.transfer_id}.{t.requeues}",
+                    # The short id: a whole id names its document and may exceed SQS's 128 characters.
+                    "MessageDeduplicationId": f"{short_id(t.transfer_id)}.{t.requeues}",
                 }
                 for i, t in enumerate(chunk)
             ]

@@ -181,6 +181,13 @@ def stem_of(transfer_id: str) -> str:
     return transfer_id.partition(".")[0][:-_POSITION_DIGITS]
 
 
+def short_id(transfer_id: str) -> str:
+    """The id without its document part: as unique (the stem is unique per event delivery, the position
+    per document in it) and at most 27 characters, where a whole id does not fit (an SQS FIFO
+    deduplication id is at most 128 characters; an id naming a long source id is up to 712)."""
+    return transfer_id.partition(".")[0]
+
+
 def document_of(transfer_id: str) -> DocumentKey | None:
     """The document a transfer id names; None for an id that names none (made before the dot, or
     malformed: a reader answers it like an unknown id, never with an error)."""
