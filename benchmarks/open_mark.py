@@ -44,7 +44,7 @@ def measure_tick_reads(stack: Any, state: Any, sizes: tuple[int, ...] = SIZES) -
         (listed,) = api.get(f"/v1/tenants/{tenant}/transfers").json["items"]
         open_id = listed["transfer_id"]
         # Shown from its pointer: a live transfer's document travels in its message (no transfer item).
-        template = ledger.find(platform.platform_id, tenant, open_id)
+        template = ledger.get(platform.platform_id, tenant, open_id, shown=True)
         assert template is not None
         ledger.record_transfers(settled_copies(template, n, created_ms=time.time_ns() // 1_000_000 - 3 * DAY_MS))
 

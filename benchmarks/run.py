@@ -691,6 +691,31 @@ def open_mark(stack: Any, state: Any) -> list[Result]:
     ]
 
 
+def listing(stack: Any, state: Any) -> list[Result]:
+    from benchmarks.listing import measure_listing
+
+    m = measure_listing(stack, state)
+    first, second = m["first"], m["second"]
+    note = (
+        f"a tenant with {m['documents']} documents (current transfers on their pointers, no items) and "
+        f"{m['older_items']} older transfers with items; every pointer is read (O(documents)): "
+        f"{m['pointer_pages_on_aws']} Query pages on AWS, ≈ {m['pointer_read_units']:.0f} read units "
+        f"(pointers of {m['pointer_bytes']} B, eventually consistent); moto: {first['dynamodb_calls']} and "
+        f"{first['items_read']} items read, the next page {second['seconds']:.1f} s (benchmarks/listing.py, "
+        "docs/ledger.md)"
+    )
+    return [
+        Result(
+            "GET …/transfers, one page of 50, for a tenant with 10 000 documents (moto)",
+            first["seconds"],
+            "s",
+            "informational",
+            first["items"] == second["items"] == 50,
+            note,
+        )
+    ]
+
+
 def _memory_gb(logical_id: str) -> float:
     from local_stack.template import functions, load_template
 
@@ -954,7 +979,7 @@ def main() -> int:
 
     load = os.getloadavg()[0]  # the machine may be shared: every figure depends on it
     results = cold_import() + with_stack(intake_and_worker) + sevdesk_requests() + throughput() + write_units()
-    results += with_stack(open_mark)
+    results += with_stack(open_mark) + with_stack(listing)
     results += cost() + cold_imports(3 if quick else 7) + layer()
     if not quick:
         results += with_stack(imports) + with_stack(webhooks.bench) + with_stack(backfills.bench) + fault_scenario()

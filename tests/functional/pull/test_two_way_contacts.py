@@ -13,6 +13,7 @@ import pytest
 from sevdesk_sandbox.clock import iso
 from tests.functional.pull.conftest import PullTenant, by_sevdesk_id
 from tests.support.events import load_event
+from tests.support.ledger_items import forget_transfer_items
 from tests.support.worker import drain_until_empty, make_retries_immediate
 
 pytestmark = pytest.mark.functional
@@ -118,6 +119,37 @@ def test_both_sides_changed_is_a_conflict_and_the_newer_wins(tenant: PullTenant,
     assert datetime.fromisoformat(conflict["platform_updated_at"]) == platform_time
     run = tenant.run(tenant.api.get(f"/v1/tenants/{tenant.tenant_id}/imports").json["items"][0]["run_id"])
     assert run["counts"]["flagged"] == 1
+
+
+@pytest.mark.parametrize("carrier", ["contact", "invoice"])
+def test_a_pending_transfer_with_no_item_still_makes_a_conflict(
+    tenant: PullTenant, now: datetime, carrier: str
+) -> None:
+    """A live transfer's document travels in its queue message: its pointer alone says it is pending
+    (`live`), and an invoice's pointer names its customer (`cust`). The platform's pending version of
+    the contact comes from there, so both sides changed is still a conflict."""
+    push(tenant, contact_event("v1", now - timedelta(minutes=30)))
+    pushed = sevdesk_id_of(tenant, "K-1001")
+    tenant.import_now(kinds=["contacts"])
+    _, cursor = tenant.feed()
+    platform_time = now + timedelta(minutes=5)
+    if carrier == "contact":
+        pending = contact_event("v2", platform_time, notes="vom Portal")
+    else:  # an invoice of that customer, carrying the contact's newer version
+        customer = contact_event("v2", platform_time, notes="vom Portal")["data"]
+        del customer["invoices"]
+        pending = load_event("platform-invoice-upserted.json", id="evt-inv-pending", data__customer=customer)
+        pending["occurred_at"] = platform_time.isoformat()
+    push(tenant, pending, transfer=False)
+    # A live transfer has no item (its document travels in its message): only the pointers know it.
+    assert forget_transfer_items(tenant.tenant_id) == 0
+    edited = tenant.change("Contact", pushed, minutes_later=1, description="aus sevDesk")
+    tenant.import_now(kinds=["contacts"])
+    (change,) = tenant.feed(after=cursor)[0]
+    assert change["flags"] == ["conflict"] and change["source_id"] == "cust-1001"
+    assert change["conflict"]["winner"] == "platform"
+    assert datetime.fromisoformat(change["conflict"]["sevdesk_updated_at"]) == datetime.fromisoformat(edited["update"])
+    assert datetime.fromisoformat(change["conflict"]["platform_updated_at"]) == platform_time
 
 
 def test_pushed_invoices_come_back_when_sevdesk_moves_them_on(tenant: PullTenant) -> None:

@@ -94,8 +94,8 @@ def test_intake_stopped_between_two_pointers_is_completed_by_the_platforms_retry
     documents = [{"kind": "invoice", "source_id": f"inv-calls-{n}"} for n in (1, 2)]
     before = api.post(LOOKUP, json_body={"documents": documents}).json["documents"]
     assert [d["status"] for d in before] == ["queued", "not_transferred"]
-    shown = api.get(f"/v1/tenants/school-42/transfers/{before[0]['transfer_id']}")
-    assert (shown.status, shown.json["status"]) == (200, "queued")  # shown from its pointer
+    shown = api.get(f"/v1/tenants/school-42/transfers/{before[0]['transfer_id']}")  # it has no item:
+    assert (shown.status, shown.json["status"]) == (200, "queued")  # read from the pointer its id names
     assert queue_depth(aws, "TransferQueue") == 0  # but never sent
 
     second = api.post(EVENTS, json_body={"events": [invoice_event(1), invoice_event(2)]})

@@ -165,6 +165,9 @@ def test_intake_stopped_after_the_pointer_is_completed_by_the_platforms_retry(
     named = api.post(LOOKUP, json_body=lookup).json["documents"][0]
     assert named["status"] == "queued"  # the pointer was written; its message was not sent
     assert queue_depth(aws, "TransferQueue") == 0
+    # A document's current transfer reads from its pointer, item or not (its id names the document).
+    shown = api.get(f"/v1/tenants/school-42/transfers/{named['transfer_id']}")
+    assert (shown.status, shown.json["status"], shown.json["event_id"]) == (200, "queued", "evt-7")
 
     second = api.post(EVENTS, json_body=invoice(7))
     assert second.status == 202, second.body

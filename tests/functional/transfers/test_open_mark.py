@@ -171,7 +171,8 @@ def test_an_event_completed_under_its_first_deliverys_ids_is_found_by_the_next_t
     event = load_event("platform-invoice-upserted.json")
     assert api.post(EVENTS, json_body=event).status >= 500
     client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="om-refuse")
-    # Shown from its pointer (queued), but not stored: nothing the tick could re-send from.
+    # No transfer item (nothing the tick could re-send from); the listing shows the document's current
+    # transfer from its pointer.
     assert [t["status"] for t in api.get(TRANSFERS).json["items"]] == ["queued"]
     assert transfer_items() == []
     later(HOUR)
@@ -259,10 +260,9 @@ def test_the_items_a_tick_reads_do_not_grow_with_the_tenants_settled_history(
     wiring.ledger().record_transfers(settled_copies(template, 600, created_ms=three_days_ago + 1000, prefix="older"))
     big, (big_pending, _) = items_read(), pending_versions()
     assert big == small < 20, (without_mark, small, big)
-    # The import's pending platform versions read the open tail too, and — since a live transfer has no
-    # item — the tenant's document items that name a pending live transfer: a query of all of them, so
-    # that part grows with the documents (600 more here), not with the transfers (docs/ledger.md).
-    assert big_pending - small_pending <= 600 + 10, (small_pending, big_pending)
+    # The import's pending platform versions read the open tail too, and every document's pointer (a
+    # pending live transfer is marked there, with its customer): the 600 new documents, nothing else.
+    assert big_pending - small_pending == 600 and small_pending < 20 + 61
 
 
 def test_offboarding_erases_the_mark(

@@ -58,7 +58,7 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
-from sevbridge.adapters.dynamo_open_mark import DynamoOpenMark, transfer_sk_before
+from sevbridge.adapters.dynamo_open_mark import DynamoOpenMark, id_ms, transfer_sk_before
 from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.adapters.transfer_message import carries
 from sevbridge.domain.errors import ConcurrentUpdate, DocumentBusy, InvalidInput, TransferGone
@@ -73,11 +73,13 @@ from sevbridge.domain.intake_models import (
     placement,
 )
 from sevbridge.domain.ledger import (
+    TRANSFER_ID_PATTERN,
     HistoryEntry,
     Transfer,
     TransferDocument,
     TransferKind,
     TransferStatus,
+    document_of,
     stem_of,
     with_stem,
 )
@@ -172,7 +174,12 @@ class _Pointer:
     version: str = ""  # the source version of its transfer (ISO)
     event_id: str | None = None  # the event that made its transfer, and that event's body hash
     body_hash: str | None = None
-    created_at: str = ""  # its transfer's (ISO): the archive step puts it on the transfer's item
+    # What a transfer item says about its transfer, for a current transfer that has no item (its document
+    # travels in its queue message): event type, creation time (ISO; the archive step puts it on the
+    # transfer's item), manual.
+    event_type: str | None = None
+    created_at: str | None = None
+    manual: bool = False
     # The push mapping of the document as read with the pointer (same item): not part of its state.
     mapping: str | None = field(default=None, compare=False)
 
@@ -194,7 +201,9 @@ class _Pointer:
             version=values.get("version", ""),
             event_id=values.get("eid"),
             body_hash=values.get("eh"),
-            created_at=values.get("ca", ""),
+            event_type=values.get("et"),
+            created_at=values.get("ca"),
+            manual=bool(values.get("man")),
             mapping=values.get("map"),
         )
 
@@ -473,21 +482,18 @@ class DynamoLedgerStore:
             "tid": transfer.transfer_id,
             "st": _pack(_state(transfer)),
             "version": transfer.source_version.isoformat(),
-            "ca": transfer.created_at.isoformat(),
+            # The transfer's own facts, so that it reads without its item (GET, listing): ~50 bytes.
             "et": transfer.event_type,
+            "ca": transfer.created_at.isoformat(),
         }
         if transfer.manual:
-            values["mn"] = True
+            values["man"] = True
         if body_hash is not None:
             values |= {"eid": transfer.event_id, "eh": body_hash}
         if transfer.status in INDEXED:
             values |= {"gsi1pk": _status_key(pk, transfer.status), "gsi1sk": transfer.transfer_id}
         if transfer.live and transfer.status is TransferStatus.QUEUED:
-            values["live"] = transfer.transfer_id  # in the write that makes it `queued`: no extra unit
-            customer = transfer.payload.get("customer")
-            if transfer.kind is not TransferKind.CONTACT and isinstance(customer, dict) and customer.get("source_id"):
-                # The import's pending platform versions (M7) read it while the transfer has no item.
-                values["cust"] = str(customer["source_id"])
+            values |= _live_mark(transfer)  # in the write that makes it `queued`: no extra unit
         return values
 
     def _seen_at_or_after(self, transfer: Transfer) -> bool:
@@ -516,7 +522,7 @@ class DynamoLedgerStore:
                 self._archive(pk, pointer, transfer.kind, transfer.source_id)
             # The event's id and hash go with the transfer; a pointer moved without them (a seed) keeps none.
             # A replaced transfer still pending live leaves an expired claim: it may be mid-attempt (_left).
-            drop = () if body_hash is not None else ("eid", "eh")
+            drop = ("man",) if body_hash is not None else ("eid", "eh", "man")
             update = self._update(
                 key,
                 self._pointer_values(transfer, body_hash),
@@ -541,7 +547,7 @@ class DynamoLedgerStore:
         state only (no document: a superseded or settled transfer is never re-sent from it), the same
         one write unit as updating an existing item."""
         update = self._own_state(pk, pointer.transfer_id, pointer.st)
-        created_at = pointer.created_at or _first_moment(pointer.st)
+        created_at = pointer.created_at or _id_time(pointer.transfer_id).isoformat()
         update["UpdateExpression"] = update["UpdateExpression"].replace(
             "SET ",
             "SET arev = :arev, kind = if_not_exists(kind, :kind), source_id = if_not_exists(source_id, :sid), "
@@ -596,6 +602,9 @@ class DynamoLedgerStore:
         unless `values` sets them."""
         sets = [f"#{name} = :{name}" for name in values] + ["#rev = :rev"]
         removes = [f"#{name}" for name in ("gsi1pk", "gsi1sk", *drop) if name not in values]
+        # `cust` belongs to the pending live transfer: it goes with `live`, set or cleared.
+        if "live" in values and "cust" not in values:
+            removes.append("#cust")
         if clear_live:
             removes += ["#live", "#cust"]
         attrs = {f":{name}": value for name, value in values.items()} | {":rev": (pointer.rev if pointer else 0) + 1}
@@ -734,7 +743,7 @@ class DynamoLedgerStore:
                     # Keep the pointer's own index entry: only the claim or the marks change here.
                     values |= self._index_of(pointer, pk)
                     if sets_live:
-                        values["live"] = transfer.transfer_id
+                        values |= _live_mark(transfer)
                 update = self._update(
                     key,
                     values | mapped,
@@ -890,24 +899,39 @@ class DynamoLedgerStore:
         transfer_id: str,
         *,
         document: DocumentKey | None = None,
+        shown: bool = False,
         carried: TransferDocument | None = None,
         with_item: bool = False,
     ) -> Transfer | None:
-        """The transfer with its state. `document` (what its queue message says it is about): the
-        transfer item and its document's pointer are read in one BatchGetItem instead of one after the
-        other (same read units, one call less); a wrong hint only costs the pointer read by key.
-        `carried` (the document its queue message carries): only the pointer is read, one consistent
-        GetItem — the current transfer's state is there, and its document's push mapping with it
-        (`mapping_read`) — and the transfer's own item only when the pointer has moved on; `with_item`
+        """The transfer with its state. Its item and its document's pointer are read in one BatchGetItem
+        when the document is known: named by the id itself, or (an id from before ids named their
+        document) by `document`, what its queue message says it is about — a wrong hint only costs the
+        pointer read by key. A document's current transfer may have no item (its document travels in its
+        queue message): with `shown` it is read from the pointer alone, with an empty payload; without,
+        it is None — what runs or re-sends a transfer never gets an empty document.
+        `carried` (the document its queue message carries: the worker): only the pointer is read, one
+        consistent GetItem — the current transfer's state is there, and its document's push mapping with
+        it (`mapping_read`) — and the transfer's own item only when the pointer has moved on; `with_item`
         reads the item too (in the same BatchGetItem), so `stored` says whether it has one."""
         if carried is not None:
             return self._get_carried(platform_id, tenant_id, transfer_id, carried, with_item=with_item)
         pk = tenant_pk(platform_id, tenant_id)
         transfer_sk = f"TRANSFER#{transfer_id}"
+        named = document_of(transfer_id)
+        if named is None and "." in transfer_id:
+            return None  # a malformed document part names nothing: answered like an unknown id
+        document = named or document
         hinted: dict[str, dict[str, Any]] | None = None
         if document is not None:
             hinted = self._batch_get(pk, (transfer_sk, _doc_sk(document.kind, document.source_id)))
             values = hinted.get(transfer_sk)
+            if values is None and named is not None:
+                doc_sk = _doc_sk(named.kind, named.source_id)
+                pointer = _Pointer.of(hinted.get(doc_sk))
+                self._remember(pk, doc_sk, pointer)
+                if not shown or pointer is None or pointer.transfer_id != transfer_id:
+                    return None
+                return self._current(platform_id, tenant_id, doc_sk, pointer)
         else:
             values = self._read(platform_id, tenant_id, transfer_sk)
         if values is None:
@@ -945,15 +969,6 @@ class DynamoLedgerStore:
         if values is None:
             return None
         return self._transfer(platform_id, tenant_id, values, pointer, carried=carried)
-
-    def find(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        """What GET …/transfers/{id} shows: `get`, or a current transfer without an item as its pointer
-        knows it (no payload, not `stored`: never run or re-sent from this)."""
-        transfer = self.get(platform_id, tenant_id, transfer_id)
-        if transfer is not None:
-            return transfer
-        found = self._current_on_pointers(platform_id, tenant_id, transfer_id)
-        return found[0] if found else None
 
     def _remember(self, pk: str, doc_sk: str, pointer: _Pointer | None) -> None:
         if pointer is not None:
@@ -1033,28 +1048,48 @@ class DynamoLedgerStore:
         *,
         carried: TransferDocument | None = None,
     ) -> Transfer:
-        """From its item (and its document's pointer when it is the current transfer). An item written by
-        the archive step holds no document: the message's (`carried`) stands in; without one, the transfer
-        is shown without its payload and is not `stored` (never re-sent from it)."""
+        """A transfer from its item, with the state from its document's pointer while it is the current one.
+        An item without the document (the state of a transfer the archive step wrote without one): the
+        message's document (`carried`) stands in; without one it reads like a pointer, no payload, and is
+        not `stored` (never re-sent from it)."""
         transfer_id = values["sk"].removeprefix("TRANSFER#")
-        st = pointer.st if pointer is not None and pointer.transfer_id == transfer_id else _unpack(values["st"])
+        current = pointer is not None and pointer.transfer_id == transfer_id
         if "doc" in values:
             doc = _unpack(values["doc"])
         elif carried is not None:
             doc = carried.model_dump(include={"event_id", "event_type", "manual", "source_version", "payload"})
         else:
-            doc = {"event_id": "", "event_type": "", "source_version": values["created_at"], "payload": {}}
+            doc = (
+                _facts(pointer)
+                if pointer is not None and current
+                else _facts(_Pointer.of({"tid": "", "ca": values.get("created_at"), **values}))
+            )
+        st = pointer.st if pointer is not None and current else _unpack(values["st"])
         base = {
             "transfer_id": transfer_id,
             "platform_id": platform_id,
             "tenant_id": tenant_id,
             "kind": values["kind"],
             "source_id": values["source_id"],
-            "created_at": values["created_at"],
+            "created_at": values.get("created_at") or _id_time(transfer_id),
             "stored": "doc" in values,
             **doc,
         }
         return Transfer.model_validate(_apply_state(base, st))
+
+    def _current(self, platform_id: str, tenant_id: str, doc_sk: str, pointer: _Pointer) -> Transfer:
+        """A document's current transfer from its pointer alone (it may have no item)."""
+        _, kind, source_id = doc_sk.split("#", 2)
+        base = {
+            "transfer_id": pointer.transfer_id,
+            "platform_id": platform_id,
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "source_id": source_id,
+            "created_at": pointer.created_at or _id_time(pointer.transfer_id),
+            **_facts(pointer),
+        }
+        return Transfer.model_validate(_apply_state(base, pointer.st))
 
     def _with_pointers(self, platform_id: str, tenant_id: str, raws: list[dict[str, Any]]) -> list[Transfer]:
         pk = tenant_pk(platform_id, tenant_id)
@@ -1063,6 +1098,31 @@ class DynamoLedgerStore:
         return [
             self._transfer(platform_id, tenant_id, v, pointers.get(_doc_sk(v["kind"], v["source_id"]))) for v in raws
         ]
+
+    def _indexed(
+        self, platform_id: str, tenant_id: str, entries: list[dict[str, Any]], *, items: bool
+    ) -> list[Transfer]:
+        """The transfers of gsi1 entries (KEYS_ONLY: the base table's pk/sk and the transfer id), in entry
+        order, each once, read from the entry's own item: a document's pointer for its current transfer
+        (with the transfer's item too when `items`: a re-send needs the payload), else the transfer's item
+        (with its document's pointer, in case the item is the current one after all)."""
+        pk = tenant_pk(platform_id, tenant_id)
+        keys = [e["sk"] for e in entries]
+        if items:
+            keys += [f"TRANSFER#{e['gsi1sk']}" for e in entries if e["sk"].startswith("DOC#")]
+        got = self._batch_get(pk, keys)
+        raws = [got[e["sk"]] for e in entries if e["sk"].startswith("TRANSFER#") and e["sk"] in got]
+        found = {t.transfer_id: t for t in self._with_pointers(platform_id, tenant_id, raws)}
+        for e in entries:
+            pointer = _Pointer.of(got.get(e["sk"])) if e["sk"].startswith("DOC#") else None
+            if pointer is None or pointer.transfer_id != e["gsi1sk"]:
+                continue  # the index is eventually consistent: the pointer moved on meanwhile
+            if (item := got.get(f"TRANSFER#{pointer.transfer_id}")) is not None:
+                found[pointer.transfer_id] = self._transfer(platform_id, tenant_id, item, pointer)
+            else:
+                found[pointer.transfer_id] = self._current(platform_id, tenant_id, e["sk"], pointer)
+        ids = dict.fromkeys(e["gsi1sk"] for e in entries)
+        return [found[i] for i in ids if i in found]
 
     def _batch_get(
         self, pk: str, sort_keys: Iterable[str], projection: tuple[str, ...] = ()
@@ -1107,7 +1167,7 @@ class DynamoLedgerStore:
             return [t for t in self.open_transfers(platform_id, tenant_id) if t.status is status]
         if status not in INDEXED:
             return []
-        ids: list[str] = []
+        entries: list[dict[str, Any]] = []
         paginator = aws_clients.dynamodb().get_paginator("query")
         for page in paginator.paginate(
             TableName=self._table,
@@ -1115,9 +1175,8 @@ class DynamoLedgerStore:
             KeyConditionExpression="gsi1pk = :k",
             ExpressionAttributeValues={":k": {"S": _status_key(pk, status)}},
         ):
-            ids += [from_item(i)["gsi1sk"] for i in page.get("Items", [])]
-        raws = list(self._batch_get(pk, (f"TRANSFER#{i}" for i in ids)).values())
-        found = self._with_pointers(platform_id, tenant_id, raws)
+            entries += [from_item(i) for i in page.get("Items", [])]
+        found = self._indexed(platform_id, tenant_id, entries, items=True)
         # The index is eventually consistent: keep only what is in that status now.
         return sorted((t for t in found if t.status is status), key=lambda t: t.transfer_id)
 
@@ -1178,84 +1237,82 @@ class DynamoLedgerStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def query(self, platform_id: str, tenant_id: str, query: TransferQuery) -> TransferPage:
-        """Newest first. Failed and parked transfers come from the sparse index; any other status
-        filter reads the tenant's transfers page by page (at most MAX_PAGES per request, then a cursor)."""
+        """Newest first. Failed and parked transfers come from the sparse index. Otherwise each document's
+        current transfer comes from its pointer (it may have no item: all of the tenant's `DOC#` items are
+        read, a small projection — O(documents) per request, docs/ledger.md) and every other transfer from
+        its item, page by page (at most MAX_PAGES per request, then a cursor); the two are merged by id."""
         pk = tenant_pk(platform_id, tenant_id)
         after_id = _decode_cursor(query.cursor) if query.cursor else None
         if query.status in INDEXED:
             return self._query_index(platform_id, tenant_id, query, after_id)
-        filters: list[str] = []
-        values: dict[str, Any] = {}
-        names: dict[str, str] = {}
-        for attr, value in (("kind", query.kind.value if query.kind else None), ("source_id", query.source_id)):
-            if value is not None:
-                filters.append(f"#{attr} = :{attr}")
-                names[f"#{attr}"] = attr
-                values[f":{attr}"] = {"S": value}
-        if query.since is not None:
-            filters.append("created_at >= :since")
-            values[":since"] = {"S": query.since.isoformat()}
-        if query.until is not None:
-            filters.append("created_at < :until")
-            values[":until"] = {"S": query.until.isoformat()}
-        extra: dict[str, Any] | None = None
-        if filters:
-            extra = {"FilterExpression": " AND ".join(filters), "ExpressionAttributeValues": values}
-            if names:
-                extra["ExpressionAttributeNames"] = names
+        pointers = self._documents(pk, query)
+        current_ids = {p.transfer_id for p in pointers.values()}
+        # Built into transfers only when the merge reaches them: a page needs a few of many documents.
+        currents = sorted(
+            ((sk, p) for sk, p in pointers.items() if after_id is None or p.transfer_id < after_id),
+            key=lambda current: current[1].transfer_id,
+            reverse=True,
+        )
         items: list[Transfer] = []
         last_seen: str | None = None
-        more = False
+
+        def take(transfer: Transfer) -> bool:
+            """Looks at the next transfer in order; True once the page is full."""
+            nonlocal last_seen
+            last_seen = transfer.transfer_id
+            if query.status is None or transfer.status is query.status:
+                items.append(transfer)
+            return len(items) == query.limit
+
+        def take_current(at: int) -> bool:
+            transfer = self._current(platform_id, tenant_id, *currents[at])
+            return take(transfer) if _matches(transfer, query) else False
+
+        more = full = False
+        at = 0  # the next current transfer to look at
         after = f"TRANSFER#{after_id}" if after_id else None
-        for pages, raws in enumerate(self._pages(pk, after=after, filters=extra), start=1):
-            for transfer in self._with_pointers(platform_id, tenant_id, raws):
-                last_seen = transfer.transfer_id
-                if query.status is None or transfer.status is query.status:
-                    items.append(transfer)
-                if len(items) == query.limit:
+        for pages, raws in enumerate(self._pages(pk, after=after, filters=_item_filters(query)), start=1):
+            for values in raws:
+                transfer_id = values["sk"].removeprefix("TRANSFER#")
+                while not full and at < len(currents) and currents[at][1].transfer_id > transfer_id:
+                    full, at = take_current(at), at + 1
+                if full:
                     break
-            if len(items) == query.limit or pages >= MAX_PAGES:
+                if transfer_id not in current_ids:  # the current one came from its pointer
+                    full = take(self._transfer(platform_id, tenant_id, values, None))
+                    if full:
+                        break
+            if full or pages >= MAX_PAGES:
                 more = True
                 break
-        current = [
-            t
-            for t in self._current_on_pointers(platform_id, tenant_id)
-            if _matches(t, query)
-            and (query.status is None or t.status is query.status)
-            and (after_id is None or t.transfer_id < after_id)
-            and (not more or last_seen is None or t.transfer_id > last_seen)
-        ]
-        if current:
-            merged = {t.transfer_id: t for t in current} | {t.transfer_id: t for t in items}
-            items = sorted(merged.values(), key=lambda t: t.transfer_id, reverse=True)
-            if len(items) > query.limit:
-                items, more = items[: query.limit], True
-                last_seen = items[-1].transfer_id
+        else:
+            while not full and at < len(currents):
+                full, at = take_current(at), at + 1
+            more = full
         cursor = _encode_cursor(last_seen) if more and last_seen else None
         return TransferPage(items=items, next_cursor=cursor)
 
-    # --- readers of current transfers without an item ---------------------------------------------
-    # A bridge until transfer ids name their document (branch floor-read): a live transfer on the happy
-    # path has no item, so its GET and the listing find it on the tenant's document items (a query of all
-    # of them: O(documents)).
-    def _current_on_pointers(self, platform_id: str, tenant_id: str, transfer_id: str | None = None) -> list[Transfer]:
-        pk = tenant_pk(platform_id, tenant_id)
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :k AND begins_with(sk, :d)",
-            "FilterExpression": "attribute_exists(tid)" if transfer_id is None else "tid = :tid",
-            "ExpressionAttributeValues": to_item(
-                {":k": pk, ":d": "DOC#"} | ({} if transfer_id is None else {":tid": transfer_id})
-            ),
-        }
-        found: list[Transfer] = []
-        client = aws_clients.dynamodb()
-        while True:
-            response = client.query(**kwargs)
-            found += [_pointer_transfer(platform_id, tenant_id, from_item(i)) for i in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return found
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def _documents(self, pk: str, query: TransferQuery) -> dict[str, _Pointer]:
+        """The tenant's document pointers (those of `query`'s kind and source id prefix), all pages, by sk:
+        only what a transfer's listing shows. Eventually consistent (½ unit): a listing is a view."""
+        prefix = "DOC#"
+        if query.kind is not None:
+            prefix += f"{query.kind.value}#{query.source_id or ''}"
+        names = ("sk", "tid", "st", "version", "eid", "et", "ca", "man")
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        found: dict[str, _Pointer] = {}
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :k AND begins_with(sk, :d)",
+            ExpressionAttributeValues={":k": {"S": pk}, ":d": {"S": prefix}},
+            ProjectionExpression=", ".join(f"#{n}" for n in names),
+            ExpressionAttributeNames={f"#{n}": n for n in names},
+        ):
+            for raw in page.get("Items", []):
+                values = from_item(raw)
+                if (pointer := _Pointer.of(values)) is not None:
+                    found[values["sk"]] = pointer
+        return found
 
     def _query_index(
         self, platform_id: str, tenant_id: str, query: TransferQuery, after_id: str | None
@@ -1278,10 +1335,8 @@ class DynamoLedgerStore:
             kwargs["ExpressionAttributeValues"][":after"] = {"S": after_id}
         while True:
             response = client.query(**kwargs)
-            ids = list(dict.fromkeys(from_item(i)["gsi1sk"] for i in response.get("Items", [])))
-            raws = self._batch_get(pk, (f"TRANSFER#{i}" for i in ids))
-            ordered = [raws[f"TRANSFER#{i}"] for i in ids if f"TRANSFER#{i}" in raws]
-            for transfer in self._with_pointers(platform_id, tenant_id, ordered):
+            entries = [from_item(i) for i in response.get("Items", [])]
+            for transfer in self._indexed(platform_id, tenant_id, entries, items=False):
                 last_seen = transfer.transfer_id
                 if transfer.status is query.status and _matches(transfer, query):
                     items.append(transfer)
@@ -1294,6 +1349,30 @@ class DynamoLedgerStore:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return TransferPage(items=items, next_cursor=_encode_cursor(last_seen) if more and last_seen else None)
+
+
+def _item_filters(query: TransferQuery) -> dict[str, Any] | None:
+    """The listing's filters on transfer items (a FilterExpression: what is read is still paid)."""
+    filters: list[str] = []
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for attr, value in (("kind", query.kind.value if query.kind else None), ("source_id", query.source_id)):
+        if value is not None:
+            filters.append(f"#{attr} = :{attr}")
+            names[f"#{attr}"] = attr
+            values[f":{attr}"] = {"S": value}
+    if query.since is not None:
+        filters.append("created_at >= :since")
+        values[":since"] = {"S": query.since.isoformat()}
+    if query.until is not None:
+        filters.append("created_at < :until")
+        values[":until"] = {"S": query.until.isoformat()}
+    if not filters:
+        return None
+    extra: dict[str, Any] = {"FilterExpression": " AND ".join(filters), "ExpressionAttributeValues": values}
+    if names:
+        extra["ExpressionAttributeNames"] = names
+    return extra
 
 
 def _matches(transfer: Transfer, query: TransferQuery) -> bool:
@@ -1318,30 +1397,35 @@ def _left(pointer: _Pointer | None) -> tuple[str, int, int] | None:
     return (pointer.transfer_id, 0, _micros(datetime.fromisoformat(pointer.version)))
 
 
-def _pointer_transfer(platform_id: str, tenant_id: str, values: dict[str, Any]) -> Transfer:
-    """A current transfer as its document's pointer knows it (no payload: that travelled in its message)."""
-    _, kind, source_id = str(values["sk"]).split("#", 2)
-    st = _unpack(values["st"])
-    base = {
-        "transfer_id": values["tid"],
-        "platform_id": platform_id,
-        "tenant_id": tenant_id,
-        "kind": kind,
-        "source_id": source_id,
-        "created_at": values.get("ca") or _first_moment(st),
-        "event_id": values.get("eid") or "",
-        "event_type": values.get("et") or "",
-        "manual": bool(values.get("mn")),
-        "source_version": values["version"],
+def _facts(pointer: _Pointer | None) -> dict[str, Any]:
+    """The document part of a transfer (what its item's `doc` holds) as a pointer records it: no payload
+    (it travelled in the transfer's queue message). The same attributes on an item without `doc`."""
+    if pointer is None:
+        return {"event_id": "", "event_type": "", "source_version": datetime.fromtimestamp(0, UTC), "payload": {}}
+    return {
+        "event_id": pointer.event_id or "",
+        "event_type": pointer.event_type or "",
+        "manual": pointer.manual,
+        "source_version": pointer.version or pointer.created_at or datetime.fromtimestamp(0, UTC),
         "payload": {},
     }
-    return Transfer.model_validate(_apply_state(base, st))
 
 
-def _first_moment(st: dict[str, Any]) -> str:
-    """The oldest time a state knows of (its history is bounded): for pointers written before `ca`."""
-    history = st.get("h") or []
-    return str(history[0][0]) if history else str(st["t"])
+def _id_time(transfer_id: str) -> datetime:
+    """When a transfer id was made (its leading ms): the creation time of a transfer that recorded none."""
+    return datetime.fromtimestamp(id_ms(transfer_id) / 1000, UTC)
+
+
+def _live_mark(transfer: Transfer) -> dict[str, Any]:
+    """The pointer's mark of its pending live transfer, and — an invoice's or a project draft's — the
+    customer it carries (`cust`): the import's pending platform versions (M7) read it from the pointer,
+    since a live transfer's document travels in its queue message, not on an item."""
+    values: dict[str, Any] = {"live": transfer.transfer_id}
+    customer = transfer.payload.get("customer") if transfer.kind is not TransferKind.CONTACT else None
+    source_id = customer.get("source_id") if isinstance(customer, dict) else None
+    if isinstance(source_id, str) and source_id:
+        values["cust"] = source_id
+    return values
 
 
 def _mapping_attr(mapping: MappingRow | None) -> dict[str, Any]:
@@ -1364,7 +1448,7 @@ def _released(unsure: int, transfer: Transfer, mine: int) -> int:
     return 0 if seen <= mine else unsure
 
 
-_CURSOR_ID = re.compile(r"^tr_[0-9a-f]{14,40}$")
+_CURSOR_ID = re.compile(TRANSFER_ID_PATTERN)
 
 
 def _encode_cursor(last_id: str) -> str:

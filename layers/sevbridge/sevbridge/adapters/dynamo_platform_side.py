@@ -54,29 +54,6 @@ class DynamoPlatformSide:
             if row.sevdesk_id and row.source_id
         }
 
-    def _live_on_pointers(self) -> Iterator[tuple[str, datetime]]:
-        """(contact source id, version) of the documents with a transfer pending on the transfer queue: a
-        live transfer has no item (its message carries the document), so its pointer says so (`live`, and
-        for an invoice or draft its customer, `cust`)."""
-        paginator = aws_clients.dynamodb().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
-            FilterExpression="attribute_exists(#live)",
-            ExpressionAttributeValues={
-                ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
-                ":doc": {"S": "DOC#"},
-            },
-            ProjectionExpression="sk, #cust, #version",
-            ExpressionAttributeNames={"#live": "live", "#cust": "cust", "#version": "version"},
-        ):
-            for item in page.get("Items", []):
-                values: dict[str, Any] = from_item(item)
-                _, kind, source_id = str(values["sk"]).split("#", 2)
-                contact = source_id if kind == TransferKind.CONTACT.value else values.get("cust")
-                if contact and values.get("version"):
-                    yield str(contact), datetime.fromisoformat(values["version"])
-
     def pushed_invoices(self) -> Sequence[PushedInvoice]:
         return [
             PushedInvoice(source_id=row.source_id, sevdesk_id=row.sevdesk_id, number=row.number, status=row.status)
@@ -86,21 +63,45 @@ class DynamoPlatformSide:
 
     def pending_contact_versions(self) -> Mapping[str, datetime]:
         newest: dict[str, datetime] = {}
-        # Open ones from the ledger's open tail (its low-water mark on), parked ones from its index.
+
+        def note(source_id: Any, version: datetime) -> None:
+            if isinstance(source_id, str) and source_id and (source_id not in newest or version > newest[source_id]):
+                newest[source_id] = version
+
+        # Pending live transfers from their documents' pointers (their documents travel in their queue
+        # messages; the pointer names the customer of an invoice or draft: `cust`); other open ones (a
+        # backfill's, re-opened ones) from the ledger's open tail, parked ones from its index.
+        for kind, source_id, customer, version in self._live_documents():
+            note(source_id if kind == TransferKind.CONTACT.value else customer, version)
         pending = self._ledger.open_transfers(self._platform_id, self._tenant_id) + self._ledger.with_status(
             self._platform_id, self._tenant_id, TransferStatus.WAITING_FOR_CREDENTIALS
         )
-        for contact, pending_version in self._live_on_pointers():
-            if contact not in newest or pending_version > newest[contact]:
-                newest[contact] = pending_version
         for transfer in pending:
             if transfer.kind is TransferKind.CONTACT:
-                source_id: Any = transfer.source_id
+                note(transfer.source_id, transfer.source_version)
             else:  # invoices and project drafts carry their customer (I3)
                 customer = transfer.payload.get("customer")
-                source_id = customer.get("source_id") if isinstance(customer, dict) else None
-            if isinstance(source_id, str) and source_id:
-                version = transfer.source_version
-                if source_id not in newest or version > newest[source_id]:
-                    newest[source_id] = version
+                note(customer.get("source_id") if isinstance(customer, dict) else None, transfer.source_version)
         return newest
+
+    def _live_documents(self) -> Iterator[tuple[str, str, str | None, datetime]]:
+        """(kind, source id, customer source id, version) of each document with a pending live transfer:
+        every `DOC#` item is read (the filter only trims the answer) — O(documents), once per import run
+        that has contact changes to publish (PlatformLookups.pending). The version is the current
+        transfer's: the pending one's, or newer when a backfill's copy took the pointer over."""
+        paginator = aws_clients.dynamodb().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
+            FilterExpression="attribute_exists(#live)",
+            ExpressionAttributeValues={
+                ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
+                ":doc": {"S": "DOC#"},
+            },
+            ProjectionExpression="sk, #version, #cust",
+            ExpressionAttributeNames={"#live": "live", "#version": "version", "#cust": "cust"},
+        ):
+            for item in page.get("Items", []):
+                values: dict[str, Any] = from_item(item)
+                _, kind, source_id = values["sk"].split("#", 2)
+                yield kind, source_id, values.get("cust"), datetime.fromisoformat(values["version"])

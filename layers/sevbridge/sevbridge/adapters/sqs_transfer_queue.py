@@ -15,7 +15,7 @@ from sevbridge.adapters.dynamo_items import tenant_pk
 from sevbridge.adapters.transfer_message import carried
 from sevbridge.domain.errors import TemporarilyUnavailable
 from sevbridge.domain.lanes import lane_keys
-from sevbridge.domain.ledger import Transfer
+from sevbridge.domain.ledger import Transfer, short_id
 
 # What one SendMessageBatch may carry, with room for the entries' ids and attributes.
 BATCH_BYTES = 250_000
@@ -66,7 +66,8 @@ class SqsTransferQueue:
                     "MessageBody": body,
                     "MessageGroupId": tenant_pk(t.platform_id, t.tenant_id),
                     # A re-enqueued transfer (retry, resume) must not be swallowed by the 5-minute dedup window.
-                    "MessageDeduplicationId": f"{t.transfer_id}.{t.requeues}",
+                    # The short id: a whole id names its document and may exceed SQS's 128 characters.
+                    "MessageDeduplicationId": f"{short_id(t.transfer_id)}.{t.requeues}",
                 }
                 for i, (t, body) in enumerate(chunk)
             ]

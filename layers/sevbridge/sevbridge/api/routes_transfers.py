@@ -35,11 +35,11 @@ from sevbridge.domain.connection import Connection
 from sevbridge.domain.errors import Conflict
 from sevbridge.domain.intake import MAX_BATCH, EventResult
 from sevbridge.domain.intake_models import DocumentKey, TransferQuery
-from sevbridge.domain.ledger import TransferKind, TransferStatus
+from sevbridge.domain.ledger import TRANSFER_ID_PATTERN, TransferKind, TransferStatus
 
 router = Router()
 EVENTS_PATH = "/v1/tenants/<tenant_id>/events"
-TransferId = Annotated[str, Path(pattern=r"^tr_[0-9a-f]{14,40}$", description="Transfer id")]
+TransferId = Annotated[str, Path(pattern=TRANSFER_ID_PATTERN, description="Transfer id")]
 
 
 @router.post(

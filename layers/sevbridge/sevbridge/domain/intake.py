@@ -229,9 +229,10 @@ class Intake:
     def _transfers_for(
         self, envelope: EventEnvelope, data: BaseModel, connection: Connection, now: datetime
     ) -> list[Transfer]:
-        """The event's transfers. Their ids share one stem and end in the document's position in the
-        event (contact 0, its invoices 1…), not in the list's order: which invoices P3 selects depends on
-        the day, and a redelivery must give each document the same id (ledger.event_transfer_id)."""
+        """The event's transfers. Their ids share one stem, then the document's position in the event
+        (contact 0, its invoices 1…), not in the list's order: which invoices P3 selects depends on the
+        day, and a redelivery must give each document the same id; then the document itself, so the id
+        leads to its pointer (ledger.event_transfer_id)."""
         stem = new_transfer_id()
 
         def make(
@@ -245,7 +246,7 @@ class Intake:
         ) -> Transfer:
             status = TransferStatus.SKIPPED if skipped else TransferStatus.QUEUED
             transfer = Transfer(
-                transfer_id=event_transfer_id(stem, position),
+                transfer_id=event_transfer_id(stem, position, kind, source_id),
                 platform_id=connection.platform_id,
                 tenant_id=connection.tenant_id,
                 kind=kind,

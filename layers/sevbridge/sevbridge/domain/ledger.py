@@ -14,17 +14,21 @@ from the backfill queue, claims its document with a `sending` write.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 import time
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from sevbridge.common.model import Model
 from sevbridge.domain.errors import Conflict
+
+if TYPE_CHECKING:
+    from sevbridge.domain.intake_models import DocumentKey
 
 MAX_HISTORY = 20  # enough for every attempt (8) with its retry note; bounded, so the state stays small
 
@@ -174,17 +178,60 @@ def new_transfer_id() -> str:
 # An event's transfers share one id stem and end in their document's position in the event (2 hex digits:
 # a contact event holds at most 1 + 50 documents). The ledger keeps no record of the event itself: any
 # one of its transfer ids, found on a document's pointer, names all of them (docs/ledger.md).
+# After the position, a dot and the document the transfer is about (kind code + base64url of the source
+# id, no padding): a document's current transfer may have no item of its own (its document travels in
+# its queue message), so its id alone must lead to its pointer. Ids still sort by creation time (the
+# stem is fixed-width hex). Ids without the dot (made before) name no document; they all have items.
 _POSITION_DIGITS = 2
+_KIND_CODES = {TransferKind.CONTACT: "c", TransferKind.INVOICE: "i", TransferKind.INVOICE_DRAFT: "d"}
+_CODE_KINDS = {code: kind for kind, code in _KIND_CODES.items()}
+# The longest document part: a source id of 128 characters of 4 UTF-8 bytes each, in base64url. With it a
+# transfer's sort key (`TRANSFER#` + id, ~720 bytes) stays under DynamoDB's 1024 bytes, and so does gsi1sk.
+MAX_SOURCE_ID_BYTES = 512
+MAX_DOCUMENT_PART = 1 + (MAX_SOURCE_ID_BYTES * 4 + 2) // 3
+TRANSFER_ID_PATTERN = rf"^tr_[0-9a-f]{{14,40}}(\.[{''.join(_CODE_KINDS)}][A-Za-z0-9_-]{{1,{MAX_DOCUMENT_PART - 1}}})?$"
 
 
-def event_transfer_id(stem: str, position: int) -> str:
-    return f"{stem}{position:0{_POSITION_DIGITS}x}"
+def _document_part(kind: TransferKind, source_id: str) -> str:
+    encoded = base64.urlsafe_b64encode(source_id.encode()).decode().rstrip("=")
+    return f".{_KIND_CODES[TransferKind(kind)]}{encoded}"
+
+
+def event_transfer_id(stem: str, position: int, kind: TransferKind, source_id: str) -> str:
+    return f"{stem}{position:0{_POSITION_DIGITS}x}{_document_part(kind, source_id)}"
 
 
 def with_stem(transfer_id: str, stem: str) -> str:
     """The id of the same document of the same event under another delivery's stem."""
-    return stem + transfer_id[-_POSITION_DIGITS:]
+    return stem + transfer_id[len(stem_of(transfer_id)) :]
 
 
 def stem_of(transfer_id: str) -> str:
-    return transfer_id[:-_POSITION_DIGITS]
+    return transfer_id.partition(".")[0][:-_POSITION_DIGITS]
+
+
+def short_id(transfer_id: str) -> str:
+    """The id without its document part: as unique (the stem is unique per event delivery, the position
+    per document in it) and at most 27 characters, where a whole id does not fit (an SQS FIFO
+    deduplication id is at most 128 characters; an id naming a long source id is up to 712)."""
+    return transfer_id.partition(".")[0]
+
+
+def document_of(transfer_id: str) -> DocumentKey | None:
+    """The document a transfer id names; None for an id that names none (made before the dot, or
+    malformed: a reader answers it like an unknown id, never with an error)."""
+    from sevbridge.domain.intake_models import DocumentKey  # it builds on this module
+
+    _, dot, part = transfer_id.partition(".")
+    kind = _CODE_KINDS.get(part[:1])
+    if not dot or kind is None or not 1 < len(part) <= MAX_DOCUMENT_PART:
+        return None
+    encoded = part[1:]
+    try:
+        source_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    # One spelling per document: a non-canonical encoding (stray bits, padding) names no transfer.
+    if not source_id or _document_part(kind, source_id) != f".{part}":
+        return None
+    return DocumentKey(kind=kind, source_id=source_id)

@@ -86,17 +86,15 @@ class LedgerStore(Protocol):
         transfer_id: str,
         *,
         document: DocumentKey | None = None,
+        shown: bool = False,
         carried: TransferDocument | None = None,
         with_item: bool = False,
     ) -> Transfer | None:
-        """`document`: the transfer's document as its queue message names it (saves a read call).
+        """`document`: the transfer's document as its queue message names it (saves a read call). A
+        current transfer with no stored document (it travels in its queue message) is None, so nothing
+        runs or re-sends an empty payload — unless `shown` (to be shown: state and event, no payload).
         `carried`: the document its queue message carries: only the pointer is read while the transfer is
         current (`with_item`: its item too, so `stored` says whether it has one)."""
-        ...
-
-    def find(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer | None:
-        """The transfer as the API shows it: also a current one without an item (its payload travelled
-        in its message and is not shown)."""
         ...
 
     def mapping_read(self, transfer: Transfer) -> tuple[bool, MappingRow | None]:

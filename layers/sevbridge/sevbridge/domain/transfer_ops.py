@@ -23,7 +23,8 @@ class TransferOps:
     live: bool = True
 
     def get(self, platform_id: str, tenant_id: str, transfer_id: str) -> Transfer:
-        transfer = self.ledger.find(platform_id, tenant_id, transfer_id)
+        """To be shown: a current transfer whose document is not stored comes without its payload."""
+        transfer = self.ledger.get(platform_id, tenant_id, transfer_id, shown=True)
         if transfer is None:
             raise NotFound("this tenant has no such transfer")
         return transfer
@@ -44,9 +45,11 @@ class TransferOps:
             }.get(transfer.status, "only failed transfers can be retried")
             raise Conflict(f"transfer {transfer_id} is {transfer.status.value}: {hint}")
         requeued = self._requeue([transfer], "retry requested")
+        # It changed meanwhile, a newer transfer of its document replaced it, or its document is not stored.
         if not requeued:
             raise Conflict(
-                f"transfer {transfer_id} was replaced by a newer transfer of its document; retry that one instead"
+                f"transfer {transfer_id} cannot be sent again now (changed meanwhile, or replaced by a newer "
+                "transfer of its document): read it again"
             )
         return requeued[0]
 
@@ -76,8 +79,9 @@ class TransferOps:
     def _requeue(self, transfers: list[Transfer], note: str) -> list[Transfer]:
         now = self.clock.now()
         # The status index is eventually consistent: act only on rows whose current state still matches.
-        # Re-sent from its item (`stored`): one the archive step wrote without a document belongs to a
-        # transfer a newer one of its document replaced, and is never re-sent.
+        # Re-sent only from an item holding its document: `get` (not `shown`) gives no current transfer that
+        # has no item, and `stored` is False for an item the archive step wrote without a document (a
+        # transfer a newer one of its document replaced: never re-sent).
         transfers = [
             current
             for t in transfers
