@@ -172,6 +172,24 @@ def test_a_message_that_came_back_is_stored_so_the_tick_re_sends_it_after_the_de
     assert len(sandbox_state.objects(connected.account_id, "Invoice")) == 1
 
 
+def test_a_transfer_archived_without_its_document_reads_as_it_did_from_its_pointer(
+    api: HandlerApiClient, connected: Any
+) -> None:
+    """The archive step's state-only item carries what the pointer said of the transfer (event id and
+    type, source version, manual, creation time): once a newer transfer takes the pointer, GET of the older
+    one shows the same transfer as while it was current — not an empty event and its creation time as its
+    version."""
+    manual = load_event("platform-invoice-upserted.json", id="evt-m1", occurred_at="2026-11-21T14:00:00+01:00")
+    manual["type"] = "invoice.transfer_requested"
+    older = post(api, manual)
+    while_current = api.get(f"{TRANSFERS}/{older}").json
+    assert (while_current["event_id"], while_current["manual"]) == ("evt-m1", True), while_current
+    post(api, load_event("platform-invoice-upserted.json", id="evt-m2", occurred_at="2026-11-21T15:00:00+01:00"))
+    (item,) = transfer_items()
+    assert item["sk"]["S"] == f"TRANSFER#{older}" and "doc" not in item, item
+    assert api.get(f"{TRANSFERS}/{older}").json == while_current
+
+
 def test_a_superseded_queued_transfer_gets_a_state_only_item_and_its_late_message_calls_nothing(
     api: HandlerApiClient, connected: Any, sandbox_state: Any, aws: Any, sent: SentMessages
 ) -> None:

@@ -545,19 +545,28 @@ class DynamoLedgerStore:
         moved the pointer (and the transfer's own writes after it), never puts an older state back. A live
         transfer has no item yet (its message carried the document): this write creates one with its
         state only (no document: a superseded or settled transfer is never re-sent from it), the same
-        one write unit as updating an existing item."""
+        one write unit as updating an existing item. It also takes what the pointer says of the transfer
+        (event id and type, source version, manual: ~100 bytes), so the item reads as the pointer did
+        (`_transfer`, `_facts`); an item that has its document keeps it as it is."""
         update = self._own_state(pk, pointer.transfer_id, pointer.st)
-        created_at = pointer.created_at or _id_time(pointer.transfer_id).isoformat()
+        facts = {
+            "kind": kind.value,
+            "source_id": source_id,
+            "created_at": pointer.created_at or _id_time(pointer.transfer_id).isoformat(),
+            "eid": pointer.event_id,
+            "et": pointer.event_type,
+            "version": pointer.version,
+            "man": pointer.manual or None,
+        }
+        facts = {name: value for name, value in facts.items() if value}
         update["UpdateExpression"] = update["UpdateExpression"].replace(
             "SET ",
-            "SET arev = :arev, kind = if_not_exists(kind, :kind), source_id = if_not_exists(source_id, :sid), "
-            "created_at = if_not_exists(created_at, :ca), ",
+            "SET arev = :arev, " + "".join(f"#{n} = if_not_exists(#{n}, :{n}), " for n in facts),
             1,
         )
         update["ConditionExpression"] = "attribute_not_exists(arev) OR arev < :arev"
-        update["ExpressionAttributeValues"] |= to_item(
-            {":arev": pointer.rev, ":kind": kind.value, ":sid": source_id, ":ca": created_at}
-        )
+        update["ExpressionAttributeNames"] = {f"#{n}": n for n in facts}
+        update["ExpressionAttributeValues"] |= to_item({":arev": pointer.rev} | {f":{n}": v for n, v in facts.items()})
         try:
             aws_clients.dynamodb().update_item(**update)
         except ClientError as exc:
