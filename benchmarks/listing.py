@@ -4,7 +4,8 @@ pointer of the tenant (one Query, all pages, a small projection) and merges them
 transfers. O(documents) per request: this measures how much.
 
 The tenant: N documents, each pointer a copy of a real one (an invoice through intake and the worker:
-state, event, mapping), no item for the current transfers, and N/10 older transfers with the state-only items the archive step writes.
+state, event, mapping), no item for the current transfers, and N/10 older transfers with the state-only
+items the archive step writes.
 Measured on the real code (the API handler) against moto; DynamoDB calls and items counted by
 benchmarks/aws_calls.py, read units computed as DynamoDB bills a Query (the size of every item read,
 before the projection, per started 4 KB of each 1 MB page; ½ eventually consistent)."""
