@@ -170,6 +170,25 @@ class TransferRunner:
                 service.forget_written()
             return None
 
+    def keep(
+        self,
+        platform_id: str,
+        tenant_id: str,
+        transfer_id: str,
+        *,
+        document: DocumentKey | None,
+        carried: TransferDocument,
+    ) -> None:
+        """Gives a transfer handed back without running (a redelivery that may end in the dead-letter
+        queue) its item from the document its message carries, as `_run` does for a redelivery it runs;
+        nothing for finished or parked work, or a transfer that has its item or was superseded."""
+        transfer = self.ledger.get(
+            platform_id, tenant_id, transfer_id, document=document, carried=carried, with_item=True
+        )
+        if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
+            return
+        self.ledger.keep(transfer)
+
     def _run(
         self,
         platform_id: str,

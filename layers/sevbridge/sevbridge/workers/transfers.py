@@ -93,6 +93,8 @@ class _Invocation:
     connections: ReusedConnections | None = None  # each tenant's connection, read once for the batch
     delays: dict[str, float] = field(default_factory=dict)
     stopped: set[str] = field(default_factory=set)
+    # Records handed back without reaching the runner (docs/ledger.md, "Messages that come back").
+    unrun: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def time_left(self) -> float:
@@ -107,6 +109,10 @@ class _Invocation:
     def is_stopped(self, group: str) -> bool:
         with self._lock:
             return group in self.stopped
+
+    def not_run(self, records: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.unrun.extend(records)
 
 
 _invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar("transfer_invocation", default=None)
@@ -186,8 +192,34 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemF
     response: PartialItemFailureResponse = {
         "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r.get("messageId") in failed]
     }
+    _keep_unrun(invocation)
     _hold_back_failed(event, response, invocation)
     return response
+
+
+def _keep_unrun(invocation: _Invocation) -> None:
+    """A record handed back without running (its lane failed or its group stopped before it, or no time
+    to start it) may be on its way to the dead-letter queue as well: one received before (receive count
+    ≥ 2) that carries its document gets its transfer item now, as the runner gives it to a redelivery it
+    runs, so the stranded-work tick (which reads items) can re-send it. Off the happy path: a first
+    delivery is left alone — it still has a message, and receives to go."""
+    for raw in invocation.unrun:
+        if int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1) < 2:
+            continue
+        try:
+            message = TransferMessage.model_validate_json(raw.get("body") or "")
+            if message.doc is None:
+                continue  # its item exists: the message has no document because the item has it
+            runner().keep(
+                message.platform_id,
+                message.tenant_id,
+                message.transfer_id,
+                document=_document_of(message),
+                carried=message.doc,
+            )
+        except Exception as exc:
+            # Only the type: exception text can carry data. The record is handed back all the same.
+            logger.warning("could not keep a handed-back transfer's item", extra={"error": type(exc).__name__})
 
 
 def _group_of(raw: dict[str, Any]) -> str:
@@ -224,10 +256,13 @@ def _run_lane(records: list[dict[str, Any]]) -> set[str]:
     try:
         for index, raw in enumerate(records):
             if invocation is not None and invocation.is_stopped(_group_of(raw)):
+                invocation.not_run(records[index:])
                 return {str(r.get("messageId")) for r in records[index:]}
             try:
                 handle_record(SQSRecord(raw))
             except Exception as exc:
+                if invocation is not None:
+                    invocation.not_run(records[index + 1 :] if not isinstance(exc, NoTimeToStart) else records[index:])
                 # Only the type: exception text can carry data. The runner logged what it knows.
                 logger.warning(
                     "transfer message failed; the later messages of its lane wait with it",
