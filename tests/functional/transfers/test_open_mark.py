@@ -331,3 +331,23 @@ def test_a_pass_does_not_overwrite_a_mark_another_pass_moved_meanwhile(
     mark.advance(fast, open_id)  # the later pass saw a transfer open an hour ago
     mark.advance(slow, None)  # the earlier pass finishes last: its raise is refused
     assert mark.begin("T#p#t", timedelta(days=14)).start_ms == id_ms(open_id)
+
+
+def test_the_pending_versions_read_live_pointers_consistently(api: HandlerApiClient, connected: Any, aws: Any) -> None:
+    """The live pointers replace the open tail of items the pending versions read, which was consistent:
+    an event accepted a moment ago must count as pending (an eventually consistent read may miss it)."""
+    assert api.post(EVENTS, json_body=load_event("platform-invoice-upserted.json")).status == 202
+    queries: list[dict[str, Any]] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        queries.append(params)
+
+    client = aws_clients.dynamodb()
+    client.meta.events.register("provide-client-params.dynamodb.Query", seen)
+    try:
+        side = DynamoPlatformSide(get_settings().ledger_table, wiring.ledger(), platform_id(), TENANT)
+        assert set(side.pending_contact_versions())  # the queued invoice's customer
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", seen)
+    pointer_reads = [q for q in queries if q["ExpressionAttributeValues"].get(":doc") == {"S": "DOC#"}]
+    assert pointer_reads and all(q.get("ConsistentRead") is True for q in pointer_reads), queries

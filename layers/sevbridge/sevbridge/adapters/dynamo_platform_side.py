@@ -94,6 +94,8 @@ class DynamoPlatformSide:
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
             FilterExpression="attribute_exists(#live)",
+            # Consistent, as the open-tail read it replaces: a contact event accepted just now is pending.
+            ConsistentRead=True,
             ExpressionAttributeValues={
                 ":pk": {"S": tenant_pk(self._platform_id, self._tenant_id)},
                 ":doc": {"S": "DOC#"},
