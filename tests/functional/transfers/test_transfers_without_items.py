@@ -200,3 +200,32 @@ def test_a_live_invoices_pointer_names_its_customer_until_it_settles(
     drain(aws)
     settled = pointer()
     assert "live" not in settled and "cust" not in settled
+
+
+def test_a_pointer_written_before_pointers_named_the_event_type_lists_as_get_shows_it(
+    api: HandlerApiClient, connected: Any, aws: Any, sent: Any
+) -> None:
+    """A pointer written before this layout has no `et`/`ca`/`man`, and its transfer has an item (every
+    transfer had one then): the listing reads that transfer from its item, as GET does, not from the
+    pointer alone (an empty event type)."""
+    from sevbridge.domain.transfer_runner import Delivery
+    from sevbridge.workers.transfers import runner
+
+    answer = api.post(EVENTS, json_body=invoice("inv-m", "ev-m"))
+    assert answer.status == 202
+    transfer_id = answer.json["results"][0]["transfers"][0]["transfer_id"]
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    # A redelivery stores the item (document and state), as every transfer had one before this layout.
+    done = runner().run(
+        platform_id, "school-42", transfer_id, delivery=Delivery("m-1", 2), carried=sent.document(transfer_id)
+    )
+    assert done is not None and transfer_items()
+    key = {"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-m"}}
+    aws_clients.dynamodb().update_item(
+        TableName=get_settings().ledger_table, Key=key, UpdateExpression="REMOVE et, ca, man"
+    )
+    shown = api.get(f"{TRANSFERS}/{transfer_id}").json
+    (listed,) = api.get(TRANSFERS).json["items"]
+    fields = ("transfer_id", "status", "event_id", "event_type", "created_at", "source_version", "manual")
+    assert {f: listed[f] for f in fields} == {f: shown[f] for f in fields}
+    assert listed["event_type"] == "invoice.upserted"

@@ -1264,6 +1264,11 @@ class DynamoLedgerStore:
         )
         items: list[Transfer] = []
         last_seen: str | None = None
+        # The items of current transfers whose pointer was written before pointers recorded the event
+        # type (no `et`: such a transfer always has its item). The merge passes a current transfer's item
+        # before the transfer itself is due (ids descending), so it is read from it, as GET reads it.
+        older_pointers = {p.transfer_id for p in pointers.values() if p.event_type is None}
+        own_items: dict[str, dict[str, Any]] = {}
 
         def take(transfer: Transfer) -> bool:
             """Looks at the next transfer in order; True once the page is full."""
@@ -1274,7 +1279,13 @@ class DynamoLedgerStore:
             return len(items) == query.limit
 
         def take_current(at: int) -> bool:
-            transfer = self._current(platform_id, tenant_id, *currents[at])
+            doc_sk, pointer = currents[at]
+            own = own_items.get(pointer.transfer_id)
+            transfer = (
+                self._transfer(platform_id, tenant_id, own, pointer)
+                if own is not None
+                else self._current(platform_id, tenant_id, doc_sk, pointer)
+            )
             return take(transfer) if _matches(transfer, query) else False
 
         more = full = False
@@ -1291,6 +1302,8 @@ class DynamoLedgerStore:
                     full = take(self._transfer(platform_id, tenant_id, values, None))
                     if full:
                         break
+                elif transfer_id in older_pointers:
+                    own_items[transfer_id] = values
             if full or pages >= MAX_PAGES:
                 more = True
                 break
