@@ -65,3 +65,32 @@ def test_a_first_delivery_handed_back_writes_no_item(api: HandlerApiClient, conn
     answer = worker.process_batch({"Records": [record]}, _LittleTime())  # type: ignore[arg-type]
     assert answer["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
     assert transfer_items() == []
+
+
+def test_keeping_a_transfer_whose_tenant_is_offboarded_meanwhile_leaves_no_item(
+    api: HandlerApiClient, connected: Any, aws: Any, sent: Any
+) -> None:
+    """The pointer is read, then the tenant's rows are erased, then `keep` writes: the item it wrote is
+    removed again, so a redelivery racing an offboarding brings no `TRANSFER#` row back (C5)."""
+    from sevbridge.adapters import aws_clients
+    from sevbridge.adapters.dynamo_items import tenant_pk
+    from sevbridge.config import get_settings
+    from sevbridge.domain.errors import TransferGone
+
+    answer = api.post(EVENTS, json_body=invoice("inv-q", "ev-q"))
+    transfer_id = answer.json["results"][0]["transfers"][0]["transfer_id"]
+    platform_id = wiring.connection_store().list_connections()[0].platform_id
+    ledger = wiring.ledger()
+    transfer = ledger.get(platform_id, "school-42", transfer_id, carried=sent.document(transfer_id), with_item=True)
+    assert transfer is not None and not transfer.stored
+    key = {"pk": {"S": tenant_pk(platform_id, "school-42")}, "sk": {"S": "DOC#invoice#inv-q"}}
+    aws_clients.dynamodb().delete_item(TableName=get_settings().ledger_table, Key=key)  # the eraser, meanwhile
+    with pytest.raises(TransferGone):
+        ledger.keep(transfer)
+    assert transfer_items() == []
+    left = aws_clients.dynamodb().query(
+        TableName=get_settings().ledger_table,
+        KeyConditionExpression="pk = :k",
+        ExpressionAttributeValues={":k": key["pk"]},
+    )["Items"]
+    assert [i["sk"]["S"] for i in left] == []  # nor the open mark its hold wrote

@@ -58,7 +58,7 @@ from botocore.exceptions import ClientError
 
 from sevbridge.adapters import aws_clients
 from sevbridge.adapters.dynamo_items import from_item, tenant_pk, to_item
-from sevbridge.adapters.dynamo_open_mark import DynamoOpenMark, id_ms, transfer_sk_before
+from sevbridge.adapters.dynamo_open_mark import MARK_SK, DynamoOpenMark, id_ms, transfer_sk_before
 from sevbridge.adapters.dynamo_outbox import StateConditionFailed, write_with_notices
 from sevbridge.adapters.transfer_message import carries
 from sevbridge.domain.errors import ConcurrentUpdate, DocumentBusy, InvalidInput, TransferGone
@@ -1015,6 +1015,19 @@ class DynamoLedgerStore:
         if transfer.status in OPEN:
             self.hold_open(transfer.platform_id, transfer.tenant_id, [transfer.transfer_id])
         self._store_item(transfer)
+        # The pointer was read before these writes: an offboarding in between must not get the item
+        # back (C5), as `save` guards its own item. Off the happy path: one small consistent read.
+        gone = "Item" not in aws_clients.dynamodb().get_item(
+            TableName=self._table,
+            Key=to_item({"pk": pk, "sk": _doc_sk(transfer.kind, transfer.source_id)}),
+            ConsistentRead=True,
+            ProjectionExpression="sk",
+        )
+        if gone:
+            self._forget_item(transfer)
+            if transfer.status in OPEN:  # the hold recreated the erased mark: the partition is to be empty
+                aws_clients.dynamodb().delete_item(TableName=self._table, Key=to_item({"pk": pk, "sk": MARK_SK}))
+            raise TransferGone(f"transfer {transfer.transfer_id} no longer exists")
         return transfer.model_copy(update={"stored": True})
 
     def _store_item(self, transfer: Transfer) -> None:

@@ -104,7 +104,8 @@ class LedgerStore(Protocol):
 
     def keep(self, transfer: Transfer) -> Transfer:
         """Stores the transfer's item (its document and state) if it has none and is its document's
-        current transfer, so it can be re-sent without its message; returns it as stored."""
+        current transfer, so it can be re-sent without its message; returns it as stored. Raises
+        TransferGone (the item removed again) when the tenant was offboarded meanwhile."""
         ...
 
     def save(

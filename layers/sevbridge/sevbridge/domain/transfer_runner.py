@@ -187,7 +187,10 @@ class TransferRunner:
         )
         if transfer is None or transfer.status in TERMINAL or transfer.status is TransferStatus.WAITING_FOR_CREDENTIALS:
             return
-        self.ledger.keep(transfer)
+        try:
+            self.ledger.keep(transfer)
+        except TransferGone:
+            return  # offboarded meanwhile: nothing to keep
 
     def _run(
         self,
