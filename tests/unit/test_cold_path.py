@@ -139,6 +139,17 @@ NOT_ON_COLD_PATH = {
 
 
 @pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
+def _run_probe(code: str) -> dict[str, Any]:
+    """Runs a probe in a fresh interpreter (as a cold container would) and returns its last JSON line."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
 def test_cold_start_imports_only_what_the_function_uses(function: str) -> None:
     modules = _cold_import(function)["modules"]
     loaded = {prefix: _loaded(modules, prefix) for prefix in NOT_ON_COLD_PATH[function]}
@@ -185,15 +196,7 @@ def test_modules_deferred_to_first_use_load_as_the_cold_start_does() -> None:
     """The backfill and import workers load their message path with the first message, inside
     `cold_start.first_use()`: no collection while it loads (else that message pays the collections the
     import was spared), its objects frozen; once loaded, nothing more is frozen, and the collector runs."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", _FIRST_USE_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    result = json.loads(out.stdout.splitlines()[-1])
+    result = _run_probe(_FIRST_USE_PROBE)
     assert result["collections"] == 0
     assert result["frozen"] > 10_000
     assert result["frozen_again"] == 0
@@ -290,15 +293,7 @@ def test_a_422_names_documented_fields_without_building_the_openapi_document() -
     """The first 422 of a container used to build the whole OpenAPI document (every route module and
     Powertools' OpenAPI models) to learn which field names it may show; now it reads them from
     sevbridge/api/field_names.py, generated with the document."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/sevbridge")]),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", _FIRST_422_PROBE], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    result = json.loads(out.stdout.splitlines()[-1])
+    result = _run_probe(_FIRST_422_PROBE)
     fields = [detail["field"] for detail in result["body"]["error"]["details"]]
     assert fields == ["data.positions.0.quantity", "data.*"]  # documented names kept, a made-up key masked
     built_the_document = [
