@@ -138,7 +138,6 @@ NOT_ON_COLD_PATH = {
 }
 
 
-@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
 def _run_probe(code: str) -> dict[str, Any]:
     """Runs a probe in a fresh interpreter (as a cold container would) and returns its last JSON line."""
     env = {
@@ -150,6 +149,7 @@ def _run_probe(code: str) -> dict[str, Any]:
     return json.loads(out.stdout.splitlines()[-1])
 
 
+@pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
 def test_cold_start_imports_only_what_the_function_uses(function: str) -> None:
     modules = _cold_import(function)["modules"]
     loaded = {prefix: _loaded(modules, prefix) for prefix in NOT_ON_COLD_PATH[function]}
