@@ -146,7 +146,8 @@ def _run_probe(code: str) -> dict[str, Any]:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    return json.loads(out.stdout.splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
 
 
 @pytest.mark.parametrize("function", sorted(NOT_ON_COLD_PATH))
